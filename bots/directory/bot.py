@@ -1,0 +1,209 @@
+"""The directory bot: keeps spaces, department rooms and ghosts in line with the roster."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from mautrix.errors import MForbidden, MNotFound
+from mautrix.types import (
+    EventType,
+    Membership,
+    RoomCreatePreset,
+    RoomDirectoryVisibility,
+    StateEvent,
+)
+
+from bridge.bot import Bot, on
+
+from .db import DirectoryTables
+from .layout import closed_room_state, room_state, space_state
+from .messages import MESSAGES
+from .upgrade import upgrade_table
+
+SPACES, ROOMS = "directory_space", "directory_room"
+
+
+class DirectoryBot(Bot):
+    name = "directory"
+    upgrade_table = upgrade_table
+    messages = MESSAGES
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.tables = DirectoryTables(ctx.db)
+        self._lock = asyncio.Lock()
+        self.space_rooms: dict[str, str] = {}
+        self.dept_rooms: dict[str, str] = {}
+        self.created = 0  # rooms created since start; a warm restart must leave this at 0
+
+    async def start(self) -> None:
+        await self.sync()
+
+    async def roster_changed(self) -> None:
+        await self.sync()
+
+    async def sync(self) -> None:
+        """Make Matrix match the roster; only what differs from the last applied state is sent."""
+        async with self._lock:
+            await self._sync()
+
+    async def _sync(self) -> None:
+        roster, t = self.ctx.roster, self.ctx.messages
+        spaces = await self.tables.rooms(SPACES)
+        rooms = await self.tables.rooms(ROOMS)
+        ghost_names = await self.tables.ghost_names()
+        for jur in roster.jurisdictions.values():
+            desired = space_state(jur, t)
+            self.space_rooms[jur.id] = await self._ensure(
+                SPACES, jur.id, f"space_{jur.id}", desired, spaces.get(jur.id), is_space=True
+            )
+        for dept in roster.departments.values():
+            if ghost_names.get(dept.id) != dept.name:
+                await self._ensure_ghost(dept.id, dept.name)
+            desired = room_state(dept, roster, self.ctx.config, t)
+            self.dept_rooms[dept.id] = await self._ensure(
+                ROOMS, dept.id, dept.id, desired, rooms.get(dept.id)
+            )
+        for dept_id, (room_id, applied) in rooms.items():
+            if dept_id not in roster.departments and not applied.get("closed"):
+                self.ctx.log.info("Department %s left the roster: marking its room closed", dept_id)
+                closed = self._with_placement(
+                    closed_room_state(applied, dept_id, self.ctx.config, t), is_space=False
+                )
+                await self._apply(room_id, dept_id, applied, closed)
+                await self.tables.save_room(ROOMS, dept_id, room_id, closed)
+
+    async def _ensure_ghost(self, dept_id: str, name: str) -> None:
+        intent = self.ctx.ghost(dept_id)
+        await intent.ensure_registered()
+        await intent.set_displayname(name)
+        await self.tables.save_ghost_name(dept_id, name)
+
+    async def _ensure(
+        self,
+        table: str,
+        key: str,
+        alias: str,
+        desired: dict[str, Any],
+        existing: tuple[str, dict[str, Any]] | None,
+        *,
+        is_space: bool = False,
+    ) -> str:
+        if existing is not None:
+            room_id, applied = existing
+        else:
+            # A crash between creating a room and saving it must not create it twice: the
+            # alias is ours alone, so it finds the room made before the crash.
+            room_id = await self._resolve(self.ctx.config.prefix + alias)
+            applied = {}
+            if room_id is None:
+                room_id = await self._create(alias, desired, is_space)
+                applied = {k: desired[k] for k in ("name", "topic", "power_levels") if k in desired}
+                applied["listed"] = True
+            await self.tables.save_room(table, key, room_id, applied)
+        expected = self._with_placement(desired, is_space)
+        if applied != expected:
+            await self._apply(room_id, None if is_space else key, applied, expected)
+            await self.tables.save_room(table, key, room_id, expected)
+        return room_id
+
+    def _with_placement(self, desired: dict[str, Any], is_space: bool) -> dict[str, Any]:
+        """The desired state plus where the room must stand: listed, ghost joined, in its space."""
+        expected = {**desired, "listed": not desired.get("closed", False)}
+        if not is_space:
+            expected["ghost_joined"] = True
+            expected["space_room"] = self.space_rooms.get(desired["space"])
+        return expected
+
+    async def _resolve(self, alias_localpart: str) -> str | None:
+        try:
+            found = await self.ctx.bot_intent.resolve_room_alias(
+                f"#{alias_localpart}:{self.ctx.config.domain}"
+            )
+        except MNotFound:
+            return None
+        return found.room_id
+
+    async def _create(self, alias: str, desired: dict[str, Any], is_space: bool) -> str:
+        initial_state: list[dict[str, Any]] = [
+            {"type": "m.room.history_visibility", "content": {"history_visibility": "world_readable"}},
+            {"type": "m.room.guest_access", "content": {"guest_access": "can_join"}},
+        ]
+        room_id = await self.ctx.bot_intent.create_room(
+            alias_localpart=self.ctx.config.prefix + alias,
+            visibility=RoomDirectoryVisibility.PUBLIC,
+            preset=RoomCreatePreset.PUBLIC,
+            name=desired["name"],
+            topic=desired["topic"],
+            initial_state=initial_state,
+            creation_content={"type": "m.space"} if is_space else None,
+            power_level_override=desired["power_levels"],
+        )
+        self.created += 1
+        return room_id
+
+    async def _apply(
+        self, room_id: str, dept_id: str | None, applied: dict[str, Any], desired: dict[str, Any]
+    ) -> None:
+        bot = self.ctx.bot_intent
+        if applied.get("name") != desired["name"]:
+            await bot.set_room_name(room_id, desired["name"])
+        if applied.get("topic") != desired["topic"]:
+            await bot.set_room_topic(room_id, desired["topic"])
+        if applied.get("power_levels") != desired["power_levels"]:
+            await bot.send_state_event(room_id, EventType.ROOM_POWER_LEVELS, desired["power_levels"])
+        if applied.get("listed") != desired["listed"]:
+            visibility = RoomDirectoryVisibility.PUBLIC if desired["listed"] else (
+                RoomDirectoryVisibility.PRIVATE
+            )
+            await bot.set_room_directory_visibility(room_id, visibility)
+        if dept_id is None:
+            return
+        if not applied.get("ghost_joined"):
+            try:
+                await bot.invite_user(room_id, self.ctx.config.ghost_mxid(dept_id))
+            except MForbidden:
+                pass  # already a member: the room was adopted after a crash
+            await self.ctx.ghost(dept_id).join_room_by_id(room_id)
+        await self._place_in_space(room_id, applied, desired)
+
+    async def _place_in_space(
+        self, room_id: str, applied: dict[str, Any], desired: dict[str, Any]
+    ) -> None:
+        bot, via = self.ctx.bot_intent, [self.ctx.config.domain]
+        space_room = desired["space_room"]
+        old_space_room = applied.get("space_room")
+        if old_space_room and old_space_room != space_room:
+            await bot.send_state_event(old_space_room, EventType.SPACE_CHILD, {}, state_key=room_id)
+            await bot.send_state_event(room_id, EventType.SPACE_PARENT, {}, state_key=old_space_room)
+        if space_room is None:
+            return
+        if old_space_room != space_room:
+            await bot.send_state_event(
+                room_id, EventType.SPACE_PARENT, {"via": via, "canonical": True}, state_key=space_room
+            )
+        if old_space_room != space_room or applied.get("order") != desired["order"]:
+            await bot.send_state_event(
+                space_room,
+                EventType.SPACE_CHILD,
+                {"via": via, "order": desired["order"], "suggested": True},
+                state_key=room_id,
+            )
+        desired["space_room"] = space_room
+
+    @on(EventType.ROOM_MEMBER)
+    async def invited(self, event: StateEvent) -> None:
+        """A citizen opening a DM with a department invites its ghost: accept (or refuse)."""
+        if event.content.membership != Membership.INVITE:
+            return
+        dept_id = self.ctx.config.ghost_dept_id(event.state_key)
+        if dept_id is None:
+            return
+        ghost = self.ctx.ghost(dept_id)
+        if dept_id in self.ctx.roster.departments:
+            await ghost.join_room_by_id(event.room_id)
+        else:
+            known = dept_id in self.dept_rooms or dept_id in await self.tables.ghost_names()
+            reason = "directory.closed_dm_refused" if known else "directory.unknown_dm_refused"
+            await ghost.leave_room(event.room_id, reason=self.ctx.messages(reason))

@@ -1,0 +1,38 @@
+MESSAGES = {
+    "zh": {
+        "directory.space_topic": (
+            "{jurisdiction}各部门的网上值班室。每个部门一个房间：可查看值班时间与咨询方式；"
+            "私信部门账号即可向值班人员咨询，非工作时间可以留言。"
+        ),
+        "directory.room_topic": (
+            "{description}值班时间：{hours}。咨询方式：私信「{name}」（{ghost}），"
+            "工作时间由值班人员实时答复，非工作时间可留言，上班后值班人员会主动联系您。"
+            "本房间只用于展示信息，不能发言。"
+        ),
+        "directory.closed_name": "{name}（已停止服务）",
+        "directory.closed_topic": (
+            "本部门已不在网上值班室提供咨询。如有需要，请通过政府网站或其他部门的网上值班室联系。"
+        ),
+        "directory.closed_dm_refused": "该部门已停止网上值班室服务，无法建立对话。",
+        "directory.unknown_dm_refused": "该账号不对应任何部门，无法建立对话。",
+    },
+    "en": {
+        "directory.space_topic": (
+            "Online duty rooms of the {jurisdiction} departments. One room per department shows "
+            "its hours and how to ask; send the department account a direct message to talk to "
+            "the officer on duty, or leave a message outside working hours."
+        ),
+        "directory.room_topic": (
+            "{description} Hours: {hours}. To ask: send a direct message to “{name}” ({ghost}). "
+            "During working hours the officer on duty answers; outside them, leave a message and "
+            "an officer will contact you when work starts. This room is read-only."
+        ),
+        "directory.closed_name": "{name} (no longer in service)",
+        "directory.closed_topic": (
+            "This department no longer answers in the online duty room. Please contact it "
+            "through the government website or another department's duty room."
+        ),
+        "directory.closed_dm_refused": "This department no longer offers online consultation.",
+        "directory.unknown_dm_refused": "This account does not belong to any department.",
+    },
+}

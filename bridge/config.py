@@ -1,0 +1,158 @@
+"""The bridge's configuration: one YAML file, updated from config.example.yaml on start-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from mautrix.util.config import (
+    BaseFileConfig,
+    BaseValidatableConfig,
+    ConfigUpdateHelper,
+    ForbiddenDefault,
+    ForbiddenKey,
+)
+from ruamel.yaml import YAML
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.yaml"
+ENV_PREFIX = "DUTYROOM_"
+PLACEHOLDER_TOKEN = "This value is generated when generating the registration"
+
+
+class Config(BaseFileConfig, BaseValidatableConfig):
+    """Config values come from the file, overridden by DUTYROOM_* environment variables."""
+
+    def __init__(self, path: str | Path, base_path: str | Path = EXAMPLE_CONFIG) -> None:
+        super().__init__(str(path), str(base_path))
+        self.env: dict[str, Any] = {}
+        for key, value in os.environ.items():
+            if key.startswith(ENV_PREFIX):
+                if value.startswith("json::"):
+                    value = json.loads(value.removeprefix("json::"))
+                self.env[key.removeprefix(ENV_PREFIX)] = value
+
+    def _env_value(self, key: str) -> tuple[bool, Any]:
+        name = key.replace(".", "_").upper()
+        return (name in self.env, self.env.get(name))
+
+    def __getitem__(self, key: str) -> Any:
+        found, value = self._env_value(key)
+        return value if found else super().__getitem__(key)
+
+    def get(self, key: str, default_value: Any = None, allow_recursion: bool = True) -> Any:
+        found, value = self._env_value(key)
+        return value if found else super().get(key, default_value, allow_recursion)
+
+    @property
+    def forbidden_defaults(self) -> list[ForbiddenDefault]:
+        regenerate = "Run `python -m bridge -g -c CONFIG -r registration.yaml` to generate it."
+        return [
+            ForbiddenDefault("homeserver.domain", "example.org", "Set your homeserver's domain."),
+            ForbiddenDefault("appservice.as_token", PLACEHOLDER_TOKEN, regenerate),
+            ForbiddenDefault("appservice.hs_token", PLACEHOLDER_TOKEN, regenerate),
+            ForbiddenDefault(
+                "homeserver.address",
+                ForbiddenKey("example.org"),
+                "Set the address of your homeserver.",
+            ),
+        ]
+
+    def do_update(self, helper: ConfigUpdateHelper) -> None:
+        copy, copy_dict, _ = helper
+        for key in (
+            "homeserver.address",
+            "homeserver.domain",
+            "homeserver.verify_ssl",
+            "appservice.address",
+            "appservice.hostname",
+            "appservice.port",
+            "appservice.id",
+            "appservice.database",
+            "appservice.bot.username",
+            "appservice.bot.displayname",
+            "appservice.bot.avatar",
+            "appservice.namespace_prefix",
+            "appservice.max_body_size",
+            "appservice.as_token",
+            "appservice.hs_token",
+            "appservice.inbox_max_attempts",
+            "appservice.inbox_hold_processing",
+            "bots.extra",
+            "rosters.paths",
+            "rosters.poll_interval",
+            "messages.language",
+            "admins",
+            "mail.smtp_host",
+            "mail.smtp_port",
+            "mail.smtp_security",
+            "mail.smtp_username",
+            "mail.smtp_password",
+            "mail.from_address",
+            "metrics.enabled",
+            "metrics.hostname",
+            "metrics.listen_port",
+        ):
+            copy(key)
+        copy_dict("appservice.database_opts")
+        copy_dict("logging", override_existing_map=True)
+
+    # Derived values -------------------------------------------------------------------------
+
+    @property
+    def domain(self) -> str:
+        return self["homeserver.domain"]
+
+    @property
+    def prefix(self) -> str:
+        return self["appservice.namespace_prefix"]
+
+    @property
+    def bot_mxid(self) -> str:
+        return f"@{self['appservice.bot.username']}:{self.domain}"
+
+    def ghost_mxid(self, dept_id: str) -> str:
+        return f"@{self.prefix}{dept_id}:{self.domain}"
+
+    def dept_alias(self, dept_id: str) -> str:
+        return f"#{self.prefix}{dept_id}:{self.domain}"
+
+    def ghost_dept_id(self, mxid: str) -> str | None:
+        """The department a ghost user stands for, or None if the ID is not a ghost's."""
+        match = re.fullmatch(rf"@{re.escape(self.prefix)}([a-z][a-z0-9]*):{re.escape(self.domain)}", mxid)
+        if not match or mxid == self.bot_mxid:
+            return None
+        return match.group(1)
+
+    # Registration ----------------------------------------------------------------------------
+
+    def generate_registration(self) -> dict[str, Any]:
+        """Fresh tokens, stored back into this config; returns the registration document."""
+        self["appservice.as_token"] = secrets.token_urlsafe(48)
+        self["appservice.hs_token"] = secrets.token_urlsafe(48)
+        prefix, domain = re.escape(self.prefix), re.escape(self.domain)
+        return {
+            "id": self["appservice.id"],
+            "url": self["appservice.address"],
+            "as_token": self["appservice.as_token"],
+            "hs_token": self["appservice.hs_token"],
+            "sender_localpart": self["appservice.bot.username"],
+            "rate_limited": False,
+            "namespaces": {
+                "users": [{"regex": f"@{prefix}.*:{domain}", "exclusive": True}],
+                "aliases": [{"regex": f"#{prefix}.*:{domain}", "exclusive": True}],
+                "rooms": [],
+            },
+            "receive_ephemeral": False,
+        }
+
+
+def write_registration(registration: dict[str, Any], path: str | Path) -> None:
+    yaml = YAML()
+    yaml.default_flow_style = False
+    with open(path, "w", encoding="utf-8") as stream:
+        yaml.dump(registration, stream)
+    os.chmod(path, 0o600)

@@ -1,0 +1,62 @@
+"""What the runtime gives each bot: its database, the roster, intents, the outbox, texts, clock."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mautrix.appservice import IntentAPI
+from mautrix.util.async_db import Database
+
+from .clock import Clock
+from .config import Config
+from .messages import Messages
+from .outbox_sender import OutboxSender
+
+if TYPE_CHECKING:
+    from .appservice import DurableAppService
+    from .roster import Roster
+    from .roster_watcher import RosterWatcher
+
+
+@dataclass
+class BotContext:
+    config: Config
+    db: Database
+    appservice: DurableAppService
+    outbox: OutboxSender
+    rosters: RosterWatcher
+    messages: Messages
+    clock: Clock
+    log: logging.Logger
+
+    @property
+    def roster(self) -> Roster:
+        """The roster in force now; replaced atomically when an administrator's edit validates."""
+        return self.rosters.current
+
+    @property
+    def bot_intent(self) -> IntentAPI:
+        return self.appservice.intent
+
+    def intent(self, mxid: str) -> IntentAPI:
+        return self.appservice.intent.user(mxid)
+
+    def ghost(self, dept_id: str) -> IntentAPI:
+        return self.intent(self.config.ghost_mxid(dept_id))
+
+    def is_bridge_user(self, mxid: str) -> bool:
+        return mxid == self.config.bot_mxid or self.config.ghost_dept_id(mxid) is not None
+
+    async def send(
+        self,
+        key: str,
+        room_id: str,
+        content: dict[str, Any],
+        *,
+        sender: str | None = None,
+        event_type: str = "m.room.message",
+    ) -> None:
+        """Queue a message in the durable outbox; `key` must be unique per intended message."""
+        await self.outbox.queue(key, room_id, sender or self.config.bot_mxid, content, event_type)

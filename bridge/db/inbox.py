@@ -1,0 +1,87 @@
+"""inbox_event: every event the homeserver pushed, stored before the push is acknowledged."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from mautrix.util.async_db import Database
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    seq: int
+    event_id: str
+    room_id: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class InboxTable:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def store(self, txn_id: str, events: list[dict[str, Any]]) -> list[str]:
+        """Store the events in one transaction; returns the room IDs that got new events.
+
+        Deduplication is by event_id: homeservers may restart transaction IDs at 1 or resend an
+        event inside a different transaction.
+        """
+        now = int(time.time() * 1000)
+        rooms: list[str] = []
+        async with self.db.acquire() as conn, conn.transaction():
+            for event in events:
+                inserted = await conn.fetchval(
+                    "INSERT INTO inbox_event (event_id, room_id, txn_id, payload, received_at)"
+                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING"
+                    " RETURNING seq",
+                    event["event_id"],
+                    event["room_id"],
+                    txn_id,
+                    json.dumps(event, ensure_ascii=False),
+                    now,
+                )
+                if inserted is not None and event["room_id"] not in rooms:
+                    rooms.append(event["room_id"])
+        return rooms
+
+    async def pending_rooms(self) -> list[str]:
+        rows = await self.db.fetch(
+            "SELECT room_id, MIN(seq) AS first FROM inbox_event WHERE state='pending'"
+            " GROUP BY room_id ORDER BY first"
+        )
+        return [row["room_id"] for row in rows]
+
+    async def next_pending(self, room_id: str, limit: int = 50) -> list[InboxEvent]:
+        rows = await self.db.fetch(
+            "SELECT seq, event_id, room_id, payload, attempts FROM inbox_event"
+            " WHERE state='pending' AND room_id=$1 ORDER BY seq LIMIT $2",
+            room_id,
+            limit,
+        )
+        return [
+            InboxEvent(r["seq"], r["event_id"], r["room_id"], json.loads(r["payload"]), r["attempts"])
+            for r in rows
+        ]
+
+    async def mark_done(self, seq: int) -> None:
+        await self.db.execute("UPDATE inbox_event SET state='done', payload='{}' WHERE seq=$1", seq)
+
+    async def record_failure(self, seq: int, error: str, dead: bool) -> None:
+        await self.db.execute(
+            "UPDATE inbox_event SET attempts=attempts+1, error=$2, state=$3 WHERE seq=$1",
+            seq,
+            error,
+            "dead" if dead else "pending",
+        )
+
+    async def count(self, state: str) -> int:
+        return await self.db.fetchval("SELECT COUNT(*) FROM inbox_event WHERE state=$1", state)
+
+    async def prune(self, older_than_ms: int) -> None:
+        """Forget processed events once a resend of them is no longer plausible."""
+        await self.db.execute(
+            "DELETE FROM inbox_event WHERE state='done' AND received_at < $1", older_than_ms
+        )

@@ -1,0 +1,101 @@
+"""outbox: every message the bridge sends, stored before it is sent, sent exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from mautrix.util.async_db import Database
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    seq: int
+    key: str
+    room_id: str
+    sender: str
+    event_type: str
+    content: dict[str, Any]
+    attempts: int
+    not_before: int
+
+    @property
+    def txn_id(self) -> str:
+        """Deterministic, so a resend after a crash is deduplicated by the homeserver."""
+        return "dr" + hashlib.sha256(self.key.encode()).hexdigest()[:32]
+
+
+class OutboxTable:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(
+        self, key: str, room_id: str, sender: str, event_type: str, content: dict[str, Any]
+    ) -> bool:
+        """Queue a message; False when the key was queued before (a reprocessed source event)."""
+        seq = await self.db.fetchval(
+            "INSERT INTO outbox (key, room_id, sender, event_type, content, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING RETURNING seq",
+            key,
+            room_id,
+            sender,
+            event_type,
+            json.dumps(content, ensure_ascii=False),
+            int(time.time() * 1000),
+        )
+        return seq is not None
+
+    async def pending_rooms(self) -> list[str]:
+        rows = await self.db.fetch(
+            "SELECT room_id, MIN(seq) AS first FROM outbox WHERE state='pending'"
+            " GROUP BY room_id ORDER BY first"
+        )
+        return [row["room_id"] for row in rows]
+
+    async def next_pending(self, room_id: str) -> OutboxItem | None:
+        row = await self.db.fetchrow(
+            "SELECT seq, key, room_id, sender, event_type, content, attempts, not_before"
+            " FROM outbox WHERE state='pending' AND room_id=$1 ORDER BY seq LIMIT 1",
+            room_id,
+        )
+        if row is None:
+            return None
+        return OutboxItem(
+            row["seq"],
+            row["key"],
+            row["room_id"],
+            row["sender"],
+            row["event_type"],
+            json.loads(row["content"]),
+            row["attempts"],
+            row["not_before"],
+        )
+
+    async def mark_sent(self, seq: int, event_id: str) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET state='sent', event_id=$2, error=NULL WHERE seq=$1", seq, event_id
+        )
+
+    async def mark_failed(self, seq: int, error: str) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET state='failed', attempts=attempts+1, error=$2 WHERE seq=$1",
+            seq,
+            error,
+        )
+
+    async def retry_later(self, seq: int, error: str, not_before: int) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET attempts=attempts+1, error=$2, not_before=$3 WHERE seq=$1",
+            seq,
+            error,
+            not_before,
+        )
+
+    async def sent_event_id(self, key: str) -> str | None:
+        return await self.db.fetchval("SELECT event_id FROM outbox WHERE key=$1", key)
+
+    async def count(self, state: str) -> int:
+        return await self.db.fetchval("SELECT COUNT(*) FROM outbox WHERE state=$1", state)

@@ -1,0 +1,7 @@
+"""Schema migrations of the runtime's own tables (bots keep their own upgrade tables)."""
+
+from mautrix.util.async_db import UpgradeTable
+
+upgrade_table = UpgradeTable(version_table_name="runtime_version", database_name="dutyroom runtime")
+
+from . import v01_initial  # noqa: E402,F401  (registers itself on upgrade_table)

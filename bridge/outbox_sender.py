@@ -1,0 +1,114 @@
+"""Sends queued messages in order per room, retrying transient failures and honouring 429."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from .db import OutboxItem, OutboxTable
+from .room_queues import RoomQueues
+
+log = logging.getLogger("dutyroom.outbox")
+
+FailureHook = Callable[[OutboxItem, str], Awaitable[None]]
+
+
+class PermanentSendError(Exception):
+    pass
+
+
+class TransientSendError(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class OutboxSender:
+    """The only path by which bots send room messages."""
+
+    def __init__(
+        self,
+        table: OutboxTable,
+        *,
+        homeserver: str,
+        as_token: str,
+        session: Callable[[], aiohttp.ClientSession],
+        max_attempts: int = 12,
+        max_backoff: float = 60.0,
+    ) -> None:
+        self.table = table
+        self.homeserver = homeserver.rstrip("/")
+        self.as_token = as_token
+        self._session = session
+        self.max_attempts = max_attempts
+        self.max_backoff = max_backoff
+        self.on_failure: list[FailureHook] = []
+        self.queues = RoomQueues("outbox", self._drain)
+
+    async def queue(
+        self, key: str, room_id: str, sender: str, content: dict[str, Any],
+        event_type: str = "m.room.message",
+    ) -> None:
+        """Queue one message. The key names its source, e.g. f"{source_event_id}/relay"."""
+        await self.table.add(key, room_id, sender, event_type, content)
+        self.queues.wake([room_id])
+
+    async def resume(self) -> None:
+        self.queues.wake(await self.table.pending_rooms())
+
+    async def _drain(self, room_id: str) -> None:
+        while (item := await self.table.next_pending(room_id)) is not None:
+            wait = item.not_before / 1000 - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                event_id = await self._send(item)
+            except TransientSendError as e:
+                if item.attempts + 1 >= self.max_attempts:
+                    await self._fail(item, str(e))
+                    continue
+                delay = e.retry_after or min(self.max_backoff, 0.5 * 2**item.attempts)
+                log.info("Send %s deferred %.1fs: %s", item.key, delay, e)
+                await self.table.retry_later(item.seq, str(e), int((time.time() + delay) * 1000))
+            except PermanentSendError as e:
+                await self._fail(item, str(e))
+            else:
+                await self.table.mark_sent(item.seq, event_id)
+
+    async def _fail(self, item: OutboxItem, error: str) -> None:
+        log.error("Giving up on %s in %s: %s", item.key, item.room_id, error)
+        await self.table.mark_failed(item.seq, error)
+        for hook in self.on_failure:
+            try:
+                await hook(item, error)
+            except Exception:
+                log.exception("Outbox failure hook failed")
+
+    async def _send(self, item: OutboxItem) -> str:
+        url = (
+            f"{self.homeserver}/_matrix/client/v3/rooms/{quote(item.room_id, safe='')}"
+            f"/send/{quote(item.event_type, safe='')}/{item.txn_id}"
+        )
+        headers = {"Authorization": f"Bearer {self.as_token}"}
+        try:
+            async with self._session().put(
+                url, json=item.content, params={"user_id": item.sender}, headers=headers
+            ) as resp:
+                body: dict[str, Any] = await resp.json(content_type=None) or {}
+                if resp.status == 200 and isinstance(body.get("event_id"), str):
+                    return body["event_id"]
+                error = f"{resp.status} {body.get('errcode')}: {body.get('error')}"
+                if resp.status == 429:
+                    retry_ms = body.get("retry_after_ms") or 1000
+                    raise TransientSendError(error, retry_after=float(retry_ms) / 1000)
+                if resp.status >= 500 or resp.status == 408:
+                    raise TransientSendError(error)
+                raise PermanentSendError(error)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
+            raise TransientSendError(f"{type(e).__name__}: {e}") from e

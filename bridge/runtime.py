@@ -1,0 +1,190 @@
+"""Composes the parts: database, state store, appservice endpoint, inbox, outbox, roster, bots."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mautrix.appservice.state_store.asyncpg import PgASStateStore
+from mautrix.types import Event
+from mautrix.util.async_db import Database
+
+from .appservice import DurableAppService
+from .bot import Bot
+from .bot_host import BotHost
+from .clock import Clock
+from .config import Config
+from .context import BotContext
+from .db import DeadLetterTable, InboxTable, OutboxTable, upgrade_table
+from .inbox_processor import InboxProcessor
+from .messages import Messages
+from .outbox_sender import OutboxSender
+from .roster_watcher import RosterWatcher
+
+log = logging.getLogger("dutyroom.runtime")
+
+# Processed events are remembered this long so that a late resend is still recognised.
+INBOX_RETENTION_MS = 7 * 24 * 3600 * 1000
+
+
+def import_bot(path: str) -> type[Bot]:
+    """Load an extra bot class named `package.module:ClassName` in the config."""
+    module_name, _, class_name = path.partition(":")
+    bot_class = getattr(importlib.import_module(module_name), class_name)
+    if not (isinstance(bot_class, type) and issubclass(bot_class, Bot)):
+        raise TypeError(f"{path} is not a bridge.bot.Bot subclass")
+    return bot_class
+
+
+class Runtime:
+    def __init__(
+        self,
+        config: Config,
+        bot_classes: Sequence[type[Bot]],
+        *,
+        clock: Clock | None = None,
+        base_dir: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.bot_classes = list(bot_classes) + [
+            import_bot(path) for path in config.get("bots.extra", []) or []
+        ]
+        self.clock = clock or Clock()
+        self.base_dir = base_dir or Path.cwd()
+        self.bots: list[Bot] = []
+        self.started = asyncio.Event()
+
+    async def start(self) -> None:
+        cfg = self.config
+        opts: dict[str, Any] = dict(cfg.get("appservice.database_opts", {}) or {})
+        self.db = Database.create(
+            cfg["appservice.database"], upgrade_table=upgrade_table, db_args=opts
+        )
+        await self.db.start()
+        self.state_store = PgASStateStore(self.db)
+        await self.state_store.upgrade_table.upgrade(self.db)
+
+        self.rosters = RosterWatcher(
+            cfg["rosters.paths"], self.base_dir, float(cfg["rosters.poll_interval"])
+        )
+        self.rosters.load_initial()
+
+        self.az = DurableAppService(
+            server=cfg["homeserver.address"],
+            domain=cfg.domain,
+            as_token=cfg["appservice.as_token"],
+            hs_token=cfg["appservice.hs_token"],
+            bot_localpart=cfg["appservice.bot.username"],
+            id=cfg["appservice.id"],
+            verify_ssl=cfg["homeserver.verify_ssl"],
+            state_store=self.state_store,
+            max_body_size=int(cfg["appservice.max_body_size"]),
+            log=logging.getLogger("mau.appservice"),
+        )
+        self.az.query_user = self._query_user
+        self.inbox = InboxTable(self.db)
+        self.az.inbox = self.inbox
+        self.az.dead_letters = DeadLetterTable(self.db)
+        self.outbox = OutboxSender(
+            OutboxTable(self.db),
+            homeserver=cfg["homeserver.address"],
+            as_token=cfg["appservice.as_token"],
+            session=lambda: self.az.http_session,
+        )
+        messages = Messages(cfg["messages.language"])
+        for bot_class in self.bot_classes:
+            ctx = BotContext(
+                config=cfg,
+                db=self.db,
+                appservice=self.az,
+                outbox=self.outbox,
+                rosters=self.rosters,
+                messages=messages,
+                clock=self.clock,
+                log=logging.getLogger(f"dutyroom.bot.{bot_class.name}"),
+            )
+            messages.add(bot_class.messages)
+            if bot_class.upgrade_table is not None:
+                await bot_class.upgrade_table.upgrade(self.db)
+            self.bots.append(bot_class(ctx))
+        self.host = BotHost(self.bots, is_own_user=self._is_own_user)
+        # Events are stored from the first second, but processed only once the bots are ready.
+        self.processor = InboxProcessor(
+            self.inbox,
+            self._handle,
+            max_attempts=int(cfg["appservice.inbox_max_attempts"]),
+            hold=True,
+        )
+        self.az.on_new_events = self.processor.wake
+
+        await self.az.start(host=cfg["appservice.hostname"], port=int(cfg["appservice.port"]))
+        self.az.ready = True
+        await self._ensure_bot_profile()
+        await self.outbox.resume()
+        for bot in self.bots:
+            await bot.start()
+        self.rosters.on_change.extend(bot.roster_changed for bot in self.bots)
+        self.rosters.start()
+        self.processor.hold = bool(cfg["appservice.inbox_hold_processing"])
+        await self.processor.resume()
+        await self.inbox.prune(int(time.time() * 1000) - INBOX_RETENTION_MS)
+        await self._ping_homeserver()
+        self.az.fully_started = True
+        self.started.set()
+        log.info("Bridge ready: %d bots, roster of %d departments",
+                 len(self.bots), len(self.rosters.current.departments))
+
+    async def _handle(self, event: Event) -> None:
+        await self.state_store.update_state(event)
+        await self.host.dispatch(event)
+
+    def _is_own_user(self, mxid: str) -> bool:
+        return mxid == self.config.bot_mxid or self.config.ghost_dept_id(mxid) is not None
+
+    async def _query_user(self, mxid: str) -> dict[str, Any] | None:
+        """The homeserver asks whether a user in our namespace exists, e.g. before a DM invite."""
+        dept_id = self.config.ghost_dept_id(mxid)
+        if dept_id is None or dept_id not in self.rosters.current.departments:
+            return None
+        intent = self.az.intent.user(mxid)
+        await intent.ensure_registered()
+        await intent.set_displayname(self.rosters.current.departments[dept_id].name)
+        return {}
+
+    async def _ensure_bot_profile(self) -> None:
+        intent = self.az.intent
+        await intent.ensure_registered()
+        name = self.config["appservice.bot.displayname"]
+        if name:
+            await intent.set_displayname(name)
+
+    async def _ping_homeserver(self) -> None:
+        """Makes the homeserver flush queued transactions at once instead of after its backoff."""
+        try:
+            await self.az.ping_self()
+        except Exception as e:
+            log.warning("Homeserver appservice ping failed (is the registration installed?): %s", e)
+
+    async def idle(self) -> None:
+        """Wait until every stored event was processed and every queued message sent."""
+        while self.processor.queues.busy or self.outbox.queues.busy:
+            await self.processor.queues.idle()
+            await self.outbox.queues.idle()
+
+    async def stop(self) -> None:
+        self.az.ready = False
+        await self.rosters.stop()
+        await self.processor.queues.stop()
+        await self.outbox.queues.stop()
+        for bot in self.bots:
+            try:
+                await bot.stop()
+            except Exception:
+                log.exception("Stopping bot %s failed", bot.name)
+        await self.az.stop()
+        await self.db.stop()

@@ -1,0 +1,146 @@
+"""Session fixtures: one real Synapse (and one real PostgreSQL) shared by the whole run.
+
+Every bridge test runs on both databases: `sqlite` (the embedded default) and `postgres`.
+Tests get a fresh bridge database and their own namespace prefix, so they share the homeserver
+without seeing each other's rooms.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bridge.config import write_registration
+from devstack import Postgres, Synapse
+from devstack.ports import free_port
+from tests.kit.bridge import BridgeSettings, InProcessBridge, load_config, write_config
+from tests.kit.clients import MatrixUser
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+BACKENDS = [b for b in os.environ.get("DUTYROOM_TEST_DATABASES", "sqlite,postgres").split(",") if b]
+_counter = itertools.count(1)
+
+
+@dataclass
+class Stack:
+    synapse: Synapse
+    domain: str
+    port: int
+    as_token: str
+    hs_token: str
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        return self.synapse.base_url
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp("stack")
+    port = free_port()
+    settings = BridgeSettings(
+        homeserver_url="http://127.0.0.1:1", domain="localhost", as_token="-", hs_token="-",
+        port=port, database="sqlite::memory:", prefix="dutyroom_", rosters=[],
+    )
+    config = load_config(write_config(workdir / "registration-config.yaml", settings))
+    registration = config.generate_registration()
+    write_registration(registration, workdir / "registration.yaml")
+    synapse = Synapse(
+        workdir / "synapse", server_name="localhost",
+        app_service_config_files=[workdir / "registration.yaml"],
+    )
+    synapse.start()
+    try:
+        yield Stack(synapse, "localhost", port, registration["as_token"],
+                    registration["hs_token"], workdir)
+    finally:
+        synapse.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres | None]:
+    if "postgres" not in BACKENDS:
+        yield None
+        return
+    if not Postgres.available():
+        pytest.fail("PostgreSQL binaries not found (install postgresql-15)")
+    server = Postgres()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:{tmp_path}/bridge.db"
+    server: Postgres = request.getfixturevalue("postgres")
+    return server.create_database(f"bridge_{next(_counter)}_{secrets.token_hex(3)}")
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"dutyroom_t{next(_counter)}x_"
+
+
+@pytest.fixture
+def bridge_settings(stack: Stack, database_url: str, prefix: str) -> BridgeSettings:
+    return BridgeSettings(
+        homeserver_url=stack.url, domain=stack.domain, as_token=stack.as_token,
+        hs_token=stack.hs_token, port=stack.port, database=database_url, prefix=prefix,
+        rosters=[str(DATA / "rosters" / "small" / "*.yaml")],
+    )
+
+
+@pytest.fixture
+def roster_dir(tmp_path: Path) -> Path:
+    """A writable copy of the small test roster, for tests that edit it while the bridge runs."""
+    target = tmp_path / "roster"
+    shutil.copytree(DATA / "rosters" / "small", target)
+    return target
+
+
+@pytest.fixture
+async def bridge(bridge_settings: BridgeSettings, tmp_path: Path) -> AsyncIterator[InProcessBridge]:
+    running = InProcessBridge(write_config(tmp_path / "config.yaml", bridge_settings))
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def users(stack: Stack) -> AsyncIterator[UserFactory]:
+    factory = UserFactory(stack)
+    try:
+        yield factory
+    finally:
+        for user in factory.made:
+            await user.close()
+
+
+class UserFactory:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.made: list[MatrixUser] = []
+
+    async def __call__(self, name: str = "citizen") -> MatrixUser:
+        localpart = f"{name}{next(_counter)}{secrets.token_hex(2)}"
+        user_id, token = self.stack.synapse.register(localpart, "secret-password")
+        user = MatrixUser(self.stack.url, user_id, token)
+        self.made.append(user)
+        return user
+
+

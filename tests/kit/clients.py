@@ -1,0 +1,111 @@
+"""Real Matrix clients (matrix-nio) playing citizens and officers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import nio
+
+Predicate = Callable[[dict[str, Any]], bool]
+
+
+class MatrixUser:
+    def __init__(self, homeserver: str, user_id: str, access_token: str) -> None:
+        self.user_id = user_id
+        self.client = nio.AsyncClient(homeserver, user_id)
+        self.client.access_token = access_token
+        self.client.user_id = user_id
+        self.client.device_id = "TESTDEVICE"
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.invites: set[str] = set()
+        self._since: str | None = None
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def sync(self, timeout_ms: int = 1000) -> None:
+        resp = await self.client.sync(timeout=timeout_ms, since=self._since, full_state=False)
+        if isinstance(resp, nio.SyncError):
+            raise RuntimeError(f"sync failed: {resp.message}")
+        self._since = resp.next_batch
+        for room_id, room in resp.rooms.join.items():
+            self.events.setdefault(room_id, []).extend(e.source for e in room.timeline.events)
+        for room_id in resp.rooms.invite:
+            self.invites.add(room_id)
+
+    async def wait_for(
+        self, room_id: str, predicate: Predicate, timeout: float = 30, count: int = 1
+    ) -> list[dict[str, Any]]:
+        """Wait until `count` events in the room satisfy the predicate; returns them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.events.get(room_id, []) if predicate(e)]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{self.user_id}: {len(found)}/{count} matching events in {room_id}; "
+                    f"last events: {self.events.get(room_id, [])[-5:]}"
+                )
+            await self.sync(500)
+
+    async def wait_for_invite(self, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while not self.invites:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.user_id}: no invite")
+            await self.sync(500)
+        return self.invites.pop()
+
+    async def request(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+        """A raw client-server API call, for what nio does not wrap."""
+        headers = {"Authorization": f"Bearer {self.client.access_token}"}
+        url = self.client.homeserver + path
+        session = self.client.client_session
+        if session is None:
+            await self.client.create_client_session()
+            session = self.client.client_session
+        assert session is not None
+        async with session.request(method, url, json=body, headers=headers) as resp:
+            return resp.status, await resp.json(content_type=None)
+
+    async def create_dm(self, other: str) -> str:
+        resp = await self.client.room_create(
+            invite=[other], is_direct=True, preset=nio.RoomPreset.trusted_private_chat
+        )
+        if isinstance(resp, nio.RoomCreateError):
+            raise RuntimeError(f"createRoom failed: {resp.message}")
+        return resp.room_id
+
+    async def join(self, room: str) -> str:
+        resp = await self.client.join(room)
+        if isinstance(resp, nio.JoinError):
+            raise RuntimeError(f"join {room} failed: {resp.status_code} {resp.message}")
+        return resp.room_id
+
+    async def send_text(self, room_id: str, text: str, **extra: Any) -> nio.Response:
+        return await self.client.room_send(
+            room_id, "m.room.message", {"msgtype": "m.text", "body": text, **extra}
+        )
+
+    async def members(self, room_id: str) -> dict[str, str]:
+        status, body = await self.request("GET", f"/_matrix/client/v3/rooms/{room_id}/members")
+        assert status == 200, body
+        return {e["state_key"]: e["content"]["membership"] for e in body["chunk"]}
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 30, interval: float = 0.2) -> Any:
+    """Poll an async or sync check until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(interval)

@@ -1,0 +1,40 @@
+"""A bot for runtime tests: counts how often each probe event is processed, and echoes it."""
+
+from __future__ import annotations
+
+from mautrix.types import EventType, MessageEvent, TextMessageEventContent
+from mautrix.util.async_db import Connection, UpgradeTable
+
+from bridge.bot import Bot, on
+
+upgrade_table = UpgradeTable(version_table_name="recorder_version", database_name="recorder")
+
+
+@upgrade_table.register(description="Processed probes")
+async def upgrade_v1(conn: Connection) -> None:
+    await conn.execute("CREATE TABLE recorder_seen (event_id TEXT NOT NULL, body TEXT NOT NULL)")
+
+
+class RecorderBot(Bot):
+    name = "recorder"
+    upgrade_table = upgrade_table
+
+    @on(EventType.ROOM_MESSAGE)
+    async def record(self, event: MessageEvent) -> None:
+        body = event.content.body or ""
+        if not body.startswith("probe"):
+            return
+        if body.startswith("probe-crash"):
+            raise RuntimeError("a handler bug")
+        await self.ctx.db.execute(
+            "INSERT INTO recorder_seen (event_id, body) VALUES ($1, $2)", event.event_id, body
+        )
+        if body.startswith("probe-echo"):
+            content = TextMessageEventContent(body=f"echo {body}")
+            await self.ctx.send(f"{event.event_id}/echo", event.room_id, content.serialize())
+
+
+async def processed(db_bridge_runtime: object) -> dict[str, int]:
+    db = db_bridge_runtime.db  # type: ignore[attr-defined]
+    rows = await db.fetch("SELECT event_id, COUNT(*) AS n FROM recorder_seen GROUP BY event_id")
+    return {r["event_id"]: r["n"] for r in rows}
