@@ -21,7 +21,7 @@ from bridge.config import write_registration
 from devstack import Postgres, Synapse
 from devstack.ports import free_port
 from tests.kit.bridge import BridgeSettings, InProcessBridge, load_config, write_config
-from tests.kit.clients import MatrixUser
+from tests.kit.clients import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -129,18 +129,3 @@ async def users(stack: Stack) -> AsyncIterator[UserFactory]:
     finally:
         for user in factory.made:
             await user.close()
-
-
-class UserFactory:
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.made: list[MatrixUser] = []
-
-    async def __call__(self, name: str = "citizen") -> MatrixUser:
-        localpart = f"{name}{next(_counter)}{secrets.token_hex(2)}"
-        user_id, token = self.stack.synapse.register(localpart, "secret-password")
-        user = MatrixUser(self.stack.url, user_id, token)
-        self.made.append(user)
-        return user
-
-

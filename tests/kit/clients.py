@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import nio
+
+_user_counter = itertools.count(1)
 
 Predicate = Callable[[dict[str, Any]], bool]
 
@@ -22,9 +27,12 @@ class MatrixUser:
         self.events: dict[str, list[dict[str, Any]]] = {}
         self.invites: set[str] = set()
         self._since: str | None = None
+        self._http: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
         await self.client.close()
+        if self._http is not None:
+            await self._http.close()
 
     async def sync(self, timeout_ms: int = 1000) -> None:
         resp = await self.client.sync(timeout=timeout_ms, since=self._since, full_state=False)
@@ -63,13 +71,10 @@ class MatrixUser:
     async def request(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
         """A raw client-server API call, for what nio does not wrap."""
         headers = {"Authorization": f"Bearer {self.client.access_token}"}
-        url = self.client.homeserver + path
-        session = self.client.client_session
-        if session is None:
-            await self.client.create_client_session()
-            session = self.client.client_session
-        assert session is not None
-        async with session.request(method, url, json=body, headers=headers) as resp:
+        url = str(self.client.homeserver) + path
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        async with self._http.request(method, url, json=body, headers=headers) as resp:
             return resp.status, await resp.json(content_type=None)
 
     async def create_dm(self, other: str) -> str:
@@ -109,3 +114,18 @@ async def eventually(check: Callable[[], Any], timeout: float = 30, interval: fl
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+class UserFactory:
+    def __init__(self, stack: Any) -> None:
+        self.stack = stack
+        self.made: list[MatrixUser] = []
+
+    async def __call__(self, name: str = "citizen") -> MatrixUser:
+        localpart = f"{name}{next(_user_counter)}{secrets.token_hex(2)}"
+        user_id, token = self.stack.synapse.register(localpart, "secret-password")
+        user = MatrixUser(self.stack.url, user_id, token)
+        self.made.append(user)
+        return user
+
+
