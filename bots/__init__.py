@@ -2,6 +2,9 @@
 
 from bridge.bot import Bot
 
+from .admin import AdminBot
 from .directory import DirectoryBot
+from .officers import OfficersBot
 
-ALL_BOTS: list[type[Bot]] = [DirectoryBot]
+# Order matters at start-up: the directory's ghosts exist before the officers' rooms invite them.
+ALL_BOTS: list[type[Bot]] = [DirectoryBot, OfficersBot, AdminBot]

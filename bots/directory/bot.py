@@ -22,6 +22,7 @@ from .messages import MESSAGES
 from .upgrade import upgrade_table
 
 SPACES, ROOMS = "directory_space", "directory_room"
+STATUS_CHECK_INTERVAL = 30.0
 
 
 class DirectoryBot(Bot):
@@ -35,10 +36,26 @@ class DirectoryBot(Bot):
         self._lock = asyncio.Lock()
         self.space_rooms: dict[str, str] = {}
         self.dept_rooms: dict[str, str] = {}
+        self._status_task: asyncio.Task[None] | None = None
         self.created = 0  # rooms created since start; a warm restart must leave this at 0
 
     async def start(self) -> None:
         await self.sync()
+        self._status_task = asyncio.create_task(self._keep_status_current())
+
+    async def stop(self) -> None:
+        if self._status_task is not None:
+            self._status_task.cancel()
+            await asyncio.gather(self._status_task, return_exceptions=True)
+
+    async def _keep_status_current(self) -> None:
+        """Re-check the on-duty lines; a sync sends only the topics whose status changed."""
+        while True:
+            await asyncio.sleep(STATUS_CHECK_INTERVAL)
+            try:
+                await self.sync()
+            except Exception:
+                self.ctx.log.exception("Updating department status failed")
 
     async def roster_changed(self) -> None:
         await self.sync()
@@ -61,7 +78,7 @@ class DirectoryBot(Bot):
         for dept in roster.departments.values():
             if ghost_names.get(dept.id) != dept.name:
                 await self._ensure_ghost(dept.id, dept.name)
-            desired = room_state(dept, roster, self.ctx.config, t)
+            desired = room_state(dept, roster, self.ctx.config, t, self.ctx.clock.now())
             self.dept_rooms[dept.id] = await self._ensure(
                 ROOMS, dept.id, dept.id, desired, rooms.get(dept.id)
             )

@@ -6,6 +6,7 @@ applied and sends only the components that differ.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bridge.config import Config
@@ -40,7 +41,35 @@ def space_state(jur: Jurisdiction, t: Messages) -> dict[str, Any]:
     }
 
 
-def room_state(dept: Department, roster: Roster, config: Config, t: Messages) -> dict[str, Any]:
+WEEKDAYS = {"zh": "一二三四五六日", "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
+
+
+def moment_text(at: datetime, now: datetime, lang: str) -> str:
+    """'12:00' today, '11月30日（周一）08:30' / 'Mon 30 Nov 08:30' on another day."""
+    if at.date() == now.date():
+        return at.strftime("%H:%M")
+    if lang == "zh":
+        return f"{at.month}月{at.day}日（周{WEEKDAYS['zh'][at.weekday()]}）{at:%H:%M}"
+    return f"{WEEKDAYS['en'][at.weekday()]} {at.day} {at:%b %H:%M}"
+
+
+def status_text(dept: Department, roster: Roster, t: Messages, now: datetime) -> str:
+    """The live line at the top of a department room's topic: on duty now, or when it opens."""
+    local = now.astimezone(roster.timezone)
+    if roster.is_open(dept.id, local):
+        until = roster.current_period_end(dept.id, local)
+        return t("directory.status_open", until=moment_text(until, local, t.language) if until else "—")
+    if roster.is_working_time(dept.id, local):
+        return t("directory.status_unstaffed")
+    opening = roster.next_opening(dept.id, local)
+    if opening is None:
+        return t("directory.status_no_opening")
+    return t("directory.status_closed", next=moment_text(opening.astimezone(roster.timezone), local, t.language))
+
+
+def room_state(
+    dept: Department, roster: Roster, config: Config, t: Messages, now: datetime
+) -> dict[str, Any]:
     ghost = config.ghost_mxid(dept.id)
     description = dept.description.strip()
     if description and description[-1] not in "。.!！":
@@ -49,6 +78,7 @@ def room_state(dept: Department, roster: Roster, config: Config, t: Messages) ->
         description += " "
     topic = t(
         "directory.room_topic",
+        status=status_text(dept, roster, t, now),
         description=description,
         hours=roster.hours_text(dept.id, t.language),
         name=dept.name,
