@@ -35,7 +35,11 @@ class MatrixUser:
             await self._http.close()
 
     async def sync(self, timeout_ms: int = 1000) -> None:
-        resp = await self.client.sync(timeout=timeout_ms, since=self._since, full_state=False)
+        # Synapse's default timeline limit (10) would silently drop bursts between two syncs.
+        resp = await self.client.sync(
+            timeout=timeout_ms, since=self._since, full_state=False,
+            sync_filter={"room": {"timeline": {"limit": 1000}}},
+        )
         if isinstance(resp, nio.SyncError):
             raise RuntimeError(f"sync failed: {resp.message}")
         self._since = resp.next_batch
