@@ -16,6 +16,7 @@ from aiohttp import web
 from mautrix.appservice import AppService
 
 from .db import DeadLetterTable, InboxTable
+from .metrics import DEAD_LETTERS, EVENTS_STORED
 
 log = logging.getLogger("dutyroom.appservice")
 
@@ -106,6 +107,7 @@ class DurableAppService(AppService):
                 if problem:
                     log.warning("Dead letter in transaction %s: %s", txn_id, problem)
                     await self.dead_letters.add(txn_id, event, problem)
+                    DEAD_LETTERS.labels("malformed").inc()
                 else:
                     good.append(event)
             rooms = await self.inbox.store(txn_id, good)
@@ -114,6 +116,7 @@ class DurableAppService(AppService):
             return web.json_response(
                 {"errcode": "M_UNKNOWN", "error": "Could not store the transaction"}, status=500
             )
+        EVENTS_STORED.inc(len(good))
         if rooms and self.on_new_events:
             self.on_new_events(rooms)
         return web.json_response({})

@@ -11,6 +11,7 @@ from mautrix.appservice import AppService
 from mautrix.types import Event, EventType, SerializerError
 
 from .db import InboxEvent, InboxTable
+from .metrics import DEAD_LETTERS, EVENTS_PROCESSED
 from .room_queues import RoomQueues
 
 log = logging.getLogger("dutyroom.inbox")
@@ -70,6 +71,7 @@ class InboxProcessor:
         except (SerializerError, KeyError, ValueError, TypeError) as e:
             log.warning("Dead letter %s: cannot deserialize: %s", item.event_id, e)
             await self.table.record_failure(item.seq, f"deserialize: {e}", dead=True)
+            DEAD_LETTERS.labels("unreadable").inc()
             return True
         try:
             await self.handle(event)
@@ -78,8 +80,11 @@ class InboxProcessor:
             dead = attempts >= self.max_attempts
             log.exception("Handling %s failed (attempt %d)", item.event_id, attempts)
             await self.table.record_failure(item.seq, repr(e)[:2000], dead=dead)
-            if not dead:
+            if dead:
+                DEAD_LETTERS.labels("handler_failed").inc()
+            else:
                 await asyncio.sleep(self.retry_base_delay * 2 ** (attempts - 1))
             return dead
         await self.table.mark_done(item.seq)
+        EVENTS_PROCESSED.inc()
         return True

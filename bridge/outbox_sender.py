@@ -12,6 +12,7 @@ from urllib.parse import quote
 import aiohttp
 
 from .db import OutboxItem, OutboxTable
+from .metrics import MESSAGES_SENT, SEND_RETRIES, SENDS_FAILED
 from .room_queues import RoomQueues
 
 log = logging.getLogger("dutyroom.outbox")
@@ -75,15 +76,18 @@ class OutboxSender:
                     continue
                 delay = e.retry_after or min(self.max_backoff, 0.5 * 2**item.attempts)
                 log.info("Send %s deferred %.1fs: %s", item.key, delay, e)
+                SEND_RETRIES.inc()
                 await self.table.retry_later(item.seq, str(e), int((time.time() + delay) * 1000))
             except PermanentSendError as e:
                 await self._fail(item, str(e))
             else:
                 await self.table.mark_sent(item.seq, event_id)
+                MESSAGES_SENT.inc()
 
     async def _fail(self, item: OutboxItem, error: str) -> None:
         log.error("Giving up on %s in %s: %s", item.key, item.room_id, error)
         await self.table.mark_failed(item.seq, error)
+        SENDS_FAILED.inc()
         for hook in self.on_failure:
             try:
                 await hook(item, error)

@@ -39,6 +39,7 @@ class RosterWatcher:
         self._digest = ""
         self._task: asyncio.Task[None] | None = None
         self.last_error: RosterError | None = None
+        self._lock = asyncio.Lock()
 
     @property
     def current(self) -> Roster:
@@ -66,6 +67,10 @@ class RosterWatcher:
 
     async def check_now(self) -> bool:
         """Reload if any file changed; True if a new roster was applied."""
+        async with self._lock:
+            return await self._check()
+
+    async def _check(self) -> bool:
         files, digest = self._read()
         if digest == self._digest:
             return False

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bridge.clock import FixedClock
 from tests.conftest import Stack
 from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
-from tests.kit.clients import MatrixUser, UserFactory
+from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.test_directory import q, resolve, room_state
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -39,6 +39,7 @@ async def test_roster_edits_follow_live_and_broken_edits_are_refused(
     officers_file.write_text(officers_yaml((first.user_id, "值班员 01")), encoding="utf-8")
     bridge_settings.rosters = [str(roster_dir / "*.yaml")]
     bridge_settings.extra["admins"] = [admin.user_id]
+    bridge_settings.extra["rosters.poll_interval"] = 0.2  # the real hot-reload loop
     clock = FixedClock(FRIDAY_10)
     running = InProcessBridge(write_config(tmp_path / "config.yaml", bridge_settings), clock)
     runtime = await running.start()
@@ -55,10 +56,10 @@ async def test_roster_edits_follow_live_and_broken_edits_are_refused(
         topic = (await room_state(citizen, fgw_room, "m.room.topic"))["topic"]
         assert topic.startswith("【值班中】") and "12:00" in topic
 
-        # The first officer leaves the roster, the second joins it.
+        # The first officer leaves the roster, the second joins it: saving the file is enough.
         officers_file.write_text(officers_yaml((second.user_id, "值班员 02")), encoding="utf-8")
-        assert await runtime.rosters.check_now()
-        assert await membership(first, room, first.user_id) == "leave"
+        await eventually(lambda: _is(membership(first, room, first.user_id), "leave"))
+        assert await membership(second, room, second.user_id) == "invite"
         await second.join(room)
         assert await membership(second, room, second.user_id) == "join"
 
@@ -68,7 +69,7 @@ async def test_roster_edits_follow_live_and_broken_edits_are_refused(
             encoding="utf-8",
         )
         before = runtime.rosters.current
-        assert not await runtime.rosters.check_now()
+        await eventually(lambda: runtime.rosters.last_error is not None)
         assert runtime.rosters.current is before
         assert "officers.yaml:5:5: officers[0].shift_colour" in str(runtime.rosters.last_error)
         await admin.join(admin_bot.room_id)
@@ -101,3 +102,7 @@ async def test_english_messages(
         assert topic.startswith("[Closed] Opens next: Tue 24 Feb 08:30"), topic
     finally:
         await running.stop()
+
+
+async def _is(value, expected: str) -> bool:
+    return (await value) == expected

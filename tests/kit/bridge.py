@@ -57,7 +57,8 @@ def write_config(path: Path, s: BridgeSettings) -> Path:
         inbox_hold_processing=s.hold_processing,
     )
     data["rosters"]["paths"] = [str(p) for p in s.rosters]
-    data["rosters"]["poll_interval"] = 0.2
+    # Tests apply edits with check_now(); the ones about polling set a short interval.
+    data["rosters"]["poll_interval"] = 3600
     data["messages"]["language"] = s.language
     data["logging"]["root"]["level"] = "DEBUG" if os.environ.get("DUTYROOM_TEST_DEBUG") else "INFO"
     for dotted, value in s.extra.items():
