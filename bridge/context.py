@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mautrix.appservice import IntentAPI
+from mautrix.errors import MNotFound
 from mautrix.util.async_db import Database
 
 from .clock import Clock
@@ -45,6 +46,20 @@ class BotContext:
 
     def ghost(self, dept_id: str) -> IntentAPI:
         return self.intent(self.config.ghost_mxid(dept_id))
+
+    async def room_by_alias(self, alias_localpart: str) -> str | None:
+        """The room behind one of our aliases, or None.
+
+        Bots give every room they create an alias in the bridge's exclusive namespace, so a
+        crash between creating a room and recording it finds the room instead of making another.
+        """
+        try:
+            found = await self.bot_intent.resolve_room_alias(
+                f"#{alias_localpart}:{self.config.domain}"
+            )
+        except MNotFound:
+            return None
+        return found.room_id
 
     def is_bridge_user(self, mxid: str) -> bool:
         return mxid == self.config.bot_mxid or self.config.ghost_dept_id(mxid) is not None

@@ -59,7 +59,7 @@ async def test_roster_edits_follow_live_and_broken_edits_are_refused(
         # The first officer leaves the roster, the second joins it: saving the file is enough.
         officers_file.write_text(officers_yaml((second.user_id, "值班员 02")), encoding="utf-8")
         await eventually(lambda: _is(membership(first, room, first.user_id), "leave"))
-        assert await membership(second, room, second.user_id) == "invite"
+        assert await second.wait_for_invite() == room
         await second.join(room)
         assert await membership(second, room, second.user_id) == "join"
 

@@ -7,10 +7,11 @@ import hashlib
 import html
 from typing import Any
 
-from mautrix.errors import MatrixRequestError, MNotFound
+from mautrix.errors import MatrixRequestError
 from mautrix.types import RoomCreatePreset
 
 from bridge.bot import Bot
+from bridge.context import BotContext
 from bridge.roster import RosterError
 
 from .messages import MESSAGES
@@ -29,7 +30,7 @@ class AdminBot(Bot):
     name = "admin"
     messages = MESSAGES
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: BotContext) -> None:
         super().__init__(ctx)
         self.room_id: str | None = None
         self._task: asyncio.Task[None] | None = None
@@ -47,9 +48,8 @@ class AdminBot(Bot):
     async def _ensure_room(self) -> str:
         bot, t = self.ctx.bot_intent, self.ctx.messages
         alias = f"{self.ctx.config.prefix}admins"
-        try:
-            room_id = (await bot.resolve_room_alias(f"#{alias}:{self.ctx.config.domain}")).room_id
-        except MNotFound:
+        room_id = await self.ctx.room_by_alias(alias)
+        if room_id is None:
             room_id = await bot.create_room(
                 alias_localpart=alias, preset=RoomCreatePreset.PRIVATE,
                 name=t("admin.room_name"), topic=t("admin.room_topic"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from mautrix.errors import MForbidden, MNotFound
+from mautrix.errors import MForbidden
 from mautrix.types import (
     EventType,
     Membership,
@@ -15,6 +15,7 @@ from mautrix.types import (
 )
 
 from bridge.bot import Bot, on
+from bridge.context import BotContext
 
 from .db import DirectoryTables
 from .layout import closed_room_state, room_state, space_state
@@ -30,7 +31,7 @@ class DirectoryBot(Bot):
     upgrade_table = upgrade_table
     messages = MESSAGES
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: BotContext) -> None:
         super().__init__(ctx)
         self.tables = DirectoryTables(ctx.db)
         self._lock = asyncio.Lock()
@@ -112,7 +113,7 @@ class DirectoryBot(Bot):
         else:
             # A crash between creating a room and saving it must not create it twice: the
             # alias is ours alone, so it finds the room made before the crash.
-            room_id = await self._resolve(self.ctx.config.prefix + alias)
+            room_id = await self.ctx.room_by_alias(self.ctx.config.prefix + alias)
             applied = {}
             if room_id is None:
                 room_id = await self._create(alias, desired, is_space)
@@ -132,15 +133,6 @@ class DirectoryBot(Bot):
             expected["ghost_joined"] = True
             expected["space_room"] = self.space_rooms.get(desired["space"])
         return expected
-
-    async def _resolve(self, alias_localpart: str) -> str | None:
-        try:
-            found = await self.ctx.bot_intent.resolve_room_alias(
-                f"#{alias_localpart}:{self.ctx.config.domain}"
-            )
-        except MNotFound:
-            return None
-        return found.room_id
 
     async def _create(self, alias: str, desired: dict[str, Any], is_space: bool) -> str:
         initial_state: list[dict[str, Any]] = [

@@ -6,10 +6,11 @@ import asyncio
 import json
 from typing import Any
 
-from mautrix.errors import MatrixRequestError, MNotFound
+from mautrix.errors import MatrixRequestError
 from mautrix.types import EventType, RoomCreatePreset
 
 from bridge.bot import Bot
+from bridge.context import BotContext
 from bridge.roster import Department
 
 from .messages import MESSAGES
@@ -41,7 +42,7 @@ class OfficersBot(Bot):
     upgrade_table = upgrade_table
     messages = MESSAGES
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: BotContext) -> None:
         super().__init__(ctx)
         self._lock = asyncio.Lock()
         self.rooms: dict[str, str] = {}
@@ -95,11 +96,9 @@ class OfficersBot(Bot):
 
     async def _find_or_create(self, dept: Department, desired: dict[str, Any]) -> str:
         alias = f"{self.ctx.config.prefix}officers_{dept.id}"
-        try:
-            found = await self.ctx.bot_intent.resolve_room_alias(f"#{alias}:{self.ctx.config.domain}")
-            return found.room_id
-        except MNotFound:
-            pass
+        existing = await self.ctx.room_by_alias(alias)
+        if existing is not None:
+            return existing
         room_id = await self.ctx.bot_intent.create_room(
             alias_localpart=alias,
             preset=RoomCreatePreset.PRIVATE,

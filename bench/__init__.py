@@ -1,0 +1,1 @@
+"""`python -m bench`: latency, throughput and provisioning measurements against a real Synapse."""

@@ -1,0 +1,36 @@
+"""1. Direct user → user delivery latency on one homeserver."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from bench.stack import Stack, connector_session, joined_room, make_client
+from bench.stats import summary_ms
+
+SPACING_S = 0.02
+
+
+async def run_latency(stack: Stack, messages: int, timeout: float = 120) -> dict[str, Any]:
+    async with connector_session() as session:
+        tag = uuid.uuid4().hex[:6]
+        alice = await make_client(stack, session, f"lat_a_{tag}")
+        bob = await make_client(stack, session, f"lat_b_{tag}")
+        room_id = await joined_room(alice, bob)
+        await bob.sync_once(0)  # past the join
+        markers = [f"lat-{tag}-{i}" for i in range(messages)]
+        sent_at: dict[str, float] = {}
+        receiver = asyncio.create_task(
+            bob.sync_until(set(markers), time.monotonic() + timeout))
+        await asyncio.sleep(0.2)  # let the long-poll settle in
+        for marker in markers:
+            sent_at[marker] = time.perf_counter()
+            await alice.send_text(room_id, marker)
+            await asyncio.sleep(SPACING_S)
+        await receiver
+        delays = [bob.seen[m] - sent_at[m] for m in markers if m in bob.seen]
+        result: dict[str, Any] = summary_ms(delays)
+        result.update(sent=messages, received=len(delays), spacing_ms=SPACING_S * 1000)
+        return result
