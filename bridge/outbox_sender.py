@@ -40,7 +40,9 @@ class OutboxSender:
         homeserver: str,
         as_token: str,
         session: Callable[[], aiohttp.ClientSession],
-        max_attempts: int = 12,
+        # Transient failures (homeserver down, 5xx, 429) are retried for about a day at most one
+        # minute apart: a homeserver restart or outage must not lose a citizen's message.
+        max_attempts: int = 1440,
         max_backoff: float = 60.0,
     ) -> None:
         self.table = table
