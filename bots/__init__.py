@@ -3,8 +3,9 @@
 from bridge.bot import Bot
 
 from .admin import AdminBot
+from .consultation import ConsultationBot
 from .directory import DirectoryBot
 from .officers import OfficersBot
 
 # Order matters at start-up: the directory's ghosts exist before the officers' rooms invite them.
-ALL_BOTS: list[type[Bot]] = [DirectoryBot, OfficersBot, AdminBot]
+ALL_BOTS: list[type[Bot]] = [DirectoryBot, OfficersBot, AdminBot, ConsultationBot]

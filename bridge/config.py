@@ -82,6 +82,8 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "appservice.inbox_max_attempts",
             "appservice.inbox_hold_processing",
             "bots.extra",
+            "consultation.quiet_period_minutes",
+            "consultation.max_media_bytes",
             "rosters.paths",
             "rosters.poll_interval",
             "messages.language",

@@ -20,6 +20,13 @@ log = logging.getLogger("dutyroom.outbox")
 FailureHook = Callable[[OutboxItem, str], Awaitable[None]]
 
 
+# A string "$$outbox:<key>" anywhere in queued content is replaced, at send time, by the event ID
+# that the message queued under <key> became. Sends are ordered per room, so a relation to an
+# earlier message in the same room (a thread root, an edited message) is always resolvable.
+REFERENCE = "$$outbox:"
+REDACTION = "m.room.redaction"
+
+
 class PermanentSendError(Exception):
     pass
 
@@ -96,15 +103,32 @@ class OutboxSender:
             except Exception:
                 log.exception("Outbox failure hook failed")
 
+    async def _resolve(self, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(REFERENCE):
+            event_id = await self.table.sent_event_id(value.removeprefix(REFERENCE))
+            if event_id is None:
+                raise PermanentSendError(f"refers to {value}, which was never sent")
+            return event_id
+        if isinstance(value, dict):
+            return {k: await self._resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [await self._resolve(v) for v in value]
+        return value
+
     async def _send(self, item: OutboxItem) -> str:
-        url = (
-            f"{self.homeserver}/_matrix/client/v3/rooms/{quote(item.room_id, safe='')}"
-            f"/send/{quote(item.event_type, safe='')}/{item.txn_id}"
-        )
+        content = await self._resolve(item.content)
+        room = quote(item.room_id, safe="")
+        if item.event_type == REDACTION:
+            # Redactions have their own endpoint; content["redacts"] names the target.
+            target = quote(content.pop("redacts"), safe="")
+            path = f"/rooms/{room}/redact/{target}/{item.txn_id}"
+        else:
+            path = f"/rooms/{room}/send/{quote(item.event_type, safe='')}/{item.txn_id}"
+        url = f"{self.homeserver}/_matrix/client/v3{path}"
         headers = {"Authorization": f"Bearer {self.as_token}"}
         try:
             async with self._session().put(
-                url, json=item.content, params={"user_id": item.sender}, headers=headers
+                url, json=content, params={"user_id": item.sender}, headers=headers
             ) as resp:
                 body: dict[str, Any] = await resp.json(content_type=None) or {}
                 if resp.status == 200 and isinstance(body.get("event_id"), str):

@@ -97,5 +97,12 @@ class OutboxTable:
     async def sent_event_id(self, key: str) -> str | None:
         return await self.db.fetchval("SELECT event_id FROM outbox WHERE key=$1", key)
 
+    async def room_of(self, key: str) -> str | None:
+        return await self.db.fetchval("SELECT room_id FROM outbox WHERE key=$1", key)
+
+    async def key_of_event(self, event_id: str) -> str | None:
+        """Which queued message became this event (to map replies and edits back)."""
+        return await self.db.fetchval("SELECT key FROM outbox WHERE event_id=$1", event_id)
+
     async def count(self, state: str) -> int:
         return await self.db.fetchval("SELECT COUNT(*) FROM outbox WHERE state=$1", state)

@@ -81,6 +81,18 @@ class MatrixUser:
         async with self._http.request(method, url, json=body, headers=headers) as resp:
             return resp.status, await resp.json(content_type=None)
 
+    async def upload(self, data: bytes, mime: str, filename: str) -> str:
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        async with self._http.post(
+            f"{self.client.homeserver}/_matrix/media/v3/upload",
+            params={"filename": filename}, data=data,
+            headers={"Authorization": f"Bearer {self.client.access_token}", "Content-Type": mime},
+        ) as resp:
+            body = await resp.json()
+            assert resp.status == 200, body
+            return body["content_uri"]
+
     async def create_dm(self, other: str) -> str:
         resp = await self.client.room_create(
             invite=[other], is_direct=True, preset=nio.RoomPreset.trusted_private_chat

@@ -4,4 +4,4 @@ from mautrix.util.async_db import UpgradeTable
 
 upgrade_table = UpgradeTable(version_table_name="runtime_version", database_name="dutyroom runtime")
 
-from . import v01_initial  # noqa: E402,F401  (registers itself on upgrade_table)
+from . import v01_initial, v02_outbox_event_index  # noqa: E402,F401  (register themselves)

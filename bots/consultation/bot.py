@@ -1,0 +1,93 @@
+"""The consultation bot: routes DM and officers'-room events to the citizen and officer sides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from mautrix.errors import MNotFound
+from mautrix.types import Event, EventType, Membership, StateEvent
+
+from bridge.bot import Bot, on
+from bridge.context import BotContext
+
+from .citizen_side import CitizenSide
+from .db import ConsultationTables
+from .messages import MESSAGES
+from .officer_side import OfficerSide
+from .upgrade import upgrade_table
+
+
+class ConsultationBot(Bot):
+    name = "consultation"
+    upgrade_table = upgrade_table
+    messages = MESSAGES
+
+    def __init__(self, ctx: BotContext) -> None:
+        super().__init__(ctx)
+        self.tables = ConsultationTables(ctx.db)
+        self._officers_rooms: dict[str, str] = {}
+        self._room_depts: dict[str, str] = {}
+        self.citizens = CitizenSide(self)
+        self.officers = OfficerSide(self)
+
+    # Shared helpers ---------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.ctx.clock.now()
+
+    def notice(self, text: str, **extra: Any) -> dict[str, Any]:
+        return {"msgtype": "m.notice", "body": text, **extra}
+
+    async def officers_room(self, dept_id: str) -> str | None:
+        """Found by the alias the officers bot gives it, so the two bots share no state."""
+        if dept_id not in self._officers_rooms:
+            room = await self.ctx.room_by_alias(f"{self.ctx.config.prefix}officers_{dept_id}")
+            if room is None:
+                return None
+            self._officers_rooms[dept_id] = room
+            self._room_depts[room] = dept_id
+        return self._officers_rooms[dept_id]
+
+    async def dept_of_officers_room(self, room_id: str) -> str | None:
+        if room_id not in self._room_depts:
+            for dept_id in self.ctx.roster.departments:
+                await self.officers_room(dept_id)
+        return self._room_depts.get(room_id)
+
+    async def start(self) -> None:
+        for dept_id in self.ctx.roster.departments:
+            await self.officers_room(dept_id)
+
+    async def roster_changed(self) -> None:
+        await self.start()
+
+    # Routing ----------------------------------------------------------------------------------
+    @on(EventType.ROOM_MEMBER)
+    async def member(self, event: StateEvent) -> None:
+        if event.content.membership != Membership.INVITE:
+            return
+        dept_id = self.ctx.config.ghost_dept_id(event.state_key)
+        if dept_id is None or dept_id not in self.ctx.roster.departments:
+            return
+        if await self.dept_of_officers_room(event.room_id) is not None:
+            return
+        await self.citizens.invited(event, dept_id)
+
+    @on(EventType.ROOM_MESSAGE, EventType.ROOM_ENCRYPTED, EventType.REACTION,
+        EventType.ROOM_REDACTION)
+    async def message(self, event: Event) -> None:
+        dm = await self.tables.dm(event.room_id)
+        if dm is not None:
+            citizen, dept_id = dm
+            await self.citizens.handle(event, citizen, dept_id)
+            return
+        dept_id = await self.dept_of_officers_room(event.room_id)
+        if dept_id is not None:
+            await self.officers.handle(event, dept_id)
+
+    async def is_encrypted(self, room_id: str, dept_id: str) -> bool:
+        try:
+            await self.ctx.ghost(dept_id).get_state_event(room_id, EventType.ROOM_ENCRYPTION)
+        except MNotFound:
+            return False
+        return True

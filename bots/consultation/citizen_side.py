@@ -1,0 +1,166 @@
+"""The citizen's side: greeting, cases opened and re-opened, messages relayed into the thread,
+edits and redactions followed, ratings taken."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from bridge.relay_content import citizen_to_officer
+from mautrix.types import Event, EventType, StateEvent
+
+from . import relay
+from .db import CLOSED, OPEN, Case
+from .media import MediaTooLarge, human_size, reupload
+
+if TYPE_CHECKING:
+    from .bot import ConsultationBot
+
+RATINGS = {str(n): n for n in range(1, 6)} | {chr(0xFF10 + n): n for n in range(1, 6)}
+BAD_RATING = 2
+
+
+class CitizenSide:
+    def __init__(self, bot: ConsultationBot) -> None:
+        self.bot = bot
+        self.ctx = bot.ctx
+        self.tables = bot.tables
+
+    async def invited(self, event: StateEvent, dept_id: str) -> None:
+        """The directory bot has joined the ghost; record the DM and greet the citizen once."""
+        ghost = self.ctx.ghost(dept_id)
+        members = await ghost.get_joined_members(event.room_id)
+        others = [m for m in members if m not in (ghost.mxid, event.sender)]
+        dept = self.ctx.roster.departments[dept_id]
+        t = self.ctx.messages
+        if others:
+            await ghost.send_notice(event.room_id, t("consult.group_refused", name=dept.name))
+            await ghost.leave_room(event.room_id)
+            return
+        await self.tables.add_dm(event.room_id, event.sender, dept_id)
+        greeting = t(
+            "consult.greeting", name=dept.name, description=dept.description,
+            hours=self.ctx.roster.hours_text(dept_id, t.language),
+        )
+        await self.ctx.send(f"{event.event_id}/greeting", event.room_id,
+                            self.bot.notice(greeting), sender=ghost.mxid)
+        if await self.bot.is_encrypted(event.room_id, dept_id):
+            await self.ctx.send(f"{event.event_id}/encrypted", event.room_id,
+                                self.bot.notice(t("consult.encrypted", name=dept.name)),
+                                sender=ghost.mxid)
+
+    async def handle(self, event: Event, citizen: str, dept_id: str) -> None:
+        if event.sender != citizen:
+            return  # only the citizen's own messages count; anything else is never relayed
+        ghost = self.ctx.config.ghost_mxid(dept_id)
+        if event.type == EventType.ROOM_ENCRYPTED:
+            name = self.ctx.roster.departments[dept_id].name if dept_id in self.ctx.roster.departments else ""
+            await self.ctx.send(f"{event.event_id}/encrypted", event.room_id,
+                                self.bot.notice(self.ctx.messages("consult.encrypted", name=name)),
+                                sender=ghost)
+            return
+        if event.type == EventType.ROOM_REDACTION:
+            await self._redaction(event)
+            return
+        if event.type != EventType.ROOM_MESSAGE:
+            return  # reactions and the like stay with the citizen
+        content: dict[str, Any] = event.content.serialize()
+        rel = relay.relation(content)
+        if rel.get("rel_type") == "m.replace":
+            await self._edit(event, content, rel)
+            return
+        case = await self.tables.latest_case(event.room_id)
+        if case is not None and await self._rating(event, content, case):
+            return
+        case = await self._case_for(event, case, citizen, dept_id)
+        if case is None:
+            return
+        await self._relay(event, content, case)
+
+    async def _case_for(self, event: Event, case: Case | None, citizen: str, dept_id: str) -> Case | None:
+        quiet_ms = int(self.ctx.config["consultation.quiet_period_minutes"]) * 60_000
+        if case is not None and case.status != CLOSED:
+            return case
+        if case is not None and event.timestamp - (case.closed_at or 0) <= quiet_ms:
+            await self.tables.set_status(case.id, OPEN)
+            await self.tables.log(event.event_id, case.id, "reopened", event.timestamp)
+            return case
+        room = await self.bot.officers_room(dept_id)
+        if room is None:
+            self.ctx.log.error("No officers' room for %s; message %s waits", dept_id, event.event_id)
+            raise RuntimeError(f"officers' room of {dept_id} not ready")
+        day = self.bot.now().astimezone(self.ctx.roster.timezone).strftime("%Y%m%d")
+        case = await self.tables.open_case(
+            event_id=event.event_id, dept_id=dept_id, citizen=citizen, dm_room=event.room_id,
+            officers_room=room, now_ms=event.timestamp, day=day,
+        )
+        await self.tables.log(f"{event.event_id}/opened", case.id, "opened", event.timestamp)
+        await self.bot.officers.post_root(case, event.timestamp, key_suffix=event.event_id)
+        ack = self.ctx.messages("consult.opened", ref=case.ref)
+        await self.ctx.send(f"{event.event_id}/ack", event.room_id, self.bot.notice(ack),
+                            sender=self.ctx.config.ghost_mxid(dept_id))
+        return case
+
+    async def _rating(self, event: Event, content: dict[str, Any], case: Case) -> bool:
+        body = str(content.get("body", "")).strip()
+        if case.status != CLOSED or case.rating is not None or body not in RATINGS:
+            return False
+        rating, t = RATINGS[body], self.ctx.messages
+        await self.tables.rate(case.id, rating, event.timestamp)
+        await self.tables.log(event.event_id, case.id, "rated", event.timestamp, detail=str(rating))
+        ghost = self.ctx.config.ghost_mxid(case.dept_id)
+        key = "consult.rated_bad_citizen" if rating <= BAD_RATING else "consult.rated_citizen"
+        await self.ctx.send(f"{event.event_id}/thanks", event.room_id,
+                            self.bot.notice(t(key, rating=rating)), sender=ghost)
+        await self.bot.officers.rated(case, rating, event.event_id)
+        return True
+
+    async def _relay(self, event: Event, content: dict[str, Any], case: Case) -> None:
+        reply_to = None
+        target = relay.replied_to(content)
+        if target is not None:
+            reply_to = relay.source_of(await self.ctx.outbox.table.key_of_event(target), "relay-out")
+        pseudonym = await self.tables.pseudonym(case.dept_id, case.citizen)
+        safe = citizen_to_officer(content)
+        try:
+            safe = await reupload(safe, self.ctx.bot_intent, self.ctx.bot_intent,
+                                  int(self.ctx.config["consultation.max_media_bytes"]))
+        except MediaTooLarge as e:
+            await self._too_large(event, case, e.size)
+            return
+        who = f"市民 #{pseudonym}" if self.ctx.messages.language == "zh" else f"Citizen #{pseudonym}"
+        if safe.get("msgtype") in ("m.text", "m.notice", "m.emote"):
+            safe["body"] = f"{who}：{safe.get('body', '')}"
+            if "formatted_body" in safe:
+                safe["formatted_body"] = f"<b>{html.escape(who)}</b>：{safe['formatted_body']}"
+        safe["m.relates_to"] = relay.thread(case.root_key, reply_to)
+        await self.ctx.send(relay.key_in(event.event_id), case.officers_room, safe)
+        await self.tables.log(event.event_id, case.id, "citizen_message", event.timestamp)
+
+    async def _too_large(self, event: Event, case: Case, size: int) -> None:
+        limit = int(self.ctx.config["consultation.max_media_bytes"])
+        text = self.ctx.messages("consult.media_too_large", size=human_size(size), limit=human_size(limit))
+        await self.ctx.send(f"{event.event_id}/too-large", event.room_id, self.bot.notice(text),
+                            sender=self.ctx.config.ghost_mxid(case.dept_id))
+
+    async def _edit(self, event: Event, content: dict[str, Any], rel: dict[str, Any]) -> None:
+        original = rel.get("event_id")
+        new = content.get("m.new_content")
+        if not isinstance(original, str) or not isinstance(new, dict):
+            return
+        room = await self.ctx.outbox.table.room_of(relay.key_in(original))
+        if room is None:
+            return  # the original was never relayed (e.g. a rating)
+        safe = citizen_to_officer(new)
+        edit = relay.edit_of(relay.ref(relay.key_in(original)), safe)
+        await self.ctx.send(relay.key_in(event.event_id), room, edit)
+
+    async def _redaction(self, event: Event) -> None:
+        target = getattr(event, "redacts", None) or event.content.serialize().get("redacts")
+        if not isinstance(target, str):
+            return
+        room = await self.ctx.outbox.table.room_of(relay.key_in(target))
+        if room is not None:
+            await self.ctx.send(f"{relay.key_in(target)}/redact", room,
+                                {"redacts": relay.ref(relay.key_in(target))},
+                                event_type="m.room.redaction")

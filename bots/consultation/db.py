@@ -1,0 +1,167 @@
+"""The consultation tables. Every write is keyed by the Matrix event that caused it, so an event
+handled twice after a crash changes nothing the second time."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from mautrix.util.async_db import Database
+
+OPEN, CLAIMED, CLOSED = "open", "claimed", "closed"
+
+
+@dataclass
+class Case:
+    id: int
+    ref: str
+    dept_id: str
+    citizen: str
+    dm_room: str
+    officers_room: str
+    status: str
+    claimed_by: str | None
+    opened_at: int
+    first_reply_at: int | None
+    closed_at: int | None
+    rating: int | None
+
+    @property
+    def root_key(self) -> str:
+        """The outbox key of the thread root in the officers' room."""
+        return f"case/{self.id}/root/{self.officers_room}"
+
+
+CASE_COLUMNS = (
+    "id, ref, dept_id, citizen, dm_room, officers_room, status, claimed_by, opened_at,"
+    " first_reply_at, closed_at, rating"
+)
+
+
+def _case(row) -> Case | None:  # type: ignore[no-untyped-def]
+    return Case(*(row[i] for i in range(12))) if row is not None else None
+
+
+class ConsultationTables:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # DM rooms ---------------------------------------------------------------------------------
+    async def add_dm(self, room_id: str, citizen: str, dept_id: str) -> None:
+        await self.db.execute(
+            "INSERT INTO consult_dm (room_id, citizen, dept_id) VALUES ($1, $2, $3)"
+            " ON CONFLICT (room_id) DO NOTHING",
+            room_id, citizen, dept_id,
+        )
+
+    async def dm(self, room_id: str) -> tuple[str, str] | None:
+        row = await self.db.fetchrow(
+            "SELECT citizen, dept_id FROM consult_dm WHERE room_id=$1", room_id
+        )
+        return (row["citizen"], row["dept_id"]) if row else None
+
+    # Cases ------------------------------------------------------------------------------------
+    async def latest_case(self, dm_room: str) -> Case | None:
+        row = await self.db.fetchrow(
+            f"SELECT {CASE_COLUMNS} FROM consult_case WHERE dm_room=$1 ORDER BY id DESC LIMIT 1",
+            dm_room,
+        )
+        return _case(row)
+
+    async def case(self, case_id: int) -> Case | None:
+        row = await self.db.fetchrow(f"SELECT {CASE_COLUMNS} FROM consult_case WHERE id=$1", case_id)
+        return _case(row)
+
+    async def open_case(
+        self, *, event_id: str, dept_id: str, citizen: str, dm_room: str, officers_room: str,
+        now_ms: int, day: str,
+    ) -> Case:
+        """Open a case for the citizen's message `event_id` (once, however often it is handled)."""
+        existing = await self.db.fetchrow(
+            f"SELECT {CASE_COLUMNS} FROM consult_case WHERE opened_by_event=$1", event_id
+        )
+        if existing is not None:
+            return _case(existing)  # type: ignore[return-value]
+        count = await self.db.fetchval(
+            "SELECT COUNT(*) FROM consult_case WHERE dept_id=$1 AND ref LIKE $2",
+            dept_id, f"{dept_id.upper()}-{day}-%",
+        )
+        ref = f"{dept_id.upper()}-{day}-{count + 1:04d}"
+        await self.db.execute(
+            "INSERT INTO consult_case (ref, dept_id, citizen, dm_room, officers_room,"
+            " opened_by_event, status, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            ref, dept_id, citizen, dm_room, officers_room, event_id, OPEN, now_ms,
+        )
+        row = await self.db.fetchrow(
+            f"SELECT {CASE_COLUMNS} FROM consult_case WHERE opened_by_event=$1", event_id
+        )
+        return _case(row)  # type: ignore[return-value]
+
+    async def set_status(self, case_id: int, status: str, *, claimed_by: str | None = None,
+                         closed_at: int | None = None) -> None:
+        await self.db.execute(
+            "UPDATE consult_case SET status=$2, claimed_by=COALESCE($3, claimed_by),"
+            " closed_at=$4 WHERE id=$1",
+            case_id, status, claimed_by, closed_at,
+        )
+
+    async def first_reply(self, case_id: int, at_ms: int, officer: str) -> None:
+        await self.db.execute(
+            "UPDATE consult_case SET first_reply_at=COALESCE(first_reply_at, $2),"
+            " claimed_by=COALESCE(claimed_by, $3),"
+            " status=CASE WHEN status='open' THEN 'claimed' ELSE status END WHERE id=$1",
+            case_id, at_ms, officer,
+        )
+
+    async def move(self, case_id: int, dept_id: str, officers_room: str) -> None:
+        await self.db.execute(
+            "UPDATE consult_case SET dept_id=$2, officers_room=$3, status='open', claimed_by=NULL"
+            " WHERE id=$1",
+            case_id, dept_id, officers_room,
+        )
+
+    async def rate(self, case_id: int, rating: int, at_ms: int) -> None:
+        await self.db.execute(
+            "UPDATE consult_case SET rating=$2, rated_at=$3 WHERE id=$1", case_id, rating, at_ms
+        )
+
+    # Pseudonyms -------------------------------------------------------------------------------
+    async def pseudonym(self, dept_id: str, citizen: str) -> int:
+        """A stable random number per department and citizen: 市民 #4821."""
+        number = await self.db.fetchval(
+            "SELECT number FROM consult_pseudonym WHERE dept_id=$1 AND citizen=$2", dept_id, citizen
+        )
+        while number is None:
+            candidate = 1000 + secrets.randbelow(9000)
+            taken = await self.db.fetchval(
+                "SELECT 1 FROM consult_pseudonym WHERE dept_id=$1 AND number=$2", dept_id, candidate
+            )
+            if not taken:
+                await self.db.execute(
+                    "INSERT INTO consult_pseudonym (dept_id, citizen, number) VALUES ($1, $2, $3)"
+                    " ON CONFLICT (dept_id, citizen) DO NOTHING",
+                    dept_id, citizen, candidate,
+                )
+                number = await self.db.fetchval(
+                    "SELECT number FROM consult_pseudonym WHERE dept_id=$1 AND citizen=$2",
+                    dept_id, citizen,
+                )
+        return number
+
+    # Log --------------------------------------------------------------------------------------
+    async def log(self, event_id: str, case_id: int, kind: str, at_ms: int,
+                  actor: str | None = None, detail: str | None = None) -> bool:
+        """Record what happened; False if this event was logged before (a reprocessed event)."""
+        inserted = await self.db.fetchval(
+            "INSERT INTO consult_log (event_id, case_id, kind, at, actor, detail)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING RETURNING case_id",
+            event_id, case_id, kind, at_ms, actor, detail,
+        )
+        return inserted is not None
+
+    async def history(self, case_id: int) -> list[tuple[str, int, str | None]]:
+        rows = await self.db.fetch(
+            "SELECT kind, at, detail FROM consult_log WHERE case_id=$1 ORDER BY at, event_id",
+            case_id,
+        )
+        return [(r["kind"], r["at"], r["detail"]) for r in rows]

@@ -1,0 +1,83 @@
+MESSAGES = {
+    "zh": {
+        "consult.greeting": (
+            "您好，这里是{name}网上值班室。{description}\n值班时间：{hours}。\n"
+            "请直接在此输入您的问题，值班人员会以部门名义答复您；您的个人信息只用于本次咨询。"
+            "每次咨询都会有一个编号，方便您查询。"
+        ),
+        "consult.opened": "已收到您的咨询，编号 {ref}。值班人员正在处理，请稍候。",
+        "consult.encrypted": (
+            "抱歉，本对话开启了端到端加密，网上值班室暂时无法读取加密消息，您的消息没有送达。"
+            "请新建一个未加密的私聊（在 Element 中新建私聊时关闭“加密”选项），再向{name}发送您的问题。"
+        ),
+        "consult.group_refused": "为保护您的隐私，部门账号只接受一对一私聊。请新建与{name}的私聊后再咨询。",
+        "consult.media_too_large": "附件过大（{size}），未能转交。请发送不超过 {limit} 的文件。",
+        "consult.transferred_citizen": (
+            "您的咨询（编号 {ref}）已转交「{to}」办理，后续答复将由「{to}」在本对话中发送。"
+        ),
+        "consult.closed_citizen": (
+            "本次咨询（编号 {ref}）已办结。请回复数字 1–5 为本次服务评分："
+            "5 非常满意，4 满意，3 基本满意，2 不满意，1 非常不满意。"
+        ),
+        "consult.rated_citizen": "感谢您的评价（{rating} 分）。如有新的问题，欢迎随时留言。",
+        "consult.rated_bad_citizen": (
+            "感谢您的评价（{rating} 分）。您的意见已转给部门负责人督办，我们会尽快再次与您联系。"
+        ),
+        "officer.root": "新咨询 {ref} · {who} · {time} · 状态：{status}",
+        "officer.root_mentions": "请值班人员处理：{mentions}",
+        "officer.status_open": "待认领",
+        "officer.claimed": "{alias} 已认领 {ref}。",
+        "officer.not_officer": "您不在「{dept}」的值班名单中，这条消息没有转给市民。",
+        "officer.note_saved": "内部备注已记录（不会发给市民）。",
+        "officer.transfer_usage": "用法：!转办 部门编号 说明，例如 !转办 gat 涉及户籍问题",
+        "officer.transfer_unknown": "没有编号为 {dept} 的部门。",
+        "officer.transferred_out": "{ref} 已由 {alias} 转交「{to}」：{note}",
+        "officer.transferred_in": "转入咨询 {ref}（来自「{source}」）· {who} · 说明：{note}\n此前的记录：\n{history}",
+        "officer.closed": "{ref} 已由 {alias} 办结，已请市民评分。",
+        "officer.rated": "{ref} 市民评分：{rating} 分。",
+        "officer.rated_bad": "{ref} 市民评分 {rating} 分（差评），已重新打开，请负责人督办：{mentions}",
+        "officer.case_closed": "{ref} 已办结；市民再次来信时会重新打开。",
+    },
+    "en": {
+        "consult.greeting": (
+            "Hello, this is the online duty room of {name}. {description}\nHours: {hours}.\n"
+            "Type your question here; the officer on duty answers in the department's name. "
+            "Your details are used only for this consultation. Each consultation gets a "
+            "reference number you can quote."
+        ),
+        "consult.opened": "We received your question, reference {ref}. An officer will answer shortly.",
+        "consult.encrypted": (
+            "Sorry: this chat is end-to-end encrypted and the duty room cannot read encrypted "
+            "messages yet, so your message was not delivered. Please start a new direct chat "
+            "with {name} with encryption turned off and ask again."
+        ),
+        "consult.group_refused": "To protect your privacy the department only answers one-to-one chats. Please start a direct chat with {name}.",
+        "consult.media_too_large": "The attachment is too large ({size}) and was not passed on. The limit is {limit}.",
+        "consult.transferred_citizen": (
+            "Your consultation {ref} was transferred to {to}; its answers will arrive in this chat."
+        ),
+        "consult.closed_citizen": (
+            "Consultation {ref} is closed. Please rate our service by replying 1–5: 5 very "
+            "satisfied, 4 satisfied, 3 acceptable, 2 unsatisfied, 1 very unsatisfied."
+        ),
+        "consult.rated_citizen": "Thank you for your rating ({rating}). Write any time if you have a new question.",
+        "consult.rated_bad_citizen": (
+            "Thank you for your rating ({rating}). It was passed to the department's supervisors, "
+            "who will contact you again soon."
+        ),
+        "officer.root": "New consultation {ref} · {who} · {time} · status: {status}",
+        "officer.root_mentions": "Officers on duty: {mentions}",
+        "officer.status_open": "unclaimed",
+        "officer.claimed": "{alias} claimed {ref}.",
+        "officer.not_officer": "You are not on the duty roster of {dept}; this message was not passed to the citizen.",
+        "officer.note_saved": "Internal note recorded (never sent to the citizen).",
+        "officer.transfer_usage": "Usage: !transfer DEPT-ID note, e.g. !transfer gat household registration",
+        "officer.transfer_unknown": "There is no department with id {dept}.",
+        "officer.transferred_out": "{ref} was transferred by {alias} to {to}: {note}",
+        "officer.transferred_in": "Transferred consultation {ref} (from {source}) · {who} · note: {note}\nHistory:\n{history}",
+        "officer.closed": "{ref} closed by {alias}; the citizen was asked for a rating.",
+        "officer.rated": "{ref} rated {rating} by the citizen.",
+        "officer.rated_bad": "{ref} rated {rating} (bad): reopened for the supervisors: {mentions}",
+        "officer.case_closed": "{ref} is closed; it reopens when the citizen writes again.",
+    },
+}

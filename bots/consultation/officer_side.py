@@ -1,0 +1,313 @@
+"""The officers' side: thread roots, replies relayed under the department's identity, and the
+commands claim, transfer, note and close."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bridge.relay_content import officer_to_citizen
+from mautrix.errors import MatrixRequestError
+from mautrix.types import Event, EventType
+
+from . import relay
+from .db import CLAIMED, CLOSED, OPEN, Case
+from .media import MediaTooLarge, reupload
+
+if TYPE_CHECKING:
+    from .bot import ConsultationBot
+
+COMMANDS = {
+    "claim": "claim", "认领": "claim",
+    "transfer": "transfer", "转办": "transfer",
+    "note": "note", "备注": "note",
+    "close": "close", "办结": "close",
+}
+CLAIM_REACTIONS = {"👍", "👍️"}
+
+
+def pill(mxid: str) -> str:
+    return f'<a href="https://matrix.to/#/{html.escape(mxid)}">{html.escape(mxid)}</a>'
+
+
+class OfficerSide:
+    def __init__(self, bot: ConsultationBot) -> None:
+        self.bot = bot
+        self.ctx = bot.ctx
+        self.tables = bot.tables
+
+    # Posting into the officers' room ----------------------------------------------------------
+    async def post_root(self, case: Case, at_ms: int, key_suffix: str) -> None:
+        """The thread root of a case, mentioning the officers on duty now."""
+        t, roster = self.ctx.messages, self.ctx.roster
+        dept = roster.departments.get(case.dept_id)
+        pseudonym = await self.tables.pseudonym(case.dept_id, case.citizen)
+        who = f"市民 #{pseudonym}" if t.language == "zh" else f"Citizen #{pseudonym}"
+        if dept is not None and dept.show_citizen_id:
+            who += f" ({case.citizen})"
+        when = datetime.fromtimestamp(at_ms / 1000, roster.timezone).strftime("%Y-%m-%d %H:%M")
+        text = t("officer.root", ref=case.ref, who=who, time=when, status=t("officer.status_open"))
+        on_duty = [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
+        content: dict[str, Any] = self.bot.notice(text)
+        if on_duty:
+            mentions = t("officer.root_mentions", mentions=", ".join(on_duty))
+            content.update(
+                body=f"{text}\n{mentions}",
+                format="org.matrix.custom.html",
+                formatted_body=f"{html.escape(text)}<br>"
+                + t("officer.root_mentions", mentions=", ".join(pill(m) for m in on_duty)),
+            )
+            content["m.mentions"] = {"user_ids": on_duty}
+            content["msgtype"] = "m.text"  # notices do not notify
+        await self.ctx.send(case.root_key, case.officers_room, content)
+
+    async def thread_notice(self, case: Case, key: str, text: str, mention: list[str] | None = None) -> None:
+        content = self.bot.notice(text)
+        if mention:
+            content["msgtype"] = "m.text"
+            content["m.mentions"] = {"user_ids": mention}
+        content["m.relates_to"] = relay.thread(case.root_key)
+        await self.ctx.send(key, case.officers_room, content)
+
+    async def rated(self, case: Case, rating: int, event_id: str) -> None:
+        t = self.ctx.messages
+        if rating > 2:
+            await self.thread_notice(case, f"{event_id}/rated", t("officer.rated", ref=case.ref, rating=rating))
+            return
+        await self.tables.set_status(case.id, OPEN)
+        dept = self.ctx.roster.departments.get(case.dept_id)
+        supervisors = list(dept.supervisors) if dept else []
+        text = t("officer.rated_bad", ref=case.ref, rating=rating, mentions=", ".join(supervisors) or "—")
+        await self.thread_notice(case, f"{event_id}/rated", text, mention=supervisors)
+
+    # Events from the officers' room -----------------------------------------------------------
+    async def handle(self, event: Event, dept_id: str) -> None:
+        if event.type == EventType.REACTION:
+            await self._reaction(event)
+            return
+        if event.type == EventType.ROOM_REDACTION:
+            await self._redaction(event)
+            return
+        if event.type != EventType.ROOM_MESSAGE:
+            return
+        content: dict[str, Any] = event.content.serialize()
+        rel = relay.relation(content)
+        if rel.get("rel_type") == "m.replace":
+            if self._may_answer(event.sender, dept_id):
+                await self.handle_edit(event, content)
+            return
+        case = await self._case_of_thread(rel)
+        if case is None:
+            return  # officers talking outside a case thread: nothing to relay
+        if not self._may_answer(event.sender, case.dept_id):
+            name = self.ctx.roster.departments.get(case.dept_id)
+            await self.thread_notice(case, f"{event.event_id}/refused", self.ctx.messages(
+                "officer.not_officer", dept=name.name if name else case.dept_id))
+            return
+        body = str(content.get("body", "")).strip()
+        if body.startswith("!"):
+            await self._command(event, case, body[1:])
+            return
+        if case.officers_room != event.room_id:
+            return  # an old thread of a transferred case
+        await self._relay(event, content, case)
+
+    def _may_answer(self, mxid: str, dept_id: str) -> bool:
+        dept = self.ctx.roster.departments.get(dept_id)
+        return dept is not None and (
+            self.ctx.roster.is_officer_of(mxid, dept_id) or mxid in dept.supervisors
+        )
+
+    def alias(self, mxid: str, dept_id: str) -> str:
+        officer = self.ctx.roster.officer(mxid)
+        if officer is not None and dept_id in officer.departments:
+            return officer.alias
+        return "负责人" if self.ctx.messages.language == "zh" else "Supervisor"
+
+    async def _case_of_thread(self, rel: dict[str, Any]) -> Case | None:
+        if rel.get("rel_type") == "m.thread":
+            root = rel.get("event_id")
+        elif rel.get("rel_type") == "m.replace":
+            return None  # edits are handled with their original below
+        else:
+            return None
+        key = await self.ctx.outbox.table.key_of_event(root) if isinstance(root, str) else None
+        if not key or not key.startswith("case/"):
+            return None
+        return await self.tables.case(int(key.split("/")[1]))
+
+    async def _relay(self, event: Event, content: dict[str, Any], case: Case) -> None:
+        dept = self.ctx.roster.departments.get(case.dept_id)
+        signature = self.alias(event.sender, case.dept_id) if dept and dept.sign_replies_with_alias else None
+        hidden = await self._hidden_names(event.room_id)
+        ghost = self.ctx.ghost(case.dept_id)
+        safe = officer_to_citizen(content, hidden_names=hidden, domain=self.ctx.config.domain,
+                                  signature=signature)
+        try:
+            safe = await reupload(safe, self.ctx.bot_intent, ghost,
+                                  int(self.ctx.config["consultation.max_media_bytes"]))
+        except MediaTooLarge:
+            await self.thread_notice(case, f"{event.event_id}/too-large",
+                                     self.ctx.messages("consult.media_too_large", size="", limit=""))
+            return
+        target = relay.replied_to(content)
+        if target is not None:
+            source = relay.source_of(await self.ctx.outbox.table.key_of_event(target), "relay-in")
+            if source is not None:
+                safe["m.relates_to"] = {"m.in_reply_to": {"event_id": source}}
+        await self.ctx.send(relay.key_out(event.event_id), case.dm_room, safe, sender=ghost.mxid)
+        await self.tables.first_reply(case.id, event.timestamp, event.sender)
+        await self.tables.log(event.event_id, case.id, "officer_reply", event.timestamp,
+                              actor=self.alias(event.sender, case.dept_id))
+
+    async def _hidden_names(self, room_id: str) -> list[str]:
+        """Everything that could name an officer: IDs, aliases, display names in the room."""
+        names: set[str] = set()
+        for officer in self.ctx.roster.officers.values():
+            names.update((officer.mxid, officer.alias))
+        # Straight from the state store's table: mautrix 0.21's get_member_profiles() fails on
+        # SQLite (it passes sqlite3.Row to Member.deserialize).
+        rows = await self.ctx.db.fetch(
+            "SELECT user_id, displayname FROM mx_user_profile WHERE room_id=$1", room_id
+        )
+        for row in rows:
+            names.add(row["user_id"])
+            if row["displayname"]:
+                names.add(row["displayname"])
+        return sorted(n for n in names if n)
+
+    async def edit_or_redact_target(self, original: str) -> str | None:
+        return await self.ctx.outbox.table.room_of(relay.key_out(original))
+
+    async def _redaction(self, event: Event) -> None:
+        target = getattr(event, "redacts", None) or event.content.serialize().get("redacts")
+        if not isinstance(target, str):
+            return
+        room = await self.edit_or_redact_target(target)
+        if room is None:
+            return
+        key = relay.key_out(target)
+        sender = await self.ctx.db.fetchval("SELECT sender FROM outbox WHERE key=$1", key)
+        await self.ctx.send(f"{key}/redact", room, {"redacts": relay.ref(key)},
+                            sender=sender, event_type="m.room.redaction")
+
+    async def handle_edit(self, event: Event, content: dict[str, Any]) -> None:
+        rel = relay.relation(content)
+        original = rel.get("event_id")
+        new = content.get("m.new_content")
+        if not isinstance(original, str) or not isinstance(new, dict):
+            return
+        key = relay.key_out(original)
+        room = await self.ctx.outbox.table.room_of(key)
+        if room is None:
+            return  # the original was a command, a note or never relayed
+        sender = await self.ctx.db.fetchval("SELECT sender FROM outbox WHERE key=$1", key)
+        hidden = await self._hidden_names(event.room_id)
+        safe = officer_to_citizen(new, hidden_names=hidden, domain=self.ctx.config.domain)
+        safe.pop("m.relates_to", None)
+        await self.ctx.send(relay.key_out(event.event_id), room, relay.edit_of(relay.ref(key), safe),
+                            sender=sender)
+
+    async def _reaction(self, event: Event) -> None:
+        rel = relay.relation(event.content.serialize())
+        if rel.get("key") not in CLAIM_REACTIONS:
+            return
+        key = await self.ctx.outbox.table.key_of_event(rel.get("event_id", ""))
+        if not key or not key.startswith("case/"):
+            return
+        case = await self.tables.case(int(key.split("/")[1]))
+        if case is not None and self._may_answer(event.sender, case.dept_id):
+            await self._claim(event, case)
+
+    # Commands ---------------------------------------------------------------------------------
+    async def _command(self, event: Event, case: Case, text: str) -> None:
+        name, _, args = text.strip().partition(" ")
+        command = COMMANDS.get(name.lower())
+        if command == "claim":
+            await self._claim(event, case)
+        elif command == "note":
+            await self.tables.log(event.event_id, case.id, "note", event.timestamp,
+                                  actor=self.alias(event.sender, case.dept_id), detail=args.strip())
+            await self.thread_notice(case, f"{event.event_id}/noted", self.ctx.messages("officer.note_saved"))
+        elif command == "close":
+            await self._close(event, case)
+        elif command == "transfer":
+            await self._transfer(event, case, args.strip())
+
+    async def _claim(self, event: Event, case: Case) -> None:
+        if case.status == CLOSED:
+            return
+        alias = self.alias(event.sender, case.dept_id)
+        await self.tables.set_status(case.id, CLAIMED, claimed_by=event.sender)
+        if await self.tables.log(event.event_id, case.id, "claimed", event.timestamp, actor=alias):
+            await self.thread_notice(case, f"{event.event_id}/claimed",
+                                     self.ctx.messages("officer.claimed", alias=alias, ref=case.ref))
+
+    async def _close(self, event: Event, case: Case) -> None:
+        t, alias = self.ctx.messages, self.alias(event.sender, case.dept_id)
+        if case.status == CLOSED:
+            await self.thread_notice(case, f"{event.event_id}/already", t("officer.case_closed", ref=case.ref))
+            return
+        await self.tables.set_status(case.id, CLOSED, closed_at=event.timestamp)
+        await self.tables.log(event.event_id, case.id, "closed", event.timestamp, actor=alias)
+        await self.ctx.send(f"{event.event_id}/ask-rating", case.dm_room,
+                            self.bot.notice(t("consult.closed_citizen", ref=case.ref)),
+                            sender=self.ctx.config.ghost_mxid(case.dept_id))
+        await self.thread_notice(case, f"{event.event_id}/closed", t("officer.closed", ref=case.ref, alias=alias))
+
+    async def _transfer(self, event: Event, case: Case, args: str) -> None:
+        t, roster = self.ctx.messages, self.ctx.roster
+        target, _, note = args.partition(" ")
+        if not target:
+            await self.thread_notice(case, f"{event.event_id}/usage", t("officer.transfer_usage"))
+            return
+        if target not in roster.departments or target == case.dept_id:
+            await self.thread_notice(case, f"{event.event_id}/unknown", t("officer.transfer_unknown", dept=target))
+            return
+        new_room = await self.bot.officers_room(target)
+        if new_room is None:
+            raise RuntimeError(f"officers' room of {target} not ready")
+        source, dest = roster.departments[case.dept_id], roster.departments[target]
+        alias = self.alias(event.sender, case.dept_id)
+        await self.thread_notice(case, f"{event.event_id}/out", t(
+            "officer.transferred_out", ref=case.ref, alias=alias, to=dest.name, note=note or "—"))
+        await self._bring_ghost(case, target)
+        history = await self._history_text(case)
+        await self.tables.move(case.id, target, new_room)
+        await self.tables.log(event.event_id, case.id, "transferred", event.timestamp,
+                              actor=alias, detail=f"{case.dept_id}->{target}: {note}")
+        moved = await self.tables.case(case.id)
+        assert moved is not None
+        pseudonym = await self.tables.pseudonym(target, case.citizen)
+        who = f"市民 #{pseudonym}" if t.language == "zh" else f"Citizen #{pseudonym}"
+        text = t("officer.transferred_in", ref=case.ref, source=source.name, who=who,
+                 note=note or "—", history=history)
+        on_duty = [o.mxid for o in roster.on_duty(target, self.bot.now())]
+        content = self.bot.notice(text)
+        if on_duty:
+            content["msgtype"] = "m.text"
+            content["m.mentions"] = {"user_ids": on_duty}
+        await self.ctx.send(moved.root_key, new_room, content)
+        await self.ctx.send(f"{event.event_id}/told-citizen", case.dm_room, self.bot.notice(
+            t("consult.transferred_citizen", ref=case.ref, to=dest.name)),
+            sender=self.ctx.config.ghost_mxid(case.dept_id))
+
+    async def _bring_ghost(self, case: Case, target: str) -> None:
+        """The receiving department answers in the same DM under its own identity."""
+        old, new = self.ctx.ghost(case.dept_id), self.ctx.ghost(target)
+        try:
+            await old.invite_user(case.dm_room, new.mxid)
+        except MatrixRequestError as e:
+            self.ctx.log.info("Inviting %s to %s: %s", new.mxid, case.dm_room, e)
+        await new.join_room_by_id(case.dm_room)
+
+    async def _history_text(self, case: Case) -> str:
+        rows = await self.ctx.db.fetch(
+            "SELECT content FROM outbox WHERE room_id=$1 AND key LIKE 'relay-in/%' AND"
+            " content LIKE $2 ORDER BY seq",
+            case.officers_room, f"%{relay.ref(case.root_key)}%",
+        )
+        lines = [str(json.loads(r["content"]).get("body", "")) for r in rows]
+        return "\n".join(lines[-20:]) or "—"

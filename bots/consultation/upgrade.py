@@ -1,0 +1,55 @@
+from mautrix.util.async_db import Connection, Scheme, UpgradeTable
+
+upgrade_table = UpgradeTable(version_table_name="consultation_version", database_name="consultations")
+
+
+@upgrade_table.register(description="Cases, DM rooms, pseudonyms and the case log")
+async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
+    serial = "INTEGER PRIMARY KEY AUTOINCREMENT" if scheme == Scheme.SQLITE else "BIGSERIAL PRIMARY KEY"
+    await conn.execute("""
+        CREATE TABLE consult_dm (
+            room_id      TEXT PRIMARY KEY,
+            citizen      TEXT NOT NULL,
+            dept_id      TEXT NOT NULL,
+            greeted      BOOLEAN NOT NULL DEFAULT false
+        )
+    """)
+    await conn.execute(f"""
+        CREATE TABLE consult_case (
+            id              {serial},
+            ref             TEXT NOT NULL UNIQUE,
+            dept_id         TEXT NOT NULL,
+            citizen         TEXT NOT NULL,
+            dm_room         TEXT NOT NULL,
+            officers_room   TEXT NOT NULL,
+            opened_by_event TEXT NOT NULL UNIQUE,
+            status          TEXT NOT NULL,
+            claimed_by      TEXT,
+            opened_at       BIGINT NOT NULL,
+            first_reply_at  BIGINT,
+            closed_at       BIGINT,
+            rating          INTEGER,
+            rated_at        BIGINT
+        )
+    """)
+    await conn.execute("CREATE INDEX consult_case_dm ON consult_case (dm_room, id)")
+    await conn.execute("""
+        CREATE TABLE consult_pseudonym (
+            dept_id   TEXT NOT NULL,
+            citizen   TEXT NOT NULL,
+            number    INTEGER NOT NULL,
+            PRIMARY KEY (dept_id, citizen),
+            UNIQUE (dept_id, number)
+        )
+    """)
+    await conn.execute("""
+        CREATE TABLE consult_log (
+            event_id  TEXT PRIMARY KEY,
+            case_id   BIGINT NOT NULL,
+            kind      TEXT NOT NULL,
+            at        BIGINT NOT NULL,
+            actor     TEXT,
+            detail    TEXT
+        )
+    """)
+    await conn.execute("CREATE INDEX consult_log_case ON consult_log (case_id, at)")

@@ -1,0 +1,184 @@
+"""Consultations end to end: citizen DM → thread for the officers → replies from the ghost."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.kit.bridge import BridgeSettings
+from tests.kit.clients import MatrixUser, UserFactory
+from tests.kit.duty import DutyRoom, start_duty_room
+
+
+@pytest.fixture
+async def duty(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory
+) -> AsyncIterator[DutyRoom]:
+    room = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
+    yield room
+    await room.bridge.stop()
+
+
+def body_of(event: dict[str, Any]) -> str:
+    return str(event.get("content", {}).get("body", ""))
+
+
+def has(text: str):
+    return lambda e: text in body_of(e)
+
+
+def in_thread(root: str, text: str):
+    def check(e: dict[str, Any]) -> bool:
+        rel = e.get("content", {}).get("m.relates_to", {})
+        return rel.get("rel_type") == "m.thread" and rel.get("event_id") == root and text in body_of(e)
+    return check
+
+
+def thread_reply(root: str, text: str, reply_to: str | None = None) -> dict[str, Any]:
+    return {
+        "msgtype": "m.text", "body": text,
+        "m.relates_to": {
+            "rel_type": "m.thread", "event_id": root, "is_falling_back": reply_to is None,
+            "m.in_reply_to": {"event_id": reply_to or root},
+        },
+    }
+
+
+async def send(user: MatrixUser, room: str, content: dict[str, Any], event_type: str = "m.room.message") -> str:
+    resp = await user.client.room_send(room, event_type, content)
+    assert hasattr(resp, "event_id"), resp
+    return resp.event_id
+
+
+async def open_case(duty: DutyRoom, citizen: MatrixUser, dept: str, text: str) -> tuple[str, str, str]:
+    """Citizen DMs the department and asks; returns (dm room, root event id, reference)."""
+    dm = await citizen.create_dm(duty.ghost(dept))
+    await citizen.wait_for(dm, has("网上值班室"))  # the greeting
+    officer = duty.officers["fgw1" if dept == "fgw" else "gat1"]
+    room = duty.officers_rooms[dept]
+    await officer.sync(0)
+    before = len([e for e in officer.events.get(room, []) if has("新咨询")(e)])
+    await citizen.send_text(dm, text)
+    root = (await officer.wait_for(room, has("新咨询"), count=before + 1))[-1]
+    await officer.wait_for(room, in_thread(root["event_id"], text))
+    ref = body_of(root).split()[1]
+    return dm, root["event_id"], ref
+
+
+async def test_round_trip_with_edits_replies_redactions_and_media(
+    duty: DutyRoom, users: UserFactory
+) -> None:
+    citizen = await users("citizen")
+    dm, root, ref = await open_case(duty, citizen, "fgw", "你好，我想咨询企业投资项目备案")
+    await citizen.wait_for(dm, has(ref))  # the acknowledgement names the reference
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    [root_event] = [e for e in officer.events[room] if e["event_id"] == root]
+    assert officer.user_id in root_event["content"]["m.mentions"]["user_ids"]  # on duty: mentioned
+    assert citizen.user_id not in json.dumps(root_event)  # officers see a pseudonym
+    assert "市民 #" in body_of(root_event)
+
+    answer = await send(officer, room, thread_reply(root, f"您好，请通过在线平台备案。{officer.user_id}"))
+    [reply] = await citizen.wait_for(dm, has("请通过在线平台备案"))
+    assert reply["sender"] == duty.ghost("fgw")
+    assert "值班员 01" in body_of(reply)  # signed with the duty alias
+    assert officer.user_id not in json.dumps(reply)
+
+    # The citizen replies to the answer; the officers see it as a reply to the officer's message.
+    await send(citizen, dm, {"msgtype": "m.text", "body": "好的，谢谢",
+                             "m.relates_to": {"m.in_reply_to": {"event_id": reply["event_id"]}}})
+    [mapped] = await officer.wait_for(room, in_thread(root, "好的，谢谢"))
+    assert mapped["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == answer
+
+    # The officer edits the answer, then redacts it; the citizen's copy follows both.
+    await send(officer, room, {
+        "msgtype": "m.text", "body": "* 更正：请到政务服务网备案",
+        "m.new_content": {"msgtype": "m.text", "body": "更正：请到政务服务网备案"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": answer},
+    })
+    [edit] = await citizen.wait_for(dm, has("更正"))
+    assert edit["content"]["m.relates_to"] == {"rel_type": "m.replace", "event_id": reply["event_id"]}
+    await officer.client.room_redact(room, answer)
+    await citizen.wait_for(dm, lambda e: e.get("type") == "m.room.redaction"
+                           and e.get("redacts", e["content"].get("redacts")) == reply["event_id"])
+
+    # The citizen edits their own message.
+    asked = await send(citizen, dm, {"msgtype": "m.text", "body": "项目在杭州"})
+    copy = (await officer.wait_for(room, in_thread(root, "项目在杭州")))[0]
+    await send(citizen, dm, {
+        "msgtype": "m.text", "body": "* 项目在宁波",
+        "m.new_content": {"msgtype": "m.text", "body": "项目在宁波"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": asked},
+    })
+    [edited] = await officer.wait_for(room, has("项目在宁波"))
+    assert edited["content"]["m.relates_to"]["event_id"] == copy["event_id"]
+
+    # Images go both ways as fresh uploads.
+    mxc = await citizen.upload(b"\x89PNG fake image bytes", "image/png", "photo.png")
+    await send(citizen, dm, {"msgtype": "m.image", "body": "photo.png", "url": mxc,
+                             "info": {"mimetype": "image/png", "size": 22}})
+    [image] = await officer.wait_for(room, lambda e: e["content"].get("msgtype") == "m.image")
+    assert image["content"]["url"].startswith("mxc://") and image["content"]["url"] != mxc
+    assert image["content"]["m.relates_to"]["event_id"] == root
+
+
+async def test_claim_transfer_close_and_rating(duty: DutyRoom, users: UserFactory) -> None:
+    citizen = await users("citizen")
+    dm, root, ref = await open_case(duty, citizen, "fgw", "我的身份证丢了怎么办")
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await send(officer, room, {"m.relates_to": {"rel_type": "m.annotation", "event_id": root, "key": "👍"}},
+               "m.reaction")
+    await officer.wait_for(room, in_thread(root, "已认领"))
+
+    await send(officer, room, thread_reply(root, "!转办 gat 涉及身份证补办"))
+    await officer.wait_for(room, in_thread(root, "转交「浙江省公安厅」"))
+    gat_officer, gat_room = duty.officers["gat1"], duty.officers_rooms["gat"]
+    [gat_root] = await gat_officer.wait_for(gat_room, has("转入咨询"))
+    assert "我的身份证丢了怎么办" in body_of(gat_root) and "涉及身份证补办" in body_of(gat_root)
+    await citizen.wait_for(dm, has("已转交「浙江省公安厅」"))
+
+    await send(gat_officer, gat_room, thread_reply(gat_root["event_id"], "请带户口本到派出所补办。"))
+    [answer] = await citizen.wait_for(dm, has("派出所"))
+    assert answer["sender"] == duty.ghost("gat")
+    # A fgw officer can no longer answer through the old thread.
+    await send(officer, room, thread_reply(root, "这条不应转发"))
+    await send(gat_officer, gat_room, thread_reply(gat_root["event_id"], "!办结"))
+    await citizen.wait_for(dm, has("请回复数字 1–5"))
+    await citizen.send_text(dm, "1")
+    await citizen.wait_for(dm, has("督办"))
+    case = await duty.bot("consultation").tables.latest_case(dm)
+    assert case.rating == 1 and case.status == "open" and case.dept_id == "gat"
+    assert not [e for e in citizen.events[dm] if "这条不应转发" in body_of(e)]
+
+
+async def test_unlisted_officer_is_refused_and_citizens_never_cross(
+    duty: DutyRoom, users: UserFactory
+) -> None:
+    first, second = await users("citizen"), await users("citizen")
+    dm1, root1, _ = await open_case(duty, first, "fgw", "第一位市民的问题")
+    dm2, root2, _ = await open_case(duty, second, "fgw", "第二位市民的问题")
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await send(officer, room, thread_reply(root1, "答复第一位"))
+    await send(officer, room, thread_reply(root2, "答复第二位"))
+    await first.wait_for(dm1, has("答复第一位"))
+    await second.wait_for(dm2, has("答复第二位"))
+    assert not [e for e in first.events[dm1] if "第二位" in body_of(e)]
+    assert not [e for e in second.events[dm2] if "第一位" in body_of(e)]
+    assert second.user_id not in json.dumps(first.events[dm1])
+
+    # A supervisor may answer too.
+    await send(duty.officers["chief"], room, thread_reply(root1, "负责人补充说明"))
+    await first.wait_for(dm1, has("负责人补充说明"))
+
+    # Someone added to the officers' room by hand, not in the roster: refused with a notice.
+    stranger = await users("stranger")
+    await duty.runtime.az.intent.invite_user(room, stranger.user_id)
+    await stranger.join(room)
+    await send(stranger, room, thread_reply(root1, "我不是值班人员"))
+    await officer.wait_for(room, in_thread(root1, "值班名单"))
+    await send(officer, room, thread_reply(root1, "最后一条"))
+    await first.wait_for(dm1, has("最后一条"))
+    assert not [e for e in first.events[dm1] if "我不是值班人员" in body_of(e)]
