@@ -60,8 +60,10 @@ def table(results: dict[str, Any]) -> str:
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
-        lines.append("cold requests by kind:")
-        lines += [f"  {n:6d}  {kind}" for kind, n in prov["cold"]["top_requests"].items()]
+        lines.append("cold requests by kind (count, seconds waiting for headers):")
+        secs = prov["cold"]["request_seconds"]
+        lines += [f"  {n:6d} {secs.get(kind, 0):8.1f} s  {kind}"
+                  for kind, n in list(prov["cold"]["top_requests"].items())[:14]]
     return "\n".join(lines)
 
 

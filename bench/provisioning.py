@@ -53,21 +53,29 @@ def request_kind(method: str, url: str) -> str:
 
 
 @contextmanager
-def count_requests(prefix: str) -> Iterator[Counter[str]]:
-    """Count every aiohttp request whose URL starts with `prefix` (the homeserver)."""
+def count_requests(prefix: str) -> Iterator[tuple[Counter[str], Counter[str]]]:
+    """Count every aiohttp request whose URL starts with `prefix` (the homeserver), and sum the
+    seconds until its response headers arrived (body reading is not included)."""
     counts: Counter[str] = Counter()
+    seconds: Counter[str] = Counter()
     original = aiohttp.ClientSession._request
 
     async def counting(self: aiohttp.ClientSession, method: str, str_or_url: Any,
                        *args: Any, **kwargs: Any) -> Any:
         url = str(str_or_url)
-        if url.startswith(prefix):
-            counts[request_kind(method, url)] += 1
-        return await original(self, method, str_or_url, *args, **kwargs)
+        if not url.startswith(prefix):
+            return await original(self, method, str_or_url, *args, **kwargs)
+        kind = request_kind(method, url)
+        counts[kind] += 1
+        start = time.perf_counter()
+        try:
+            return await original(self, method, str_or_url, *args, **kwargs)
+        finally:
+            seconds[kind] += time.perf_counter() - start
 
     aiohttp.ClientSession._request = counting  # type: ignore[method-assign]
     try:
-        yield counts
+        yield counts, seconds
     finally:
         aiohttp.ClientSession._request = original  # type: ignore[method-assign]
 
@@ -81,7 +89,7 @@ def vm_rss_mb(pid: int | str = "self") -> float:
 
 async def _phase(config: Path, stack: Stack) -> tuple[dict[str, Any], InProcessBridge]:
     bridge = InProcessBridge(config)
-    with count_requests(stack.url) as counts:
+    with count_requests(stack.url) as (counts, seconds):
         start = time.perf_counter()
         runtime = await bridge.start()
         await runtime.idle()
@@ -93,7 +101,8 @@ async def _phase(config: Path, stack: Stack) -> tuple[dict[str, Any], InProcessB
         "requests": total,
         "rooms_created": int(getattr(directory, "created", -1)),
         "create_room_calls": counts["POST /_matrix/client/v3/createRoom"],
-        "top_requests": dict(counts.most_common(8)),
+        "top_requests": dict(counts.most_common()),
+        "request_seconds": {k: round(v, 2) for k, v in seconds.most_common()},
     }, bridge
 
 

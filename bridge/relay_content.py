@@ -217,8 +217,9 @@ class _Scrubber:
         alias = m.group(0).replace("＃", "#").replace("：", ":").casefold()
         if alias in self.public_aliases:
             return False
-        server = m.group(2).split(":")[0].casefold() if not m.group(2).startswith("[") else ""
-        return not self.domain or server == self.domain or server.endswith("." + self.domain)
+        server = m.group(2).casefold()
+        # startswith, not ==: text glued to the alias ("#x:gov.example0") extends the match.
+        return not self.domain or server.startswith(self.domain) or f".{self.domain}" in server
 
     def __call__(self, text: str) -> str:
         def url(m: re.Match[str]) -> str:
@@ -454,7 +455,7 @@ def _rewrite(
     `formatted(html, scrubbed_body)` rewrites formatted_body (None drops it)."""
     msgtype = content.get("msgtype")
     # Unknown msgtypes (m.location's geo_uri, custom types) travel as plain text only.
-    if msgtype not in TEXT_MSGTYPES and msgtype not in MEDIA_MSGTYPES:
+    if not isinstance(msgtype, str) or msgtype not in TEXT_MSGTYPES | MEDIA_MSGTYPES:
         msgtype = "m.text"
     body = content.get("body")
     body = body if isinstance(body, str) else ""

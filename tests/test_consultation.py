@@ -151,7 +151,7 @@ async def test_claim_transfer_close_and_rating(duty: DutyRoom, users: UserFactor
     await citizen.wait_for(dm, has("督办"))
     case = await duty.bot("consultation").tables.latest_case(dm)
     assert case.rating == 1 and case.status == "open" and case.dept_id == "gat"
-    assert not [e for e in citizen.events[dm] if "这条不应转发" in body_of(e)]
+    assert not [e for e in await citizen.history(dm) if "这条不应转发" in body_of(e)]
 
 
 async def test_unlisted_officer_is_refused_and_citizens_never_cross(
@@ -165,9 +165,9 @@ async def test_unlisted_officer_is_refused_and_citizens_never_cross(
     await send(officer, room, thread_reply(root2, "答复第二位"))
     await first.wait_for(dm1, has("答复第一位"))
     await second.wait_for(dm2, has("答复第二位"))
-    assert not [e for e in first.events[dm1] if "第二位" in body_of(e)]
-    assert not [e for e in second.events[dm2] if "第一位" in body_of(e)]
-    assert second.user_id not in json.dumps(first.events[dm1])
+    assert not [e for e in await first.history(dm1) if "第二位" in body_of(e)]
+    assert not [e for e in await second.history(dm2) if "第一位" in body_of(e)]
+    assert second.user_id not in json.dumps(await first.history(dm1))
 
     # A supervisor may answer too.
     await send(duty.officers["chief"], room, thread_reply(root1, "负责人补充说明"))
@@ -181,4 +181,4 @@ async def test_unlisted_officer_is_refused_and_citizens_never_cross(
     await officer.wait_for(room, in_thread(root1, "值班名单"))
     await send(officer, room, thread_reply(root1, "最后一条"))
     await first.wait_for(dm1, has("最后一条"))
-    assert not [e for e in first.events[dm1] if "我不是值班人员" in body_of(e)]
+    assert not [e for e in await first.history(dm1) if "我不是值班人员" in body_of(e)]

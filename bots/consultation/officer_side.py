@@ -8,9 +8,10 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bridge.relay_content import officer_to_citizen
 from mautrix.errors import MatrixRequestError
 from mautrix.types import Event, EventType
+
+from bridge.relay_content import officer_to_citizen
 
 from . import relay
 from .db import CLAIMED, CLOSED, OPEN, Case

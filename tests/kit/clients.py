@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import nio
@@ -80,6 +81,19 @@ class MatrixUser:
             self._http = aiohttp.ClientSession()
         async with self._http.request(method, url, json=body, headers=headers) as resp:
             return resp.status, await resp.json(content_type=None)
+
+    async def history(self, room_id: str) -> list[dict[str, Any]]:
+        """The room's whole timeline from the server (oldest first), independent of syncs."""
+        events: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            path = f"/_matrix/client/v3/rooms/{quote(room_id)}/messages?dir=b&limit=500"
+            status, body = await self.request("GET", path + (f"&from={token}" if token else ""))
+            assert status == 200, body
+            events.extend(body.get("chunk", []))
+            if not body.get("end") or not body.get("chunk"):
+                return list(reversed(events))
+            token = body["end"]
 
     async def upload(self, data: bytes, mime: str, filename: str) -> str:
         if self._http is None:

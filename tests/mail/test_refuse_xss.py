@@ -1,0 +1,120 @@
+"""≥ 500 hostile HTML bodies: nothing outside Matrix's allowlist reaches a formatted_body."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from html.parser import HTMLParser
+
+from bridge.mail.inbound import parse_reply
+from bridge.mail.sanitise import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    IMAGE_SCHEMES,
+    LINK_SCHEMES,
+    sanitise_html,
+)
+
+PAYLOADS = [
+    "<script>alert(1)</script>", "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    "<img src=x onerror=alert(1)>", "<img src=\"javascript:alert(1)\">", "<img src=http://t.example/p.gif>",
+    "<img src=mxc://evil/x onload=alert(1)>", "<a href=\"javascript:alert(1)\">x</a>",
+    "<a href=\"JaVaScRiPt:alert(1)\">x</a>", "<a href=\"java\tscript:alert(1)\">x</a>",
+    "<a href=\"java&#x09;script:alert(1)\">x</a>", "<a href=\"&#106;avascript:alert(1)\">x</a>",
+    "<a href=\" javascript:alert(1)\">x</a>", "<a href=\"data:text/html;base64,PHNjcmlwdD4=\">x</a>",
+    "<a href=\"vbscript:msgbox(1)\">x</a>", "<a href=\"//evil.example\">x</a>",
+    "<a href=\"/relative\">x</a>", "<a href=\"https://ok.example\" onclick=\"alert(1)\">x</a>",
+    "<a href=\"https://ok.example\" style=\"position:fixed\">x</a>", "<div style=\"background:url(javascript:alert(1))\">x</div>",
+    "<style>body{display:none}</style>", "<iframe src=\"https://evil.example\"></iframe>",
+    "<iframe srcdoc=\"<script>alert(1)</script>\"></iframe>", "<svg onload=alert(1)><circle r=1/></svg>",
+    "<svg><script>alert(1)</script></svg>", "<math><mtext><script>alert(1)</script></mtext></math>",
+    "<object data=\"javascript:alert(1)\"></object>", "<embed src=\"javascript:alert(1)\">",
+    "<form action=\"https://evil.example\"><input name=p></form>", "<button formaction=javascript:alert(1)>",
+    "<body onload=alert(1)>", "<meta http-equiv=refresh content=\"0;url=https://evil.example\">",
+    "<link rel=stylesheet href=https://evil.example/x.css>", "<base href=\"https://evil.example/\">",
+    "<img/src=x/onerror=alert(1)>", "<img src=x onerror\n=alert(1)>", "<<img src=x onerror=alert(1)//<",
+    "<scr<script>ipt>alert(1)</script>", "<!--<img src=x onerror=alert(1)>-->",
+    "<![CDATA[<script>alert(1)</script>]]>", "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "<font color=\"red\" face=\"x\" onmouseover=alert(1)>x</font>", "<span data-mx-color=\"red;x:expression(1)\">x</span>",
+    "<code class=\"language-js evil\">x</code>", "<ol start=\"1 onclick=alert(1)\"><li>x</li></ol>",
+    "<details open ontoggle=alert(1)><summary>x</summary></details>", "<table background=javascript:alert(1)><tr><td>x</td></tr></table>",
+    "<video><source onerror=alert(1)></video>", "<marquee onstart=alert(1)>x</marquee>",
+    "<a href=\"https://ok.example\" target=\"_top\" rel=\"opener\">x</a>", "<img src=\"mxc://ok/x\" srcset=\"https://t.example/a.png 1x\">",
+    "<xml><x:script>alert(1)</x:script></xml>", "<div id=x class=y title=z>x</div>",
+    "<a href=\"mailto:a@b.example?body=x\" onfocus=alert(1) autofocus>x</a>", "<noscript><img src=x onerror=alert(1)></noscript>",
+    "<template><script>alert(1)</script></template>", "<textarea><script>alert(1)</script></textarea>",
+]
+WRAPPERS = [
+    "{}", "<p>{}</p>", "<div>你好{}再见</div>", "<html><head><title>t</title></head><body>{}</body></html>",
+    "<table><tr><td>{}</td></tr></table>", "<blockquote>{}</blockquote>", "<b><i>{}",
+    "{}</div></p>", "<a href=\"https://ok.example\">{}</a>", "<ul><li>{}</li></ul>",
+    "<pre>{}</pre>",
+]
+
+
+class Checker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self.problems.append(f"tag {tag}")
+        for name, value in attrs:
+            allowed = ALLOWED_ATTRIBUTES.get(tag, frozenset()) | ({"rel"} if tag == "a" else set())
+            if name not in allowed:
+                self.problems.append(f"attribute {tag} {name}")
+            elif name == "href" and (value or "").split(":", 1)[0].lower() not in LINK_SCHEMES:
+                self.problems.append(f"href {value}")
+            elif name == "src" and (value or "").split(":", 1)[0].lower() not in IMAGE_SCHEMES:
+                self.problems.append(f"src {value}")
+            elif name == "rel" and value != "noopener":
+                self.problems.append(f"rel {value}")
+
+    handle_startendtag = handle_starttag
+
+
+def problems(html: str) -> list[str]:
+    checker = Checker()
+    checker.feed(html)
+    checker.close()
+    if "javascript:" in html.lower() or "<script" in html.lower():
+        checker.problems.append("script text")
+    return checker.problems
+
+
+BODIES = [w.format(p) for p in PAYLOADS for w in WRAPPERS]
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(BODIES) >= 500
+
+
+def test_sanitised_bodies_hold_only_allowed_html() -> None:
+    found = {body: p for body in BODIES if (p := problems(sanitise_html(body)))}
+    assert found == {}
+
+
+def test_bodies_arriving_by_mail_hold_only_allowed_html() -> None:
+    found = {}
+    for n, body in enumerate(BODIES):
+        message = EmailMessage()
+        message["From"] = "xinfang@zj.gov.example"
+        message["Message-ID"] = f"<{n}@zj.gov.example>"
+        message.set_content("text")
+        message.add_alternative(body, subtype="html")
+        mail = parse_reply(message.as_bytes(), message_id=f"<{n}@x>", reply_ref="XJ-1",
+                           sender="xinfang@zj.gov.example", auto_submitted=False,
+                           max_attachment_bytes=1000)
+        if mail.html is not None and (p := problems(mail.html)):
+            found[body] = p
+    assert found == {}
+
+
+def test_allowed_formatting_survives() -> None:
+    html = ('<p><b>粗</b><a href="https://zj.gov.example/a" target="_top">链接</a>'
+            '<img src="mxc://localhost/abc" alt="图"><font data-mx-color="#ff0000">红</font>'
+            '<code class="language-python">x</code></p>')
+    out = sanitise_html(html)
+    for kept in ("<b>粗</b>", 'href="https://zj.gov.example/a"', 'rel="noopener"',
+                 'src="mxc://localhost/abc"', 'data-mx-color="#ff0000"', 'class="language-python"'):
+        assert kept in out
