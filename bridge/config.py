@@ -18,8 +18,12 @@ from mautrix.util.config import (
 )
 from ruamel.yaml import YAML
 
+from .mail import MailSettings
+
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.yaml"
 ENV_PREFIX = "DUTYROOM_"
+# Ghost-like accounts of the bridge that are not departments (the roster reserves these ids).
+SERVICE_ACCOUNTS = ("mailbox", "complaints")
 PLACEHOLDER_TOKEN = "This value is generated when generating the registration"
 
 
@@ -55,6 +59,10 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             ForbiddenDefault("appservice.as_token", PLACEHOLDER_TOKEN, regenerate),
             ForbiddenDefault("appservice.hs_token", PLACEHOLDER_TOKEN, regenerate),
             ForbiddenDefault(
+                "mail.token_secret", "", "Set DUTYROOM_MAIL_TOKEN_SECRET (16+ characters).",
+                condition="mail.enabled",
+            ),
+            ForbiddenDefault(
                 "homeserver.address",
                 ForbiddenKey("example.org"),
                 "Set the address of your homeserver.",
@@ -88,12 +96,21 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "rosters.poll_interval",
             "messages.language",
             "admins",
+            "mail.enabled",
             "mail.smtp_host",
             "mail.smtp_port",
             "mail.smtp_security",
             "mail.smtp_username",
             "mail.smtp_password",
             "mail.from_address",
+            "mail.from_name",
+            "mail.reply_domain",
+            "mail.token_secret",
+            "mail.token_ttl_days",
+            "mail.retry_for_seconds",
+            "mail.max_attachment_bytes",
+            "mail.listen_host",
+            "mail.listen_port",
             "metrics.enabled",
             "metrics.hostname",
             "metrics.listen_port",
@@ -125,9 +142,32 @@ class Config(BaseFileConfig, BaseValidatableConfig):
     def ghost_dept_id(self, mxid: str) -> str | None:
         """The department a ghost user stands for, or None if the ID is not a ghost's."""
         match = re.fullmatch(rf"@{re.escape(self.prefix)}([a-z][a-z0-9]*):{re.escape(self.domain)}", mxid)
-        if not match or mxid == self.bot_mxid:
+        if not match or mxid == self.bot_mxid or match.group(1) in SERVICE_ACCOUNTS:
             return None
         return match.group(1)
+
+    def service_mxid(self, name: str) -> str:
+        """A bridge service account that is not a department, e.g. the mailbox."""
+        assert name in SERVICE_ACCOUNTS
+        return f"@{self.prefix}{name}:{self.domain}"
+
+    def mail_settings(self) -> MailSettings:
+        return MailSettings(
+            smtp_host=self["mail.smtp_host"],
+            smtp_port=int(self["mail.smtp_port"]),
+            smtp_security=self["mail.smtp_security"],
+            smtp_username=self["mail.smtp_username"] or "",
+            smtp_password=self["mail.smtp_password"] or "",
+            from_address=self["mail.from_address"],
+            from_name=self["mail.from_name"] or "",
+            reply_domain=self["mail.reply_domain"],
+            token_secret=str(self["mail.token_secret"] or "").encode(),
+            token_ttl_days=int(self["mail.token_ttl_days"]),
+            retry_for_seconds=float(self["mail.retry_for_seconds"]),
+            max_attachment_bytes=int(self["mail.max_attachment_bytes"]),
+            listen_host=self["mail.listen_host"],
+            listen_port=int(self["mail.listen_port"]),
+        )
 
     # Registration ----------------------------------------------------------------------------
 

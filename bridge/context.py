@@ -12,6 +12,7 @@ from mautrix.util.async_db import Database
 
 from .clock import Clock
 from .config import Config
+from .mail import MailTransport
 from .messages import Messages
 from .outbox_sender import OutboxSender
 
@@ -31,6 +32,8 @@ class BotContext:
     messages: Messages
     clock: Clock
     log: logging.Logger
+    # The e-mail transport, or None when `mail.enabled` is false.
+    mail: MailTransport | None = None
 
     @property
     def roster(self) -> Roster:

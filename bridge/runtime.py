@@ -22,6 +22,7 @@ from .config import Config
 from .context import BotContext
 from .db import DeadLetterTable, InboxTable, OutboxTable, upgrade_table
 from .inbox_processor import InboxProcessor
+from .mail import MailTransport, mail_upgrade_table
 from .messages import Messages
 from .outbox_sender import OutboxSender
 from .roster_watcher import RosterWatcher
@@ -96,6 +97,10 @@ class Runtime:
             as_token=cfg["appservice.as_token"],
             session=lambda: self.az.http_session,
         )
+        self.mail: MailTransport | None = None
+        if cfg["mail.enabled"]:
+            await mail_upgrade_table.upgrade(self.db)
+            self.mail = MailTransport(self.db, cfg.mail_settings(), self.clock)
         messages = Messages(cfg["messages.language"])
         for bot_class in self.bot_classes:
             ctx = BotContext(
@@ -107,6 +112,7 @@ class Runtime:
                 messages=messages,
                 clock=self.clock,
                 log=logging.getLogger(f"dutyroom.bot.{bot_class.name}"),
+                mail=self.mail,
             )
             messages.add(bot_class.messages)
             if bot_class.upgrade_table is not None:
@@ -128,6 +134,8 @@ class Runtime:
         await self.outbox.resume()
         for bot in self.bots:
             await bot.start()
+        if self.mail is not None:
+            await self.mail.start()  # after the bots, whose reply and failure hooks it calls
         self.rosters.on_change.extend(bot.roster_changed for bot in self.bots)
         self.rosters.start()
         self.processor.hold = bool(cfg["appservice.inbox_hold_processing"])
@@ -181,6 +189,8 @@ class Runtime:
         await self.rosters.stop()
         await self.processor.queues.stop()
         await self.outbox.queues.stop()
+        if self.mail is not None:
+            await self.mail.stop()
         for bot in self.bots:
             try:
                 await bot.stop()

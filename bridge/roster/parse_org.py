@@ -16,7 +16,8 @@ from .fields import (
 )
 from .source import Node, error
 
-RESERVED_IDS = ("bot", "space")
+# Localparts the bridge uses for its own accounts and rooms besides department ghosts.
+RESERVED_IDS = ("bot", "space", "officers", "admins", "mailbox", "complaints")
 JURISDICTION_KEYS = ("id", "name", "space_name")
 DEPARTMENT_KEYS = ("id", "name", "short_name", "category", "jurisdiction", "email", "description",
                    "hours", "supervisors", "show_citizen_id", "sign_replies_with_alias")
