@@ -3,9 +3,11 @@
 from bridge.bot import Bot
 
 from .admin import AdminBot
+from .complaints import ComplaintsBot
 from .consultation import ConsultationBot
 from .directory import DirectoryBot
+from .mailbox import MailboxBot
 from .officers import OfficersBot
 
 # Order matters at start-up: the directory's ghosts exist before the officers' rooms invite them.
-ALL_BOTS: list[type[Bot]] = [DirectoryBot, OfficersBot, AdminBot, ConsultationBot]
+ALL_BOTS: list[type[Bot]] = [DirectoryBot, OfficersBot, AdminBot, ConsultationBot, MailboxBot, ComplaintsBot]

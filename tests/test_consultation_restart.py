@@ -17,7 +17,7 @@ async def test_kill_mid_conversation_delivers_everything_once_in_order(
     stack: Stack, bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
     users: UserFactory, prefix: str,
 ) -> None:
-    officers = await prepare_roster(bridge_settings, roster_dir, users)
+    officers = await prepare_roster(bridge_settings, roster_dir, users, always_open=True)
     process = BridgeProcess(write_config(tmp_path / "config.yaml", bridge_settings), stack.port)
     await process.astart()
     try:

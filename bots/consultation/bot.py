@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +12,11 @@ from mautrix.types import Event, EventType, Membership, StateEvent
 from bridge.bot import Bot, on
 from bridge.context import BotContext
 
+from .attention import Attention
 from .citizen_side import CitizenSide
 from .db import ConsultationTables
 from .messages import MESSAGES
+from .off_hours import OffHours
 from .officer_side import OfficerSide
 from .upgrade import upgrade_table
 
@@ -30,10 +33,17 @@ class ConsultationBot(Bot):
         self._room_depts: dict[str, str] = {}
         self.citizens = CitizenSide(self)
         self.officers = OfficerSide(self)
+        self.off_hours = OffHours(self)
+        self.attention = Attention(self)
+        self._ticker: asyncio.Task[None] | None = None
 
     # Shared helpers ---------------------------------------------------------------------------
     def now(self) -> datetime:
         return self.ctx.clock.now()
+
+    def now_ms(self) -> int:
+        """Case times come from the injectable clock, so timers and tests agree on 'now'."""
+        return int(self.now().timestamp() * 1000)
 
     def notice(self, text: str, **extra: Any) -> dict[str, Any]:
         return {"msgtype": "m.notice", "body": text, **extra}
@@ -55,11 +65,36 @@ class ConsultationBot(Bot):
         return self._room_depts.get(room_id)
 
     async def start(self) -> None:
+        await self._find_officers_rooms()
+        if self.ctx.mail is not None:
+            self.ctx.mail.on_reply.append(self.attention.mail_reply)
+        self._ticker = asyncio.create_task(self._tick_forever())
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+
+    async def _find_officers_rooms(self) -> None:
         for dept_id in self.ctx.roster.departments:
             await self.officers_room(dept_id)
 
     async def roster_changed(self) -> None:
-        await self.start()
+        await self._find_officers_rooms()
+        await self.tick()
+
+    async def tick(self) -> None:
+        """Deliver backlogs whose departments opened, and take due reminder steps."""
+        await self.off_hours.deliver_backlog()
+        await self.attention.check()
+
+    async def _tick_forever(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                self.ctx.log.exception("Consultation timers failed; retrying next round")
+            await asyncio.sleep(float(self.ctx.config["consultation.check_interval"]))
 
     # Routing ----------------------------------------------------------------------------------
     @on(EventType.ROOM_MEMBER)

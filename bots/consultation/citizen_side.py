@@ -6,8 +6,9 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from bridge.relay_content import citizen_to_officer
 from mautrix.types import Event, EventType, StateEvent
+
+from bridge.relay_content import citizen_to_officer
 
 from . import relay
 from .db import CLOSED, OPEN, Case
@@ -73,18 +74,22 @@ class CitizenSide:
         if case is not None and await self._rating(event, content, case):
             return
         case = await self._case_for(event, case, citizen, dept_id)
-        if case is None:
+        if await self.bot.attention.wants_email(case, str(content.get("body", "")), event.event_id):
             return
+        if not self.bot.off_hours.is_open(dept_id):
+            await self.bot.off_hours.auto_reply(case, content)
+            if not case.waiting:
+                await self.tables.hold(case.id, case.attention_since or self.bot.now_ms())
         await self._relay(event, content, case)
 
-    async def _case_for(self, event: Event, case: Case | None, citizen: str, dept_id: str) -> Case | None:
+    async def _case_for(self, event: Event, case: Case | None, citizen: str, dept_id: str) -> Case:
         quiet_ms = int(self.ctx.config["consultation.quiet_period_minutes"]) * 60_000
         if case is not None and case.status != CLOSED:
             return case
-        if case is not None and event.timestamp - (case.closed_at or 0) <= quiet_ms:
+        if case is not None and self.bot.now_ms() - (case.closed_at or 0) <= quiet_ms:
             await self.tables.set_status(case.id, OPEN)
-            await self.tables.log(event.event_id, case.id, "reopened", event.timestamp)
-            return case
+            await self.tables.log(event.event_id, case.id, "reopened", self.bot.now_ms())
+            return await self.tables.case(case.id) or case
         room = await self.bot.officers_room(dept_id)
         if room is None:
             self.ctx.log.error("No officers' room for %s; message %s waits", dept_id, event.event_id)
@@ -92,10 +97,14 @@ class CitizenSide:
         day = self.bot.now().astimezone(self.ctx.roster.timezone).strftime("%Y%m%d")
         case = await self.tables.open_case(
             event_id=event.event_id, dept_id=dept_id, citizen=citizen, dm_room=event.room_id,
-            officers_room=room, now_ms=event.timestamp, day=day,
+            officers_room=room, now_ms=self.bot.now_ms(), day=day,
         )
-        await self.tables.log(f"{event.event_id}/opened", case.id, "opened", event.timestamp)
-        await self.bot.officers.post_root(case, event.timestamp, key_suffix=event.event_id)
+        await self.tables.log(f"{event.event_id}/opened", case.id, "opened", self.bot.now_ms())
+        if not self.bot.off_hours.is_open(dept_id):
+            await self.tables.hold(case.id, None)  # a leave-message: officers get it at opening
+            return await self.tables.case(case.id) or case
+        await self.tables.attend_from(case.id, self.bot.now_ms())
+        await self.bot.officers.post_root(case, self.bot.now_ms(), key_suffix=event.event_id)
         ack = self.ctx.messages("consult.opened", ref=case.ref)
         await self.ctx.send(f"{event.event_id}/ack", event.room_id, self.bot.notice(ack),
                             sender=self.ctx.config.ghost_mxid(dept_id))
@@ -106,8 +115,8 @@ class CitizenSide:
         if case.status != CLOSED or case.rating is not None or body not in RATINGS:
             return False
         rating, t = RATINGS[body], self.ctx.messages
-        await self.tables.rate(case.id, rating, event.timestamp)
-        await self.tables.log(event.event_id, case.id, "rated", event.timestamp, detail=str(rating))
+        await self.tables.rate(case.id, rating, self.bot.now_ms())
+        await self.tables.log(event.event_id, case.id, "rated", self.bot.now_ms(), detail=str(rating))
         ghost = self.ctx.config.ghost_mxid(case.dept_id)
         key = "consult.rated_bad_citizen" if rating <= BAD_RATING else "consult.rated_citizen"
         await self.ctx.send(f"{event.event_id}/thanks", event.room_id,
@@ -134,8 +143,11 @@ class CitizenSide:
             if "formatted_body" in safe:
                 safe["formatted_body"] = f"<b>{html.escape(who)}</b>：{safe['formatted_body']}"
         safe["m.relates_to"] = relay.thread(case.root_key, reply_to)
-        await self.ctx.send(relay.key_in(event.event_id), case.officers_room, safe)
-        await self.tables.log(event.event_id, case.id, "citizen_message", event.timestamp)
+        if case.waiting:
+            await self.bot.off_hours.keep(event.event_id, case, safe)
+        else:
+            await self.ctx.send(relay.key_in(event.event_id), case.officers_room, safe)
+        await self.tables.log(event.event_id, case.id, "citizen_message", self.bot.now_ms())
 
     async def _too_large(self, event: Event, case: Case, size: int) -> None:
         limit = int(self.ctx.config["consultation.max_media_bytes"])

@@ -25,6 +25,9 @@ class Case:
     first_reply_at: int | None
     closed_at: int | None
     rating: int | None
+    leave_message: bool = False
+    waiting: bool = False
+    attention_since: int | None = None
 
     @property
     def root_key(self) -> str:
@@ -34,12 +37,16 @@ class Case:
 
 CASE_COLUMNS = (
     "id, ref, dept_id, citizen, dm_room, officers_room, status, claimed_by, opened_at,"
-    " first_reply_at, closed_at, rating"
+    " first_reply_at, closed_at, rating, leave_message, waiting, attention_since"
 )
 
 
 def _case(row) -> Case | None:  # type: ignore[no-untyped-def]
-    return Case(*(row[i] for i in range(12))) if row is not None else None
+    if row is None:
+        return None
+    values = [row[i] for i in range(15)]
+    values[12], values[13] = bool(values[12]), bool(values[13])
+    return Case(*values)
 
 
 class ConsultationTables:
@@ -124,6 +131,57 @@ class ConsultationTables:
         await self.db.execute(
             "UPDATE consult_case SET rating=$2, rated_at=$3 WHERE id=$1", case_id, rating, at_ms
         )
+
+    async def hold(self, case_id: int, attention_since: int | None) -> None:
+        """Out of hours: the case waits for the next opening as a leave-message."""
+        await self.db.execute(
+            "UPDATE consult_case SET leave_message=true, waiting=$2, attention_since=$3 WHERE id=$1",
+            case_id, attention_since is None, attention_since,
+        )
+
+    async def released(self, case_id: int, at_ms: int) -> None:
+        await self.db.execute(
+            "UPDATE consult_case SET waiting=false, attention_since=$2 WHERE id=$1", case_id, at_ms
+        )
+
+    async def attend_from(self, case_id: int, at_ms: int) -> None:
+        await self.db.execute(
+            "UPDATE consult_case SET attention_since=COALESCE(attention_since, $2) WHERE id=$1",
+            case_id, at_ms,
+        )
+
+    async def waiting_cases(self) -> list[Case]:
+        rows = await self.db.fetch(
+            f"SELECT {CASE_COLUMNS} FROM consult_case WHERE waiting=true ORDER BY id"
+        )
+        return [c for c in map(_case, rows) if c is not None]
+
+    async def unanswered_cases(self) -> list[Case]:
+        rows = await self.db.fetch(
+            f"SELECT {CASE_COLUMNS} FROM consult_case WHERE waiting=false AND status='open'"
+            " AND first_reply_at IS NULL AND attention_since IS NOT NULL ORDER BY id"
+        )
+        return [c for c in map(_case, rows) if c is not None]
+
+    async def case_by_ref(self, ref: str) -> Case | None:
+        row = await self.db.fetchrow(f"SELECT {CASE_COLUMNS} FROM consult_case WHERE ref=$1", ref)
+        return _case(row)
+
+    async def add_pending(self, event_id: str, case_id: int, content: str) -> None:
+        await self.db.execute(
+            "INSERT INTO consult_pending (event_id, case_id, content) VALUES ($1, $2, $3)"
+            " ON CONFLICT (event_id) DO NOTHING",
+            event_id, case_id, content,
+        )
+
+    async def pending(self, case_id: int) -> list[tuple[str, str]]:
+        rows = await self.db.fetch(
+            "SELECT event_id, content FROM consult_pending WHERE case_id=$1 ORDER BY seq", case_id
+        )
+        return [(r["event_id"], r["content"]) for r in rows]
+
+    async def logged(self, event_id: str) -> bool:
+        return bool(await self.db.fetchval("SELECT 1 FROM consult_log WHERE event_id=$1", event_id))
 
     # Pseudonyms -------------------------------------------------------------------------------
     async def pseudonym(self, dept_id: str, citizen: str) -> int:

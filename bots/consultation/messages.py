@@ -37,8 +37,64 @@ MESSAGES = {
         "officer.rated": "{ref} 市民评分：{rating} 分。",
         "officer.rated_bad": "{ref} 市民评分 {rating} 分（差评），已重新打开，请负责人督办：{mentions}",
         "officer.case_closed": "{ref} 已办结；市民再次来信时会重新打开。",
+            "consult.off_hours": (
+            "您好，{dept}现在是非工作时间（值班时间：{hours}）。您的留言已记录，编号 {ref}。"
+            "我们将于 {next} 开始办理，届时值班人员会在这里主动答复您，无需重复发送。"
+        ),
+        "consult.off_hours_no_opening": (
+            "您好，{dept}近期没有值班安排（值班时间：{hours}）。您的留言已记录，编号 {ref}，"
+            "恢复值班后值班人员会在这里答复您。"
+        ),
+        "consult.unstaffed": (
+            "您好，{dept}现在是工作时间，但暂时没有值班人员在线。您的留言已记录，编号 {ref}，"
+            "值班人员到岗后会尽快在这里答复您。"
+        ),
+        "consult.reminded": "您的咨询（编号 {ref}）还在等待答复，我们已再次提醒值班人员，请稍候。",
+        "consult.escalated": "您的咨询（编号 {ref}）等待时间较长，已转请部门负责人督办，请稍候。",
+        "consult.offer_email": (
+            "抱歉让您久等。如您愿意，可以回复“邮件”，我们会把本次咨询（编号 {ref}）发送到{dept}的部门邮箱，"
+            "答复仍会回到这里；您也可以继续在此等待值班人员。"
+        ),
+        "consult.emailed": "已把您的咨询（编号 {ref}）发送到{dept}的部门邮箱，部门答复后会在这里转告您。",
+        "consult.email_unavailable": "抱歉，邮件通道暂不可用，您的咨询仍在等待值班人员答复（编号 {ref}）。",
+        "consult.email_reply": "{dept}通过邮件答复了您的咨询（编号 {ref}）：\n{text}",
+        "officer.backlog": "值班开始：共有 {count} 条留言等待处理，最早一条留于 {since}。以下按时间先后列出。",
+        "officer.remind": "{ref} 已等待 {minutes} 分钟仍未答复，请值班人员尽快处理：{mentions}",
+        "officer.escalate": "{ref} 等待 {minutes} 分钟仍未答复，请负责人督办：{mentions}",
+        "officer.followup_remind": "留言 {ref} 上班后 {hours} 个工作小时仍未跟进，请值班人员处理：{mentions}",
+        "officer.followup_escalate": "留言 {ref} 上班后 {hours} 个工作小时仍未跟进，请负责人督办：{mentions}",
+        "officer.emailed": "{ref} 市民选择改用邮件，已发送至部门邮箱 {email}；邮件答复会转给市民。",
+        "officer.email_reply": "{ref} 部门邮箱已答复，答复已转给市民。",
     },
     "en": {
+        "consult.off_hours": (
+            "Hello, {dept} is closed now (hours: {hours}). Your message is recorded as {ref}. "
+            "We open again {next}; an officer will answer you here then, no need to resend."
+        ),
+        "consult.off_hours_no_opening": (
+            "Hello, {dept} has no duty scheduled at the moment (hours: {hours}). Your message is "
+            "recorded as {ref}; an officer will answer here when duty resumes."
+        ),
+        "consult.unstaffed": (
+            "Hello, {dept} is in working hours but no officer is on duty right now. Your message "
+            "is recorded as {ref}; an officer will answer here as soon as one is on duty."
+        ),
+        "consult.reminded": "Your question {ref} is still waiting; we reminded the officers on duty.",
+        "consult.escalated": "Your question {ref} has waited long; it was passed to the department's supervisors.",
+        "consult.offer_email": (
+            "Sorry for the wait. Reply “email” and we will send consultation {ref} to the {dept} "
+            "mailbox; the answer will still come here. Or keep waiting for an officer."
+        ),
+        "consult.emailed": "Consultation {ref} was sent to the {dept} mailbox; its answer will come here.",
+        "consult.email_unavailable": "Sorry, e-mail is not available right now; {ref} is still waiting for an officer.",
+        "consult.email_reply": "{dept} answered {ref} by e-mail:\n{text}",
+        "officer.backlog": "Duty starts: {count} leave-message(s) waiting, the oldest since {since}. Listed oldest first.",
+        "officer.remind": "{ref} unanswered for {minutes} minutes; officers on duty please answer: {mentions}",
+        "officer.escalate": "{ref} unanswered for {minutes} minutes; supervisors please follow up: {mentions}",
+        "officer.followup_remind": "Leave-message {ref} not followed up after {hours} working hours: {mentions}",
+        "officer.followup_escalate": "Leave-message {ref} not followed up after {hours} working hours; supervisors: {mentions}",
+        "officer.emailed": "{ref}: the citizen chose e-mail; sent to the department mailbox {email}.",
+        "officer.email_reply": "{ref}: the department mailbox answered; passed to the citizen.",
         "consult.greeting": (
             "Hello, this is the online duty room of {name}. {description}\nHours: {hours}.\n"
             "Type your question here; the officer on duty answers in the department's name. "

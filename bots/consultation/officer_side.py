@@ -140,8 +140,7 @@ class OfficerSide:
         return await self.tables.case(int(key.split("/")[1]))
 
     async def _relay(self, event: Event, content: dict[str, Any], case: Case) -> None:
-        dept = self.ctx.roster.departments.get(case.dept_id)
-        signature = self.alias(event.sender, case.dept_id) if dept and dept.sign_replies_with_alias else None
+        signature = self._signature(event.sender, case.dept_id)
         hidden = await self._hidden_names(event.room_id)
         ghost = self.ctx.ghost(case.dept_id)
         safe = officer_to_citizen(content, hidden_names=hidden, domain=self.ctx.config.domain,
@@ -159,9 +158,19 @@ class OfficerSide:
             if source is not None:
                 safe["m.relates_to"] = {"m.in_reply_to": {"event_id": source}}
         await self.ctx.send(relay.key_out(event.event_id), case.dm_room, safe, sender=ghost.mxid)
-        await self.tables.first_reply(case.id, event.timestamp, event.sender)
-        await self.tables.log(event.event_id, case.id, "officer_reply", event.timestamp,
+        await self.tables.first_reply(case.id, self.bot.now_ms(), event.sender)
+        await self.tables.log(event.event_id, case.id, "officer_reply", self.bot.now_ms(),
                               actor=self.alias(event.sender, case.dept_id))
+
+    def _signature(self, mxid: str, dept_id: str) -> str | None:
+        dept = self.ctx.roster.departments.get(dept_id)
+        return self.alias(mxid, dept_id) if dept and dept.sign_replies_with_alias else None
+
+    async def _case_of_relayed(self, officer_event: str) -> Case | None:
+        case_id = await self.ctx.db.fetchval(
+            "SELECT case_id FROM consult_log WHERE event_id=$1", officer_event
+        )
+        return await self.tables.case(case_id) if case_id is not None else None
 
     async def _hidden_names(self, room_id: str) -> list[str]:
         """Everything that could name an officer: IDs, aliases, display names in the room."""
@@ -206,7 +215,9 @@ class OfficerSide:
             return  # the original was a command, a note or never relayed
         sender = await self.ctx.db.fetchval("SELECT sender FROM outbox WHERE key=$1", key)
         hidden = await self._hidden_names(event.room_id)
-        safe = officer_to_citizen(new, hidden_names=hidden, domain=self.ctx.config.domain)
+        case = await self._case_of_relayed(original)
+        safe = officer_to_citizen(new, hidden_names=hidden, domain=self.ctx.config.domain,
+                                  signature=self._signature(event.sender, case.dept_id) if case else None)
         safe.pop("m.relates_to", None)
         await self.ctx.send(relay.key_out(event.event_id), room, relay.edit_of(relay.ref(key), safe),
                             sender=sender)
@@ -229,7 +240,7 @@ class OfficerSide:
         if command == "claim":
             await self._claim(event, case)
         elif command == "note":
-            await self.tables.log(event.event_id, case.id, "note", event.timestamp,
+            await self.tables.log(event.event_id, case.id, "note", self.bot.now_ms(),
                                   actor=self.alias(event.sender, case.dept_id), detail=args.strip())
             await self.thread_notice(case, f"{event.event_id}/noted", self.ctx.messages("officer.note_saved"))
         elif command == "close":
@@ -242,7 +253,7 @@ class OfficerSide:
             return
         alias = self.alias(event.sender, case.dept_id)
         await self.tables.set_status(case.id, CLAIMED, claimed_by=event.sender)
-        if await self.tables.log(event.event_id, case.id, "claimed", event.timestamp, actor=alias):
+        if await self.tables.log(event.event_id, case.id, "claimed", self.bot.now_ms(), actor=alias):
             await self.thread_notice(case, f"{event.event_id}/claimed",
                                      self.ctx.messages("officer.claimed", alias=alias, ref=case.ref))
 
@@ -251,8 +262,8 @@ class OfficerSide:
         if case.status == CLOSED:
             await self.thread_notice(case, f"{event.event_id}/already", t("officer.case_closed", ref=case.ref))
             return
-        await self.tables.set_status(case.id, CLOSED, closed_at=event.timestamp)
-        await self.tables.log(event.event_id, case.id, "closed", event.timestamp, actor=alias)
+        await self.tables.set_status(case.id, CLOSED, closed_at=self.bot.now_ms())
+        await self.tables.log(event.event_id, case.id, "closed", self.bot.now_ms(), actor=alias)
         await self.ctx.send(f"{event.event_id}/ask-rating", case.dm_room,
                             self.bot.notice(t("consult.closed_citizen", ref=case.ref)),
                             sender=self.ctx.config.ghost_mxid(case.dept_id))
@@ -275,9 +286,9 @@ class OfficerSide:
         await self.thread_notice(case, f"{event.event_id}/out", t(
             "officer.transferred_out", ref=case.ref, alias=alias, to=dest.name, note=note or "—"))
         await self._bring_ghost(case, target)
-        history = await self._history_text(case)
+        history = await self.history_text(case)
         await self.tables.move(case.id, target, new_room)
-        await self.tables.log(event.event_id, case.id, "transferred", event.timestamp,
+        await self.tables.log(event.event_id, case.id, "transferred", self.bot.now_ms(),
                               actor=alias, detail=f"{case.dept_id}->{target}: {note}")
         moved = await self.tables.case(case.id)
         assert moved is not None
@@ -304,7 +315,7 @@ class OfficerSide:
             self.ctx.log.info("Inviting %s to %s: %s", new.mxid, case.dm_room, e)
         await new.join_room_by_id(case.dm_room)
 
-    async def _history_text(self, case: Case) -> str:
+    async def history_text(self, case: Case) -> str:
         rows = await self.ctx.db.fetch(
             "SELECT content FROM outbox WHERE room_id=$1 AND key LIKE 'relay-in/%' AND"
             " content LIKE $2 ORDER BY seq",

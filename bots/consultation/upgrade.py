@@ -53,3 +53,19 @@ async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
         )
     """)
     await conn.execute("CREATE INDEX consult_log_case ON consult_log (case_id, at)")
+
+
+@upgrade_table.register(description="Leave-messages held until opening, and the attention clock")
+async def upgrade_v2(conn: Connection, scheme: Scheme) -> None:
+    serial = "INTEGER PRIMARY KEY AUTOINCREMENT" if scheme == Scheme.SQLITE else "BIGSERIAL PRIMARY KEY"
+    await conn.execute("ALTER TABLE consult_case ADD COLUMN leave_message BOOLEAN NOT NULL DEFAULT false")
+    await conn.execute("ALTER TABLE consult_case ADD COLUMN waiting BOOLEAN NOT NULL DEFAULT false")
+    await conn.execute("ALTER TABLE consult_case ADD COLUMN attention_since BIGINT")
+    await conn.execute(f"""
+        CREATE TABLE consult_pending (
+            seq       {serial},
+            event_id  TEXT NOT NULL UNIQUE,
+            case_id   BIGINT NOT NULL,
+            content   TEXT NOT NULL
+        )
+    """)

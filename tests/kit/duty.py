@@ -41,10 +41,22 @@ def roster_officers(officers: dict[str, tuple[str, str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+ALWAYS_OPEN = """working_hours:
+  always:
+    every_day: ["00:00-24:00"]
+    departments: [fgw, gat, czt, hzfgw]
+"""
+
+
 async def prepare_roster(
-    settings: BridgeSettings, roster_dir: Path, users: UserFactory
+    settings: BridgeSettings, roster_dir: Path, users: UserFactory, *, always_open: bool = False
 ) -> dict[str, MatrixUser]:
-    """Registers officers (two for fgw, one for gat) and a fgw supervisor, writes the roster."""
+    """Registers officers (two for fgw, one for gat) and a fgw supervisor, writes the roster.
+
+    `always_open` is for tests on the real clock, which may run at night.
+    """
+    if always_open:
+        (roster_dir / "hours.yaml").write_text(ALWAYS_OPEN, encoding="utf-8")
     officers = {"fgw1": await users("officer"), "fgw2": await users("officer"),
                 "gat1": await users("officer"), "chief": await users("chief")}
     spec = {

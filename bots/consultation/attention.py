@@ -1,0 +1,137 @@
+"""Nobody answering: remind the officers on duty, then the supervisors, then offer the citizen
+e-mail to the department. Each step happens once; the state is the case log, so a restart
+neither repeats nor skips a step."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bridge.mail import InboundMail, OutgoingMail
+
+from .db import Case
+
+if TYPE_CHECKING:
+    from .bot import ConsultationBot
+
+EMAIL_WORDS = {"邮件", "email", "e-mail", "Email", "EMAIL"}
+
+
+def working_hours_between(roster, dept_id: str, start: datetime, end: datetime) -> float:  # type: ignore[no-untyped-def]
+    """Open (duty) time of the department between two moments, in hours."""
+    total, at, guard = 0.0, start, 0
+    while at < end and guard < 1000:
+        guard += 1
+        if roster.is_open(dept_id, at):
+            until = roster.current_period_end(dept_id, at) or end
+            step_end = min(until, end)
+            total += (step_end - at).total_seconds()
+            at = step_end if step_end > at else at + timedelta(minutes=1)
+        else:
+            nxt = roster.next_opening(dept_id, at)
+            if nxt is None or nxt >= end:
+                break
+            at = nxt
+    return total / 3600
+
+
+class Attention:
+    def __init__(self, bot: ConsultationBot) -> None:
+        self.bot = bot
+        self.ctx = bot.ctx
+        self.tables = bot.tables
+
+    def _setting(self, name: str) -> float:
+        return float(self.ctx.config[f"consultation.{name}"])
+
+    async def check(self) -> None:
+        now = self.bot.now()
+        for case in await self.tables.unanswered_cases():
+            since = datetime.fromtimestamp((case.attention_since or 0) / 1000, now.tzinfo)
+            if case.leave_message:
+                await self._followup(case, since, now)
+            else:
+                await self._ladder(case, (now - since).total_seconds() / 60)
+
+    async def _step(self, case: Case, step: str) -> bool:
+        """True the first time a step is taken for this case."""
+        return await self.tables.log(f"case/{case.id}/{step}", case.id, step, self.bot.now_ms())
+
+    async def _ladder(self, case: Case, minutes: float) -> None:
+        t, roster, officers = self.ctx.messages, self.ctx.roster, self.bot.officers
+        ghost = self.ctx.config.ghost_mxid(case.dept_id)
+        dept = roster.departments.get(case.dept_id)
+        if dept is None:
+            return
+        if minutes >= self._setting("remind_after_minutes") and await self._step(case, "reminded"):
+            on_duty = [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
+            await officers.thread_notice(case, f"case/{case.id}/remind", t(
+                "officer.remind", ref=case.ref, minutes=int(minutes), mentions=", ".join(on_duty) or "—"),
+                mention=on_duty)
+            await self.ctx.send(f"case/{case.id}/remind-citizen", case.dm_room,
+                                self.bot.notice(t("consult.reminded", ref=case.ref)), sender=ghost)
+        if minutes >= self._setting("escalate_after_minutes") and await self._step(case, "escalated"):
+            chiefs = list(dept.supervisors)
+            await officers.thread_notice(case, f"case/{case.id}/escalate", t(
+                "officer.escalate", ref=case.ref, minutes=int(minutes), mentions=", ".join(chiefs) or "—"),
+                mention=chiefs)
+            await self.ctx.send(f"case/{case.id}/escalate-citizen", case.dm_room,
+                                self.bot.notice(t("consult.escalated", ref=case.ref)), sender=ghost)
+        if minutes >= self._setting("offer_email_after_minutes") and await self._step(case, "email_offered"):
+            await self.ctx.send(f"case/{case.id}/offer-email", case.dm_room, self.bot.notice(
+                t("consult.offer_email", ref=case.ref, dept=dept.name)), sender=ghost)
+
+    async def _followup(self, case: Case, since: datetime, now: datetime) -> None:
+        hours = working_hours_between(self.ctx.roster, case.dept_id, since, now)
+        limit, t = self._setting("followup_working_hours"), self.ctx.messages
+        dept = self.ctx.roster.departments.get(case.dept_id)
+        if dept is None:
+            return
+        if hours >= limit and await self._step(case, "followup_reminded"):
+            on_duty = [o.mxid for o in self.ctx.roster.on_duty(case.dept_id, now)]
+            await self.bot.officers.thread_notice(case, f"case/{case.id}/followup-remind", t(
+                "officer.followup_remind", ref=case.ref, hours=int(limit),
+                mentions=", ".join(on_duty) or "—"), mention=on_duty)
+        if hours >= 2 * limit and await self._step(case, "followup_escalated"):
+            chiefs = list(dept.supervisors)
+            await self.bot.officers.thread_notice(case, f"case/{case.id}/followup-escalate", t(
+                "officer.followup_escalate", ref=case.ref, hours=int(2 * limit),
+                mentions=", ".join(chiefs) or "—"), mention=chiefs)
+
+    # The e-mail fallback ----------------------------------------------------------------------
+    async def wants_email(self, case: Case, body: str, event_id: str) -> bool:
+        """The citizen answered the e-mail offer: hand the consultation to the mail transport."""
+        if body.strip() not in EMAIL_WORDS or not await self.tables.logged(f"case/{case.id}/email_offered"):
+            return False
+        t, ghost = self.ctx.messages, self.ctx.config.ghost_mxid(case.dept_id)
+        dept = self.ctx.roster.departments.get(case.dept_id)
+        if self.ctx.mail is None or dept is None:
+            await self.ctx.send(f"{event_id}/no-mail", case.dm_room,
+                                self.bot.notice(t("consult.email_unavailable", ref=case.ref)), sender=ghost)
+            return True
+        transcript = await self.bot.officers.history_text(case)
+        await self.ctx.mail.queue(OutgoingMail(
+            key=f"consult/{case.ref}", to=dept.email, to_name=dept.name,
+            subject=f"网上值班室咨询 {case.ref}", reply_ref=case.ref,
+            text=f"网上值班室咨询 {case.ref}（市民选择改用邮件）\n\n{transcript}\n\n请直接回复本邮件，答复将转给市民。",
+        ))
+        await self.tables.log(event_id, case.id, "emailed", self.bot.now_ms(), detail=dept.email)
+        await self.ctx.send(f"{event_id}/emailed", case.dm_room,
+                            self.bot.notice(t("consult.emailed", ref=case.ref, dept=dept.name)), sender=ghost)
+        await self.bot.officers.thread_notice(case, f"{event_id}/emailed-officers",
+                                              t("officer.emailed", ref=case.ref, email=dept.email))
+        return True
+
+    async def mail_reply(self, mail: InboundMail) -> None:
+        case = await self.tables.case_by_ref(mail.reply_ref)
+        if case is None or mail.auto_submitted:
+            return
+        t = self.ctx.messages
+        dept = self.ctx.roster.departments.get(case.dept_id)
+        name = dept.name if dept else case.dept_id
+        text = t("consult.email_reply", dept=name, ref=case.ref, text=mail.text)
+        await self.ctx.send(f"mail/{mail.message_id}", case.dm_room, {"msgtype": "m.text", "body": text},
+                            sender=self.ctx.config.ghost_mxid(case.dept_id))
+        await self.tables.first_reply(case.id, self.bot.now_ms(), f"mail:{mail.sender}")
+        await self.bot.officers.thread_notice(case, f"mail/{mail.message_id}/officers",
+                                              t("officer.email_reply", ref=case.ref))

@@ -1,0 +1,171 @@
+"""Out of hours and nobody answering, with a fixed clock on the real calendar."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import aiosmtplib
+import pytest
+
+from devstack import MailSink
+from devstack.ports import free_port
+from tests.kit.bridge import BridgeSettings, InProcessBridge
+from tests.kit.clients import UserFactory
+from tests.kit.duty import SHANGHAI, DutyRoom, start_duty_room
+from tests.test_consultation import body_of, has, in_thread, send, thread_reply
+
+FRIDAY_18 = datetime(2026, 11, 27, 18, 0, tzinfo=SHANGHAI)
+MONDAY_0831 = datetime(2026, 11, 30, 8, 31, tzinfo=SHANGHAI)
+
+
+async def dm_with(duty: DutyRoom, users: UserFactory, dept: str = "fgw"):
+    citizen = await users("citizen")
+    dm = await citizen.create_dm(duty.ghost(dept))
+    await citizen.wait_for(dm, has("网上值班室"))
+    return citizen, dm
+
+
+@pytest.fixture
+async def mail_sink() -> AsyncIterator[MailSink]:
+    sink = MailSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+async def test_friday_evening_leave_message_reaches_monday_backlog(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory
+) -> None:
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users, at=FRIDAY_18)
+    try:
+        citizen, dm = await dm_with(duty, users)
+        await citizen.send_text(dm, "周五晚上的留言一")
+        [reply] = await citizen.wait_for(dm, has("非工作时间"))
+        assert "11月30日（周一）08:30" in body_of(reply) and "FGW-20261127-0001" in body_of(reply)
+        await citizen.send_text(dm, "周五晚上的留言二")
+        bot = duty.bot("consultation")
+        await duty.runtime.idle()
+        history = await citizen.history(dm)
+        assert len([e for e in history if "非工作时间" in body_of(e)]) == 1  # once per off-period
+        officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+        assert not [e for e in await officer.history(room) if "新咨询" in body_of(e)]
+
+        duty.clock.set(datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI))  # Saturday: still closed
+        await bot.tick()
+        duty.clock.set(MONDAY_0831)
+        await bot.tick()
+        await bot.tick()  # a second round delivers nothing twice
+        [summary] = await officer.wait_for(room, has("值班开始"))
+        assert "共有 1 条留言" in body_of(summary)
+        [root] = await officer.wait_for(room, has("新咨询"))
+        got = await officer.wait_for(room, in_thread(root["event_id"], "周五晚上的留言"), count=2)
+        assert [body_of(e).split("：")[-1] for e in got] == ["周五晚上的留言一", "周五晚上的留言二"]
+        timeline = await officer.history(room)
+        assert [e["event_id"] for e in timeline if "值班开始" in body_of(e) or "新咨询" in body_of(e)] \
+            == [summary["event_id"], root["event_id"]]
+
+        # Not followed up within 2 working hours of opening: the officers on duty are reminded.
+        duty.clock.set(datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI))
+        await bot.tick()
+        assert not [e for e in await officer.history(room) if "仍未跟进" in body_of(e)]
+        duty.clock.set(datetime(2026, 11, 30, 10, 40, tzinfo=SHANGHAI))
+        await bot.tick()
+        await officer.wait_for(room, in_thread(root["event_id"], "2 个工作小时仍未跟进"))
+
+        await send(officer, room, thread_reply(root["event_id"], "您好，周一答复您的留言"))
+        await citizen.wait_for(dm, has("周一答复您的留言"))
+        case = await bot.tables.latest_case(dm)
+        assert case.leave_message and case.first_reply_at is not None
+    finally:
+        await duty.bridge.stop()
+
+
+@pytest.mark.parametrize(
+    "at,expect",
+    [
+        (datetime(2026, 2, 14, 10, 0, tzinfo=SHANGHAI), None),  # 调休 Saturday: open
+        (datetime(2026, 2, 17, 10, 0, tzinfo=SHANGHAI), "2月24日（周二）08:30"),  # Spring Festival
+        (datetime(2026, 10, 3, 10, 0, tzinfo=SHANGHAI), "10月8日（周四）08:30"),  # National Day
+    ],
+)
+async def test_holidays_and_adjusted_working_days(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory,
+    at: datetime, expect: str | None,
+) -> None:
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users, at=at)
+    try:
+        citizen, dm = await dm_with(duty, users)
+        await citizen.send_text(dm, "节假日的问题")
+        if expect is None:
+            await duty.officers["fgw1"].wait_for(duty.officers_rooms["fgw"], has("新咨询"))
+            await citizen.wait_for(dm, has("已收到您的咨询"))
+        else:
+            [reply] = await citizen.wait_for(dm, has("非工作时间"))
+            assert expect in body_of(reply)
+    finally:
+        await duty.bridge.stop()
+
+
+async def test_unanswered_ladder_survives_restart_and_falls_back_to_email(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory,
+    mail_sink: MailSink,
+) -> None:
+    listen = free_port()
+    bridge_settings.extra.update({
+        "mail.enabled": True, "mail.smtp_port": mail_sink.port, "mail.reply_domain": "reply.localhost",
+        "mail.token_secret": "a-test-secret-of-32-characters!!", "mail.listen_port": listen,
+        "mail.from_address": "dutyroom@localhost",
+    })
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
+    start = duty.clock.now()
+    try:
+        citizen, dm = await dm_with(duty, users)
+        await citizen.send_text(dm, "工作时间的问题，没人回")
+        officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+        [root] = await officer.wait_for(room, has("新咨询"))
+        bot = duty.bot("consultation")
+
+        duty.clock.set(start + timedelta(minutes=11))
+        await bot.tick()
+        await bot.tick()
+        await officer.wait_for(room, in_thread(root["event_id"], "仍未答复，请值班人员"))
+        await citizen.wait_for(dm, has("已再次提醒值班人员"))
+
+        # A restart in the middle of the ladder neither repeats nor skips a step.
+        await duty.bridge.stop()
+        duty.bridge = InProcessBridge(duty.bridge.config_path, duty.clock)
+        duty.runtime = await duty.bridge.start()
+        bot = duty.bot("consultation")
+        await bot.tick()
+        duty.clock.set(start + timedelta(minutes=21))
+        await bot.tick()
+        await officer.wait_for(room, in_thread(root["event_id"], "请负责人督办"))
+        duty.clock.set(start + timedelta(minutes=31))
+        await bot.tick()
+        await citizen.wait_for(dm, has("回复“邮件”"))
+        await duty.runtime.idle()
+        history = await citizen.history(dm)
+        assert len([e for e in history if "已再次提醒值班人员" in body_of(e)]) == 1
+        assert len([e for e in history if "负责人督办" in body_of(e)]) == 1
+        assert len([e for e in await officer.history(room) if "请值班人员尽快" in body_of(e)]) == 1
+
+        # The citizen takes the e-mail: it reaches the department mailbox; the answer comes back.
+        await citizen.send_text(dm, "邮件")
+        await citizen.wait_for(dm, has("已把您的咨询"))
+        [mail] = mail_sink.wait_for(1, timeout=20)
+        assert mail.rcpt_tos == ["fgw@mail.example.gov.cn"]
+        assert "工作时间的问题，没人回" in mail.message.get_body(("plain",)).get_content()
+        reply = mail.message["Reply-To"]
+        answer = (
+            f"From: fgw@mail.example.gov.cn\r\nTo: {reply}\r\nSubject: Re: {mail.subject}\r\n"
+            f"Message-ID: <answer-1@mail.example.gov.cn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            "您好，相关政策请见省发展改革委网站。\r\n"
+        ).encode()
+        await aiosmtplib.send(answer, hostname="127.0.0.1", port=listen,
+                              sender="fgw@mail.example.gov.cn", recipients=[reply])
+        [answered] = await citizen.wait_for(dm, has("相关政策请见"), timeout=30)
+        assert answered["sender"] == duty.ghost("fgw")
+    finally:
+        await duty.bridge.stop()
