@@ -182,3 +182,51 @@ async def test_unlisted_officer_is_refused_and_citizens_never_cross(
     await send(officer, room, thread_reply(root1, "最后一条"))
     await first.wait_for(dm1, has("最后一条"))
     assert not [e for e in await first.history(dm1) if "我不是值班人员" in body_of(e)]
+
+
+async def test_encrypted_dm_is_told_plainly(duty: DutyRoom, users: UserFactory) -> None:
+    citizen = await users("citizen")
+    resp = await citizen.client.room_create(
+        invite=[duty.ghost("fgw")], is_direct=True,
+        initial_state=[{"type": "m.room.encryption", "state_key": "",
+                        "content": {"algorithm": "m.megolm.v1.aes-sha2"}}],
+    )
+    dm = resp.room_id
+    await citizen.wait_for(dm, has("端到端加密"))
+    status, _ = await citizen.request(
+        "PUT", f"/_matrix/client/v3/rooms/{dm}/send/m.room.encrypted/enc1",
+        {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnAc", "sender_key": "x",
+         "session_id": "y", "device_id": "TESTDEVICE"},
+    )
+    assert status == 200
+    await citizen.wait_for(dm, has("端到端加密"), count=2)
+    assert not [e for e in await duty.officers["fgw1"].history(duty.officers_rooms["fgw"])
+                if "新咨询" in body_of(e)]
+
+
+async def test_closed_case_reopens_within_quiet_period_and_renews_after(
+    duty: DutyRoom, users: UserFactory
+) -> None:
+    from datetime import timedelta
+
+    citizen = await users("citizen")
+    dm, root, ref = await open_case(duty, citizen, "fgw", "第一个问题")
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    start = duty.clock.now()
+    await send(officer, room, thread_reply(root, "!close"))
+    await citizen.wait_for(dm, has("请回复数字 1–5"))
+    duty.clock.set(start + timedelta(minutes=5))
+    await citizen.send_text(dm, "还有一点补充")
+    await officer.wait_for(room, in_thread(root, "还有一点补充"))
+    case = await duty.bot("consultation").tables.latest_case(dm)
+    assert case.ref == ref and case.status == "open"
+    await send(officer, room, thread_reply(root, "!办结"))
+    await citizen.wait_for(dm, has("请回复数字 1–5"), count=2)
+    await citizen.send_text(dm, "5")
+    await citizen.wait_for(dm, has("感谢您的评价（5 分）"))
+    duty.clock.set(start + timedelta(minutes=60))
+    await citizen.send_text(dm, "一个新问题")
+    roots = await officer.wait_for(room, has("新咨询"), count=2)
+    assert ref not in body_of(roots[-1])
+    case = await duty.bot("consultation").tables.latest_case(dm)
+    assert case.ref != ref and case.status == "open"
