@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -145,7 +146,8 @@ def port_free(port: int) -> bool:
 def check_ports(args: argparse.Namespace) -> None:
     # A clear message now beats a Synapse or aiohttp traceback in a log file later.
     for option, port in (("--port", args.port), ("--bridge-port", args.bridge_port),
-                         ("--smtp-port", args.smtp_port)):
+                         ("--smtp-port", args.smtp_port),
+                         ("--smtp-port (+1, the reply listener)", args.smtp_port + 1)):
         if not port_free(port):
             raise DemoError(f"port {port} on 127.0.0.1 is in use; choose another with {option}")
 
@@ -227,6 +229,13 @@ def write_bridge_config(paths: Paths, args: argparse.Namespace) -> None:
     data["mail"]["smtp_port"] = args.smtp_port
     data["mail"]["smtp_security"] = "none"
     data["mail"]["from_address"] = f"dutyroom@{DOMAIN}"
+    # Letters, complaints and the consultation fallback really go out (to the sink), and the
+    # office's replies come back to the bridge's listener on the port after the sink's.
+    data["mail"]["enabled"] = True
+    data["mail"]["reply_domain"] = f"reply.{DOMAIN}"
+    data["mail"]["listen_port"] = args.smtp_port + 1
+    if not data["mail"].get("token_secret"):
+        data["mail"]["token_secret"] = secrets.token_urlsafe(32)
     with open(paths.config, "w", encoding="utf-8") as stream:
         yaml.dump(data, stream)
     os.chmod(paths.config, 0o600)  # it holds the appservice tokens
@@ -405,6 +414,9 @@ def print_info(args: argparse.Namespace, paths: Paths, prefix: str, officers: li
 私信部门 / DM a department (start a chat with its ghost), e.g.:
 {ghosts}
 邮件 / Mail sent by the bridge lands in:  {paths.maildir}
+  The mail office answers by replying to the Reply-To address (reply+…@reply.{DOMAIN})
+  through SMTP on 127.0.0.1:{args.smtp_port + 1}, e.g. with swaks or aiosmtplib.
+省长信箱 / Letters: DM @{prefix}mailbox:{DOMAIN} · 监督投诉 / Complaints: DM @{prefix}complaints:{DOMAIN}
 日志 / Logs:  bridge {paths.bridge_log}
               Synapse {paths.synapse / 'homeserver.log'}
 按 Ctrl+C 停止 / Ctrl+C to stop.
