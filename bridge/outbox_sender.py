@@ -25,6 +25,11 @@ FailureHook = Callable[[OutboxItem, str], Awaitable[None]]
 # earlier message in the same room (a thread root, an edited message) is always resolvable.
 REFERENCE = "$$outbox:"
 REDACTION = "m.room.redaction"
+# Each sent message carries its transaction ID. Homeservers forget transaction IDs when they
+# restart, so after a failure that may have happened after the event was stored, the retry
+# first looks for the message in the room instead of sending a second copy.
+TXN_MARKER = "org.dutyroom.txn"
+LOOKBACK = 50
 
 
 class PermanentSendError(Exception):
@@ -115,7 +120,29 @@ class OutboxSender:
             return [await self._resolve(v) for v in value]
         return value
 
+    async def _already_sent(self, item: OutboxItem) -> str | None:
+        url = f"{self.homeserver}/_matrix/client/v3/rooms/{quote(item.room_id, safe='')}/messages"
+        params = {"dir": "b", "limit": str(LOOKBACK), "user_id": item.sender}
+        headers = {"Authorization": f"Bearer {self.as_token}"}
+        try:
+            async with self._session().get(url, params=params, headers=headers) as resp:
+                if resp.status != 200:
+                    return None
+                body = await resp.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
+            raise TransientSendError(f"{type(e).__name__}: {e}") from e
+        for event in body.get("chunk", []):
+            content = event.get("content")
+            if isinstance(content, dict) and content.get(TXN_MARKER) == item.txn_id:
+                return event.get("event_id")
+        return None
+
     async def _send(self, item: OutboxItem) -> str:
+        if item.attempts > 0 and item.event_type != REDACTION:
+            found = await self._already_sent(item)
+            if found:
+                log.info("Send %s had gone through before a failure; not sending again", item.key)
+                return found
         content = await self._resolve(item.content)
         room = quote(item.room_id, safe="")
         if item.event_type == REDACTION:
@@ -123,6 +150,7 @@ class OutboxSender:
             target = quote(content.pop("redacts"), safe="")
             path = f"/rooms/{room}/redact/{target}/{item.txn_id}"
         else:
+            content[TXN_MARKER] = item.txn_id
             path = f"/rooms/{room}/send/{quote(item.event_type, safe='')}/{item.txn_id}"
         url = f"{self.homeserver}/_matrix/client/v3{path}"
         headers = {"Authorization": f"Bearer {self.as_token}"}

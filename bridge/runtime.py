@@ -21,6 +21,7 @@ from .clock import Clock
 from .config import Config
 from .context import BotContext
 from .db import DeadLetterTable, InboxTable, OutboxTable, upgrade_table
+from .gap_filler import GapFiller
 from .inbox_processor import InboxProcessor
 from .mail import MailTransport, mail_upgrade_table
 from .messages import Messages
@@ -142,6 +143,13 @@ class Runtime:
         await self.processor.resume()
         await self.inbox.prune(int(time.time() * 1000) - INBOX_RETENTION_MS)
         await self._ping_homeserver()
+        self.gaps = GapFiller(
+            self.db, self.inbox, homeserver=cfg["homeserver.address"],
+            as_token=cfg["appservice.as_token"], user_prefix=cfg.prefix,
+            session=lambda: self.az.http_session, on_new_events=self.processor.wake,
+        )
+        await self.gaps.fill_recent()  # the homeserver may have restarted while we were down
+        self.gaps.start()
         self.az.fully_started = True
         self.started.set()
         log.info("Bridge ready: %d bots, roster of %d departments",
@@ -186,6 +194,8 @@ class Runtime:
 
     async def stop(self) -> None:
         self.az.ready = False
+        if hasattr(self, "gaps"):
+            await self.gaps.stop()
         await self.rosters.stop()
         await self.processor.queues.stop()
         await self.outbox.queues.stop()

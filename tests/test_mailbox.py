@@ -15,7 +15,11 @@ import aiosmtplib
 import pytest
 
 from bots.mailbox.fields import (
-    add_working_days, mask_name, mask_phone, normalise_phone, office_status,
+    add_working_days,
+    mask_name,
+    mask_phone,
+    normalise_phone,
+    office_status,
 )
 from devstack import MailSink
 from devstack.mailsink import ReceivedMail
@@ -107,7 +111,7 @@ async def write_letter(chat: Chat, recipient: str, subject: str, text: str) -> s
     await chat.say("", "已添加附件", {"msgtype": "m.image", "body": "现场照片.png", "url": mxc,
                                       "info": {"mimetype": "image/png", "size": 16}})
     await chat.say("完成", "请输入您的姓名")
-    await chat.say("张三", "联系电话（必填）")
+    await chat.say("张三", "联系电话")
     summary = await chat.say("13812345678", "请核对")
     assert subject in summary and "现场照片.png" in summary
     done = await chat.say("确认", "已提交")
