@@ -40,16 +40,26 @@ class OfficerSide:
         self.tables = bot.tables
 
     # Posting into the officers' room ----------------------------------------------------------
-    async def post_root(self, case: Case, at_ms: int, key_suffix: str) -> None:
-        """The thread root of a case, mentioning the officers on duty now."""
+    async def root_text(self, case: Case, status: str) -> str:
         t, roster = self.ctx.messages, self.ctx.roster
         dept = roster.departments.get(case.dept_id)
         pseudonym = await self.tables.pseudonym(case.dept_id, case.citizen)
         who = f"市民 #{pseudonym}" if t.language == "zh" else f"Citizen #{pseudonym}"
         if dept is not None and dept.show_citizen_id:
             who += f" ({case.citizen})"
-        when = datetime.fromtimestamp(at_ms / 1000, roster.timezone).strftime("%Y-%m-%d %H:%M")
-        text = t("officer.root", ref=case.ref, who=who, time=when, status=t("officer.status_open"))
+        when = datetime.fromtimestamp(case.opened_at / 1000, roster.timezone).strftime("%Y-%m-%d %H:%M")
+        return t("officer.root", ref=case.ref, who=who, time=when, status=status)
+
+    async def show_status(self, case: Case, status: str, key: str) -> None:
+        """Edit the thread root so the case list shows where each case stands."""
+        text = await self.root_text(case, status)
+        new = {"msgtype": "m.notice", "body": text, "m.mentions": {}}
+        await self.ctx.send(key, case.officers_room, relay.edit_of(relay.ref(case.root_key), new))
+
+    async def post_root(self, case: Case, at_ms: int, key_suffix: str) -> None:
+        """The thread root of a case, mentioning the officers on duty now."""
+        t, roster = self.ctx.messages, self.ctx.roster
+        text = await self.root_text(case, t("officer.status_open"))
         on_duty = [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
         content: dict[str, Any] = self.bot.notice(text)
         if on_duty:
@@ -256,6 +266,8 @@ class OfficerSide:
         if await self.tables.log(event.event_id, case.id, "claimed", self.bot.now_ms(), actor=alias):
             await self.thread_notice(case, f"{event.event_id}/claimed",
                                      self.ctx.messages("officer.claimed", alias=alias, ref=case.ref))
+            await self.show_status(case, self.ctx.messages("officer.status_claimed", alias=alias),
+                                   f"{event.event_id}/root-status")
 
     async def _close(self, event: Event, case: Case) -> None:
         t, alias = self.ctx.messages, self.alias(event.sender, case.dept_id)
@@ -268,6 +280,7 @@ class OfficerSide:
                             self.bot.notice(t("consult.closed_citizen", ref=case.ref)),
                             sender=self.ctx.config.ghost_mxid(case.dept_id))
         await self.thread_notice(case, f"{event.event_id}/closed", t("officer.closed", ref=case.ref, alias=alias))
+        await self.show_status(case, t("officer.status_closed"), f"{event.event_id}/root-status")
 
     async def _transfer(self, event: Event, case: Case, args: str) -> None:
         t, roster = self.ctx.messages, self.ctx.roster
@@ -285,6 +298,8 @@ class OfficerSide:
         alias = self.alias(event.sender, case.dept_id)
         await self.thread_notice(case, f"{event.event_id}/out", t(
             "officer.transferred_out", ref=case.ref, alias=alias, to=dest.name, note=note or "—"))
+        await self.show_status(case, t("officer.status_transferred", to=dest.name),
+                               f"{event.event_id}/root-status")
         await self._bring_ghost(case, target)
         history = await self.history_text(case)
         await self.tables.move(case.id, target, new_room)
