@@ -17,6 +17,7 @@ from typing import Any
 
 from bench.latency import run_latency
 from bench.provisioning import run_provisioning
+from bench.relay import run_relay
 from bench.stack import start_stack
 from bench.throughput import run_throughput
 
@@ -31,6 +32,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--jurisdictions", type=int, default=12)
     p.add_argument("--departments", type=int, default=744, help="total departments (62 a space)")
     p.add_argument("--skip-provisioning", action="store_true")
+    p.add_argument("--relay-messages", type=int, default=200,
+                   help="relay latency: messages each way (after a warm-up of 5)")
+    p.add_argument("--citizens", type=int, default=20, help="relayed throughput: citizens at once")
+    p.add_argument("--per-citizen", type=int, default=20, help="relayed throughput: messages each")
+    p.add_argument("--open-cases", type=int, default=10000,
+                   help="synthetic open cases for the RSS measurement (0 skips it)")
+    p.add_argument("--skip-relay", action="store_true",
+                   help="skip the bridge sections (relay, CPU, RSS at N open cases)")
+    p.add_argument("--profile-bridge", type=int, default=0, metavar="SECONDS",
+                   help="py-spy the bridge process for SECONDS from the start of the relayed "
+                        "throughput phase (0: off); raw stacks go next to the JSON")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     return p.parse_args(argv)
 
@@ -57,6 +69,7 @@ def table(results: dict[str, Any]) -> str:
                   f"{prov['cold_requests_per_room']} / {prov['cold_s_per_room']}"),
                  ("bridge RSS after provisioning (in-process VmRSS)",
                   f"{prov['bridge_rss_mb']} MB (Synapse {prov['synapse_rss_mb']} MB)")]
+    rows += relay_rows(results)
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
@@ -65,6 +78,77 @@ def table(results: dict[str, Any]) -> str:
         lines += [f"  {n:6d} {secs.get(kind, 0):8.1f} s  {kind}"
                   for kind, n in list(prov["cold"]["top_requests"].items())[:14]]
     return "\n".join(lines)
+
+
+def _ok(good: bool) -> str:
+    return "ok" if good else "MISS"
+
+
+def relay_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """The bridge sections, each with the issue's target and whether it is met."""
+    r = results.get("relay")
+    if not r:
+        return []
+    t = results["targets"]
+    rows: list[tuple[str, str]] = []
+    for name, label in (("citizen_to_officers", "relay citizen→officers p50 / p99 (ms)"),
+                        ("officer_to_citizen", "relay officer→citizen p50 / p99 (ms)")):
+        d = r[name]
+        rows.append((label, f"{d['p50_ms']} / {d['p99_ms']}  = {d['p50_x']}× / {d['p99_x']}× "
+                            f"direct  [≤{t['relay_p50_x']}× / ≤{t['relay_p99_x']}×] "
+                            f"{_ok(d['p50_x'] <= t['relay_p50_x'] and d['p99_x'] <= t['relay_p99_x'])}"))
+        rows.append(("  lost / dup (sync; /messages)",
+                     f"{d['sync']['lost']}/{d['sync']['duplicated']}; "
+                     f"{d['history']['lost']}/{d['history']['duplicated']}  [0/0] "
+                     f"{_ok(not any(d['history'].values()) and not any(d['sync'].values()))}"))
+    tp = r["throughput"]
+    rows.append((f"relayed throughput {r['citizens']}×{r['per_citizen']} (msg/s, until synced)",
+                 f"{tp['msgs_per_s']} = {tp['ratio_to_raw']}× raw ({tp['visible_s']} s)  "
+                 f"[≥{t['relayed_throughput_x']}×] {_ok(tp['ratio_to_raw'] >= t['relayed_throughput_x'])}"))
+    rows.append(("  lost / dup (sync; /messages)",
+                 f"{tp['sync']['lost']}/{tp['sync']['duplicated']}; "
+                 f"{tp['history']['lost']}/{tp['history']['duplicated']}  [0/0] "
+                 f"{_ok(not any(tp['history'].values()) and not any(tp['sync'].values()))}"))
+    cpu = r["bridge_cpu"]
+    rows.append(("bridge CPU per relayed event (ms)",
+                 f"{r['bridge_cpu_ms_per_event']}  (c→o {cpu['citizen_to_officers']['cpu_ms_per_event']}, "
+                 f"o→c {cpu['officer_to_citizen']['cpu_ms_per_event']}, "
+                 f"load {cpu['throughput']['cpu_ms_per_event']})  [≤{t['cpu_ms_per_event']}] "
+                 f"{_ok(r['bridge_cpu_ms_per_event'] <= t['cpu_ms_per_event'])}"))
+    loop = sum(v["event_loop_thread_cpu_s"] for v in cpu.values())
+    other = sum(v["other_threads_cpu_s"] for v in cpu.values())
+    rows.append(("  event-loop thread / sqlite worker threads (s)", f"{loop:.2f} / {other:.2f}"))
+    rows.append(("bridge RSS after relay phases (separate process)",
+                 f"{r['bridge_rss_after_relay_mb']} MB"))
+    oc = r.get("open_cases")
+    if oc:
+        rows.append((f"bridge RSS with {oc['open_in_db']} open cases (final / peak)",
+                     f"{oc['rss_mb']} / {oc['rss_peak_mb']} MB  [<{t['rss_mb_open_cases']}] "
+                     f"{_ok(oc['rss_peak_mb'] < t['rss_mb_open_cases'])}"))
+        rows.append((f"  tick every {oc['check_interval_s']} s: CPU / wall (median)",
+                     f"{oc['tick_cpu_ms_median']} / {oc['tick_wall_ms_median']} ms; "
+                     f"{oc['cpu_in_window_ms']} ms CPU in {oc['window_s']} s; "
+                     f"restart ready {oc['restart_ready_s']} s"))
+    prof = r.get("profile")
+    if prof and "leaf_pct" in prof:
+        rows.append(("bridge profile under load: leaf by library",
+                     ", ".join(f"{k} {v}%" for k, v in list(prof["leaf_by_library_pct"].items())[:6])))
+        rows.append(("  project frames (inclusive)",
+                     ", ".join(f"{k} {v}%" for k, v in list(prof["project_inclusive_pct"].items())[:4])))
+    return rows
+
+
+TARGETS = {"relay_p50_x": 2.2, "relay_p99_x": 2.35, "relayed_throughput_x": 0.45,
+           "lost": 0, "duplicated": 0, "cpu_ms_per_event": 1.0, "rss_mb_open_cases": 200}
+
+
+def add_ratios(results: dict[str, Any]) -> None:
+    r, lat, tp = results["relay"], results["latency"], results["throughput"]
+    for name in ("citizen_to_officers", "officer_to_citizen"):
+        r[name]["p50_x"] = round(r[name]["p50_ms"] / lat["p50_ms"], 2)
+        r[name]["p99_x"] = round(r[name]["p99_ms"] / lat["p99_ms"], 2)
+    r["throughput"]["raw_msgs_per_s"] = tp["msgs_per_s"]
+    r["throughput"]["ratio_to_raw"] = round(r["throughput"]["msgs_per_s"] / tp["msgs_per_s"], 2)
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -77,12 +161,23 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "machine": {"python": platform.python_version(), "cpus": _cpus()},
             "args": {k: str(v) for k, v in vars(args).items()},
             "synapse_start_s": round(time.perf_counter() - started, 2),
+            "targets": TARGETS,
         }
         results["latency"] = await run_latency(stack, args.messages)
         results["throughput"] = await run_throughput(stack, args.senders, args.per_sender)
         if not args.skip_provisioning:
             results["provisioning"] = await run_provisioning(
                 stack, workdir / "bridge", args.jurisdictions, args.departments)
+        if not args.skip_relay:
+            profile = None
+            if args.profile_bridge > 0:
+                args.out.mkdir(parents=True, exist_ok=True)
+                profile = args.out / f"{time.strftime('%Y%m%d-%H%M%S')}-bridge-pyspy.txt"
+            results["relay"] = await run_relay(
+                stack, workdir / "relay", messages=args.relay_messages, citizens=args.citizens,
+                per_citizen=args.per_citizen, open_cases=args.open_cases,
+                profile_s=args.profile_bridge, profile_out=profile)
+            add_ratios(results)
         return results
     finally:
         await asyncio.to_thread(stack.synapse.stop)
