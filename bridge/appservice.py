@@ -68,6 +68,9 @@ class DurableAppService(AppService):
     inbox: InboxTable | None = None
     dead_letters: DeadLetterTable | None = None
     on_new_events: Callable[[list[str]], None] | None = None
+    # Our own messages come back from the homeserver; nothing handles them, so they are not
+    # stored (half the events of every relay). Our own state events are kept for the state store.
+    is_own_user: Callable[[str], bool] = staticmethod(lambda _: False)  # type: ignore[assignment]
     # `ready` (from mautrix) gates storing transactions; this one says the bots are running too.
     fully_started: bool = False
 
@@ -108,6 +111,8 @@ class DurableAppService(AppService):
                     log.warning("Dead letter in transaction %s: %s", txn_id, problem)
                     await self.dead_letters.add(txn_id, event, problem)
                     DEAD_LETTERS.labels("malformed").inc()
+                elif self.is_own_user(event["sender"]) and "state_key" not in event:
+                    continue
                 else:
                     good.append(event)
             rooms = await self.inbox.store(txn_id, good)

@@ -90,6 +90,7 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "appservice.inbox_max_attempts",
             "appservice.inbox_hold_processing",
             "bots.extra",
+            "bots.disabled",
             "consultation.quiet_period_minutes",
             "consultation.max_media_bytes",
             "consultation.remind_after_minutes",

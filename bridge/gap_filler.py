@@ -43,6 +43,7 @@ class GapFiller:
         user_prefix: str,
         session: Callable[[], aiohttp.ClientSession],
         on_new_events: Callable[[list[str]], None],
+        is_own_user: Callable[[str], bool] = lambda _: False,
         check_interval: float = 1.0,
     ) -> None:
         self.db = db
@@ -52,6 +53,7 @@ class GapFiller:
         self.user_prefix = user_prefix
         self._session = session
         self.on_new_events = on_new_events
+        self.is_own_user = is_own_user
         self.check_interval = check_interval
         self._task: asyncio.Task[None] | None = None
         self.filled = 0  # events recovered since start, for tests and metrics
@@ -117,7 +119,11 @@ class GapFiller:
             chunk, token = await self._page(room_id, reader, token)
             recent = [e for e in chunk if int(e.get("origin_server_ts", 0)) >= oldest]
             known = await self._known([e.get("event_id") for e in recent])
-            missing.extend(e for e in recent if e.get("event_id") not in known)
+            missing.extend(
+                e for e in recent
+                if e.get("event_id") not in known
+                and not (self.is_own_user(str(e.get("sender"))) and "state_key" not in e)
+            )
             if len(recent) < len(chunk) or not token or not chunk:
                 break
         if not missing:

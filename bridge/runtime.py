@@ -53,7 +53,8 @@ class Runtime:
         base_dir: Path | None = None,
     ) -> None:
         self.config = config
-        self.bot_classes = list(bot_classes) + [
+        disabled = set(config.get("bots.disabled", []) or [])
+        self.bot_classes = [b for b in bot_classes if b.name not in disabled] + [
             import_bot(path) for path in config.get("bots.extra", []) or []
         ]
         self.clock = clock or Clock()
@@ -89,6 +90,7 @@ class Runtime:
             log=logging.getLogger("mau.appservice"),
         )
         self.az.query_user = self._query_user
+        self.az.is_own_user = self._is_own_user
         self.inbox = InboxTable(self.db)
         self.az.inbox = self.inbox
         self.az.dead_letters = DeadLetterTable(self.db)
@@ -147,6 +149,7 @@ class Runtime:
             self.db, self.inbox, homeserver=cfg["homeserver.address"],
             as_token=cfg["appservice.as_token"], user_prefix=cfg.prefix,
             session=lambda: self.az.http_session, on_new_events=self.processor.wake,
+            is_own_user=self._is_own_user,
         )
         await self.gaps.fill_recent()  # the homeserver may have restarted while we were down
         self.gaps.start()

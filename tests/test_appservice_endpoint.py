@@ -15,6 +15,8 @@ from tests.kit.clients import eventually
 from tests.kit.recorder import processed
 
 RECORDER = "tests.kit.recorder:RecorderBot"
+# The runtime alone: these tests need no rooms, so they skip provisioning them.
+ALL_BUILTIN = ["directory", "officers", "admin", "consultation", "mailbox", "complaints"]
 
 
 def probe(body: str, room: str = "!probe-room:localhost") -> dict[str, Any]:
@@ -40,6 +42,7 @@ async def put_txn(stack: Stack, txn_id: str, events: list[Any], token: str | Non
 @pytest.fixture
 async def recorder_bridge(bridge_settings: BridgeSettings, tmp_path: Path):
     bridge_settings.extra["bots.extra"] = [RECORDER]
+    bridge_settings.extra["bots.disabled"] = ALL_BUILTIN
     running = InProcessBridge(write_config(tmp_path / "config.yaml", bridge_settings))
     await running.start()
     yield running
@@ -57,7 +60,7 @@ async def recorder_bridge(bridge_settings: BridgeSettings, tmp_path: Path):
     ],
 )
 async def test_missing_wrong_or_query_tokens_are_forbidden(
-    stack: Stack, bridge: InProcessBridge, path: str, method: str
+    stack: Stack, recorder_bridge: InProcessBridge, path: str, method: str
 ) -> None:
     base = f"http://127.0.0.1:{stack.port}{path}"
     attempts: list[tuple[str, dict[str, str]]] = [
@@ -125,6 +128,7 @@ async def test_unprocessed_events_survive_a_restart(
     stack: Stack, bridge_settings: BridgeSettings, tmp_path: Path
 ) -> None:
     bridge_settings.extra["bots.extra"] = [RECORDER]
+    bridge_settings.extra["bots.disabled"] = ALL_BUILTIN
     bridge_settings.hold_processing = True
     held = InProcessBridge(write_config(tmp_path / "held.yaml", bridge_settings))
     await held.start()
