@@ -32,6 +32,11 @@ def has(text: str):
     return lambda e: text in body_of(e)
 
 
+def is_root(event: dict[str, Any]) -> bool:
+    """A case's thread root (its later status edits start with "* ")."""
+    return body_of(event).startswith("新咨询")
+
+
 def in_thread(root: str, text: str):
     def check(e: dict[str, Any]) -> bool:
         rel = e.get("content", {}).get("m.relates_to", {})
@@ -62,9 +67,9 @@ async def open_case(duty: DutyRoom, citizen: MatrixUser, dept: str, text: str) -
     officer = duty.officers["fgw1" if dept == "fgw" else "gat1"]
     room = duty.officers_rooms[dept]
     await officer.sync(0)
-    before = len([e for e in officer.events.get(room, []) if has("新咨询")(e)])
+    before = len([e for e in officer.events.get(room, []) if is_root(e)])
     await citizen.send_text(dm, text)
-    root = (await officer.wait_for(room, has("新咨询"), count=before + 1))[-1]
+    root = (await officer.wait_for(room, is_root, count=before + 1))[-1]
     await officer.wait_for(room, in_thread(root["event_id"], text))
     ref = body_of(root).split()[1]
     return dm, root["event_id"], ref
@@ -227,7 +232,7 @@ async def test_closed_case_reopens_within_quiet_period_and_renews_after(
     await citizen.wait_for(dm, has("感谢您的评价（5 分）"))
     duty.clock.set(start + timedelta(minutes=60))
     await citizen.send_text(dm, "一个新问题")
-    roots = await officer.wait_for(room, has("新咨询"), count=2)
+    roots = await officer.wait_for(room, is_root, count=2)
     assert ref not in body_of(roots[-1])
     case = await duty.bot("consultation").tables.latest_case(dm)
     assert case.ref != ref and case.status == "open"

@@ -9,7 +9,7 @@ from tests.conftest import Stack
 from tests.kit.bridge import BridgeProcess, BridgeSettings, write_config
 from tests.kit.clients import UserFactory
 from tests.kit.duty import prepare_roster
-from tests.test_consultation import body_of, has, send, thread_reply
+from tests.test_consultation import body_of, has, is_root, send, thread_reply
 from tests.test_directory import resolve
 
 
@@ -28,7 +28,7 @@ async def test_kill_mid_conversation_delivers_everything_once_in_order(
         dm = await citizen.create_dm(f"@{prefix}fgw:localhost")
         await citizen.wait_for(dm, has("网上值班室"))
         await citizen.send_text(dm, "问题 0")
-        [root] = await officer.wait_for(room, has("新咨询"))
+        [root] = await officer.wait_for(room, is_root)
 
         asked = [f"问题 {i}" for i in range(1, 16)]
         answered = [f"答复 {i}" for i in range(1, 16)]

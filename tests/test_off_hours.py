@@ -14,7 +14,7 @@ from devstack.ports import free_port
 from tests.kit.bridge import BridgeSettings, InProcessBridge
 from tests.kit.clients import UserFactory
 from tests.kit.duty import SHANGHAI, DutyRoom, start_duty_room
-from tests.test_consultation import body_of, has, in_thread, send, thread_reply
+from tests.test_consultation import body_of, has, in_thread, is_root, send, thread_reply
 
 FRIDAY_18 = datetime(2026, 11, 27, 18, 0, tzinfo=SHANGHAI)
 MONDAY_0831 = datetime(2026, 11, 30, 8, 31, tzinfo=SHANGHAI)
@@ -59,7 +59,7 @@ async def test_friday_evening_leave_message_reaches_monday_backlog(
         await bot.tick()  # a second round delivers nothing twice
         [summary] = await officer.wait_for(room, has("值班开始"))
         assert "共有 1 条留言" in body_of(summary)
-        [root] = await officer.wait_for(room, has("新咨询"))
+        [root] = await officer.wait_for(room, is_root)
         got = await officer.wait_for(room, in_thread(root["event_id"], "周五晚上的留言"), count=2)
         assert [body_of(e).split("：")[-1] for e in got] == ["周五晚上的留言一", "周五晚上的留言二"]
         timeline = await officer.history(room)
@@ -99,7 +99,7 @@ async def test_holidays_and_adjusted_working_days(
         citizen, dm = await dm_with(duty, users)
         await citizen.send_text(dm, "节假日的问题")
         if expect is None:
-            await duty.officers["fgw1"].wait_for(duty.officers_rooms["fgw"], has("新咨询"))
+            await duty.officers["fgw1"].wait_for(duty.officers_rooms["fgw"], is_root)
             await citizen.wait_for(dm, has("已收到您的咨询"))
         else:
             [reply] = await citizen.wait_for(dm, has("非工作时间"))
@@ -124,7 +124,7 @@ async def test_unanswered_ladder_survives_restart_and_falls_back_to_email(
         citizen, dm = await dm_with(duty, users)
         await citizen.send_text(dm, "工作时间的问题，没人回")
         officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
-        [root] = await officer.wait_for(room, has("新咨询"))
+        [root] = await officer.wait_for(room, is_root)
         bot = duty.bot("consultation")
 
         duty.clock.set(start + timedelta(minutes=11))
