@@ -8,24 +8,18 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mautrix.errors import MatrixRequestError
 from mautrix.types import Event, EventType
 
 from bridge.relay_content import officer_to_citizen
 
 from . import relay
-from .db import CLAIMED, CLOSED, OPEN, Case
+from .commands import OfficerCommands
+from .db import OPEN, Case
 from .media import MediaTooLarge, reupload
 
 if TYPE_CHECKING:
     from .bot import ConsultationBot
 
-COMMANDS = {
-    "claim": "claim", "认领": "claim",
-    "transfer": "transfer", "转办": "transfer",
-    "note": "note", "备注": "note",
-    "close": "close", "办结": "close",
-}
 CLAIM_REACTIONS = {"👍", "👍️"}
 
 
@@ -38,6 +32,7 @@ class OfficerSide:
         self.bot = bot
         self.ctx = bot.ctx
         self.tables = bot.tables
+        self.commands = OfficerCommands(self)
 
     # Posting into the officers' room ----------------------------------------------------------
     async def root_text(self, case: Case, status: str) -> str:
@@ -119,7 +114,7 @@ class OfficerSide:
             return
         body = str(content.get("body", "")).strip()
         if body.startswith("!"):
-            await self._command(event, case, body[1:])
+            await self.commands.run(event, case, body[1:])
             return
         if case.officers_room != event.room_id:
             return  # an old thread of a transferred case
@@ -241,94 +236,7 @@ class OfficerSide:
             return
         case = await self.tables.case(int(key.split("/")[1]))
         if case is not None and self._may_answer(event.sender, case.dept_id):
-            await self._claim(event, case)
-
-    # Commands ---------------------------------------------------------------------------------
-    async def _command(self, event: Event, case: Case, text: str) -> None:
-        name, _, args = text.strip().partition(" ")
-        command = COMMANDS.get(name.lower())
-        if command == "claim":
-            await self._claim(event, case)
-        elif command == "note":
-            await self.tables.log(event.event_id, case.id, "note", self.bot.now_ms(),
-                                  actor=self.alias(event.sender, case.dept_id), detail=args.strip())
-            await self.thread_notice(case, f"{event.event_id}/noted", self.ctx.messages("officer.note_saved"))
-        elif command == "close":
-            await self._close(event, case)
-        elif command == "transfer":
-            await self._transfer(event, case, args.strip())
-
-    async def _claim(self, event: Event, case: Case) -> None:
-        if case.status == CLOSED:
-            return
-        alias = self.alias(event.sender, case.dept_id)
-        await self.tables.set_status(case.id, CLAIMED, claimed_by=event.sender)
-        if await self.tables.log(event.event_id, case.id, "claimed", self.bot.now_ms(), actor=alias):
-            await self.thread_notice(case, f"{event.event_id}/claimed",
-                                     self.ctx.messages("officer.claimed", alias=alias, ref=case.ref))
-            await self.show_status(case, self.ctx.messages("officer.status_claimed", alias=alias),
-                                   f"{event.event_id}/root-status")
-
-    async def _close(self, event: Event, case: Case) -> None:
-        t, alias = self.ctx.messages, self.alias(event.sender, case.dept_id)
-        if case.status == CLOSED:
-            await self.thread_notice(case, f"{event.event_id}/already", t("officer.case_closed", ref=case.ref))
-            return
-        await self.tables.set_status(case.id, CLOSED, closed_at=self.bot.now_ms())
-        await self.tables.log(event.event_id, case.id, "closed", self.bot.now_ms(), actor=alias)
-        await self.ctx.send(f"{event.event_id}/ask-rating", case.dm_room,
-                            self.bot.notice(t("consult.closed_citizen", ref=case.ref)),
-                            sender=self.ctx.config.ghost_mxid(case.dept_id))
-        await self.thread_notice(case, f"{event.event_id}/closed", t("officer.closed", ref=case.ref, alias=alias))
-        await self.show_status(case, t("officer.status_closed"), f"{event.event_id}/root-status")
-
-    async def _transfer(self, event: Event, case: Case, args: str) -> None:
-        t, roster = self.ctx.messages, self.ctx.roster
-        target, _, note = args.partition(" ")
-        if not target:
-            await self.thread_notice(case, f"{event.event_id}/usage", t("officer.transfer_usage"))
-            return
-        if target not in roster.departments or target == case.dept_id:
-            await self.thread_notice(case, f"{event.event_id}/unknown", t("officer.transfer_unknown", dept=target))
-            return
-        new_room = await self.bot.officers_room(target)
-        if new_room is None:
-            raise RuntimeError(f"officers' room of {target} not ready")
-        source, dest = roster.departments[case.dept_id], roster.departments[target]
-        alias = self.alias(event.sender, case.dept_id)
-        await self.thread_notice(case, f"{event.event_id}/out", t(
-            "officer.transferred_out", ref=case.ref, alias=alias, to=dest.name, note=note or "—"))
-        await self.show_status(case, t("officer.status_transferred", to=dest.name),
-                               f"{event.event_id}/root-status")
-        await self._bring_ghost(case, target)
-        history = await self.history_text(case)
-        await self.tables.move(case.id, target, new_room)
-        await self.tables.log(event.event_id, case.id, "transferred", self.bot.now_ms(),
-                              actor=alias, detail=f"{case.dept_id}->{target}: {note}")
-        moved = await self.tables.case(case.id)
-        assert moved is not None
-        pseudonym = await self.tables.pseudonym(target, case.citizen)
-        who = f"市民 #{pseudonym}" if t.language == "zh" else f"Citizen #{pseudonym}"
-        text = t("officer.transferred_in", ref=case.ref, source=source.name, who=who,
-                 note=note or "—", history=history)
-        on_duty = [o.mxid for o in roster.on_duty(target, self.bot.now())]
-        content = self.bot.notice(text)
-        if on_duty:
-            content["msgtype"] = "m.text"
-            content["m.mentions"] = {"user_ids": on_duty}
-        await self.ctx.send(moved.root_key, new_room, content)
-        await self.ctx.send(f"{event.event_id}/told-citizen", case.dm_room, self.bot.notice(
-            t("consult.transferred_citizen", ref=case.ref, to=dest.name)),
-            sender=self.ctx.config.ghost_mxid(case.dept_id))
-
-    async def _bring_ghost(self, case: Case, target: str) -> None:
-        """The receiving department answers in the same DM under its own identity."""
-        old, new = self.ctx.ghost(case.dept_id), self.ctx.ghost(target)
-        try:
-            await old.invite_user(case.dm_room, new.mxid)
-        except MatrixRequestError as e:
-            self.ctx.log.info("Inviting %s to %s: %s", new.mxid, case.dm_room, e)
-        await new.join_room_by_id(case.dm_room)
+            await self.commands.claim(event, case)
 
     async def history_text(self, case: Case) -> str:
         rows = await self.ctx.db.fetch(
