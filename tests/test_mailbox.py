@@ -238,3 +238,37 @@ async def test_header_injection_is_refused_and_failed_delivery_is_reported(
         await eventually(lambda: duty.runtime.mail.outbox.count("failed"))  # type: ignore[union-attr]
     finally:
         await duty.bridge.stop()
+
+
+async def test_letter_waits_for_smtp_across_a_bridge_restart_and_arrives_once(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory
+) -> None:
+    from tests.kit.bridge import InProcessBridge
+
+    smtp_port = free_port()  # nothing listens there yet: the mail office's server is down
+    enable_mail(bridge_settings, smtp_port)
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
+    try:
+        duty.runtime.mail.poll_seconds = 0.05  # type: ignore[union-attr]
+        chat = await Chat.open(duty, await users("citizen"), "mailbox", "请选择收信人")
+        number = await write_letter(chat, "1", "服务器停机时写的信", "请尽快处理")
+        await eventually(lambda: _attempted(duty))
+        await duty.bridge.stop()
+
+        with MailSink(port=smtp_port) as sink:
+            duty.clock.set(duty.clock.now() + timedelta(hours=1))  # the retry is due
+            duty.bridge = InProcessBridge(duty.bridge.config_path, duty.clock)
+            duty.runtime = await duty.bridge.start()
+            duty.runtime.mail.poll_seconds = 0.05  # type: ignore[union-attr]
+            [mail] = await wait_mail(sink, 1)
+            assert "服务器停机时写的信" in str(mail.message["Subject"])
+            assert number in mail.message.get_body(("plain",)).get_content()
+            await asyncio.sleep(2)
+            assert len(sink.messages) == 1
+    finally:
+        await duty.bridge.stop()
+
+
+async def _attempted(duty: DutyRoom) -> bool:
+    return bool(await duty.runtime.db.fetchval(
+        "SELECT COUNT(*) FROM mail_outbox WHERE attempts > 0 AND state = 'pending'"))
