@@ -6,51 +6,14 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
-from bridge.config import write_registration
-from devstack import Synapse
-from devstack.ports import free_port
-from tests.kit.bridge import BridgeSettings, load_config, write_config
+from tests.kit.stack import PREFIX, Stack, start_stack
 
-PREFIX = "dutyroom_"
-
-
-@dataclass
-class Stack:
-    synapse: Synapse
-    domain: str
-    port: int
-    as_token: str
-    hs_token: str
-    workdir: Path
-
-    @property
-    def url(self) -> str:
-        return self.synapse.base_url
-
-
-def start_stack(workdir: Path) -> Stack:
-    """Same pattern as tests/conftest.py: registration first, then Synapse that loads it."""
-    port = free_port()
-    settings = BridgeSettings(
-        homeserver_url="http://127.0.0.1:1", domain="localhost", as_token="-", hs_token="-",
-        port=port, database="sqlite::memory:", prefix=PREFIX, rosters=[],
-    )
-    config = load_config(write_config(workdir / "registration-config.yaml", settings))
-    registration = config.generate_registration()
-    write_registration(registration, workdir / "registration.yaml")
-    synapse = Synapse(
-        workdir / "synapse", server_name="localhost",
-        app_service_config_files=[workdir / "registration.yaml"],
-    )
-    synapse.start()
-    return Stack(synapse, "localhost", port, registration["as_token"],
-                 registration["hs_token"], workdir)
+__all__ = ["PREFIX", "Stack", "start_stack"]
 
 
 SYNC_FILTER = '{"room":{"timeline":{"limit":1000}},"presence":{"types":[]}}'

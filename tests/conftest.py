@@ -12,16 +12,14 @@ import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bridge.config import write_registration
-from devstack import Postgres, Synapse
-from devstack.ports import free_port
-from tests.kit.bridge import BridgeSettings, InProcessBridge, load_config, write_config
+from devstack import Postgres
+from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
 from tests.kit.clients import UserFactory
+from tests.kit.stack import Stack, start_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -29,41 +27,13 @@ BACKENDS = [b for b in os.environ.get("DUTYROOM_TEST_DATABASES", "sqlite,postgre
 _counter = itertools.count(1)
 
 
-@dataclass
-class Stack:
-    synapse: Synapse
-    domain: str
-    port: int
-    as_token: str
-    hs_token: str
-    workdir: Path
-
-    @property
-    def url(self) -> str:
-        return self.synapse.base_url
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("stack")
-    port = free_port()
-    settings = BridgeSettings(
-        homeserver_url="http://127.0.0.1:1", domain="localhost", as_token="-", hs_token="-",
-        port=port, database="sqlite::memory:", prefix="dutyroom_", rosters=[],
-    )
-    config = load_config(write_config(workdir / "registration-config.yaml", settings))
-    registration = config.generate_registration()
-    write_registration(registration, workdir / "registration.yaml")
-    synapse = Synapse(
-        workdir / "synapse", server_name="localhost",
-        app_service_config_files=[workdir / "registration.yaml"],
-    )
-    synapse.start()
+    running = start_stack(tmp_path_factory.mktemp("stack"))
     try:
-        yield Stack(synapse, "localhost", port, registration["as_token"],
-                    registration["hs_token"], workdir)
+        yield running
     finally:
-        synapse.stop()
+        running.synapse.stop()
 
 
 @pytest.fixture(scope="session")

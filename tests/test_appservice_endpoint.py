@@ -9,10 +9,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import Stack
 from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
 from tests.kit.clients import eventually
 from tests.kit.recorder import processed
+from tests.kit.stack import Stack
 
 RECORDER = "tests.kit.recorder:RecorderBot"
 # The runtime alone: these tests need no rooms, so they skip provisioning them.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.conftest import Stack
 from tests.kit.bridge import BridgeProcess, BridgeSettings, write_config
 from tests.kit.clients import UserFactory
 from tests.kit.duty import prepare_roster
+from tests.kit.stack import Stack
 from tests.test_consultation import body_of, has, is_root, send, thread_reply
 from tests.test_directory import resolve
 

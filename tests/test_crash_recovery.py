@@ -7,9 +7,9 @@ from pathlib import Path
 
 from mautrix.util.async_db import Database
 
-from tests.conftest import Stack
 from tests.kit.bridge import BridgeProcess, BridgeSettings, write_config
 from tests.kit.clients import UserFactory, eventually
+from tests.kit.stack import Stack
 
 RECORDER = "tests.kit.recorder:RecorderBot"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import nio
 
-from tests.conftest import Stack
 from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
 from tests.kit.clients import MatrixUser, UserFactory, eventually
+from tests.kit.stack import Stack
 
 
 def q(value: str) -> str:

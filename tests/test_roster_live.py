@@ -7,9 +7,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bridge.clock import FixedClock
-from tests.conftest import Stack
 from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
 from tests.kit.clients import MatrixUser, UserFactory, eventually
+from tests.kit.stack import Stack
 from tests.test_directory import q, resolve, room_state
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -1,0 +1,46 @@
+"""A homeserver with the bridge's registration installed: shared by the tests and the benchmark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bridge.config import write_registration
+from devstack import Synapse
+from devstack.ports import free_port
+from tests.kit.bridge import BridgeSettings, load_config, write_config
+
+PREFIX = "dutyroom_"
+
+
+@dataclass
+class Stack:
+    synapse: Synapse
+    domain: str
+    port: int          # where bridges under test listen (the registration's URL)
+    as_token: str
+    hs_token: str
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        return self.synapse.base_url
+
+
+def start_stack(workdir: Path) -> Stack:
+    """The registration comes first (from the bridge's own generator), then Synapse loads it."""
+    port = free_port()
+    settings = BridgeSettings(
+        homeserver_url="http://127.0.0.1:1", domain="localhost", as_token="-", hs_token="-",
+        port=port, database="sqlite::memory:", prefix=PREFIX, rosters=[],
+    )
+    config = load_config(write_config(workdir / "registration-config.yaml", settings))
+    registration = config.generate_registration()
+    write_registration(registration, workdir / "registration.yaml")
+    synapse = Synapse(
+        workdir / "synapse", server_name="localhost",
+        app_service_config_files=[workdir / "registration.yaml"],
+    )
+    synapse.start()
+    return Stack(synapse, "localhost", port, registration["as_token"],
+                 registration["hs_token"], workdir)
