@@ -17,6 +17,7 @@ from .room_queues import RoomQueues
 log = logging.getLogger("dutyroom.inbox")
 
 EventHandler = Callable[[Event], Awaitable[None]]
+BATCH = 50
 
 
 def deserialize(payload: dict[str, Any]) -> Event:
@@ -57,12 +58,13 @@ class InboxProcessor:
 
     async def _drain(self, room_id: str) -> None:
         while True:
-            batch = await self.table.next_pending(room_id)
-            if not batch:
-                return
+            batch = await self.table.next_pending(room_id, BATCH)
             for item in batch:
                 if not await self._process(item):
                     break  # keep the room's order: retry this item before any later one
+            else:
+                if len(batch) < BATCH:
+                    return  # a short batch was everything; RoomQueues re-drains on new events
 
     async def _process(self, item: InboxEvent) -> bool:
         """Handle one event; False means it failed and stays pending for a retry."""

@@ -30,6 +30,7 @@ REDACTION = "m.room.redaction"
 # first looks for the message in the room instead of sending a second copy.
 TXN_MARKER = "org.dutyroom.txn"
 LOOKBACK = 50
+BATCH = 20
 
 
 class PermanentSendError(Exception):
@@ -78,25 +79,37 @@ class OutboxSender:
         self.queues.wake(await self.table.pending_rooms())
 
     async def _drain(self, room_id: str) -> None:
-        while (item := await self.table.next_pending(room_id)) is not None:
-            wait = item.not_before / 1000 - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                event_id = await self._send(item)
-            except TransientSendError as e:
-                if item.attempts + 1 >= self.max_attempts:
-                    await self._fail(item, str(e))
-                    continue
-                delay = e.retry_after or min(self.max_backoff, 0.5 * 2**item.attempts)
-                log.info("Send %s deferred %.1fs: %s", item.key, delay, e)
-                SEND_RETRIES.inc()
-                await self.table.retry_later(item.seq, str(e), int((time.time() + delay) * 1000))
-            except PermanentSendError as e:
-                await self._fail(item, str(e))
+        while True:
+            batch = await self.table.next_pending(room_id, BATCH)
+            for item in batch:
+                if not await self._deliver(item):
+                    break  # it waits for a retry, and everything after it in the room waits too
             else:
-                await self.table.mark_sent(item.seq, event_id)
-                MESSAGES_SENT.inc()
+                if len(batch) < BATCH:
+                    return
+
+    async def _deliver(self, item: OutboxItem) -> bool:
+        """Send one item; False if it must be retried later."""
+        wait = item.not_before / 1000 - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        try:
+            event_id = await self._send(item)
+        except TransientSendError as e:
+            if item.attempts + 1 >= self.max_attempts:
+                await self._fail(item, str(e))
+                return True
+            delay = e.retry_after or min(self.max_backoff, 0.5 * 2**item.attempts)
+            log.info("Send %s deferred %.1fs: %s", item.key, delay, e)
+            SEND_RETRIES.inc()
+            await self.table.retry_later(item.seq, str(e), int((time.time() + delay) * 1000))
+            return False
+        except PermanentSendError as e:
+            await self._fail(item, str(e))
+            return True
+        await self.table.mark_sent(item.seq, event_id)
+        MESSAGES_SENT.inc()
+        return True
 
     async def _fail(self, item: OutboxItem, error: str) -> None:
         log.error("Giving up on %s in %s: %s", item.key, item.room_id, error)

@@ -52,6 +52,9 @@ def _case(row) -> Case | None:  # type: ignore[no-untyped-def]
 class ConsultationTables:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Rows that never change once written; every relayed message would read them again.
+        self._dms: dict[str, tuple[str, str]] = {}
+        self._pseudonyms: dict[tuple[str, str], int] = {}
 
     # DM rooms ---------------------------------------------------------------------------------
     async def add_dm(self, room_id: str, citizen: str, dept_id: str) -> None:
@@ -62,10 +65,15 @@ class ConsultationTables:
         )
 
     async def dm(self, room_id: str) -> tuple[str, str] | None:
+        if room_id in self._dms:
+            return self._dms[room_id]
         row = await self.db.fetchrow(
             "SELECT citizen, dept_id FROM consult_dm WHERE room_id=$1", room_id
         )
-        return (row["citizen"], row["dept_id"]) if row else None
+        if row is None:
+            return None
+        self._dms[room_id] = (row["citizen"], row["dept_id"])
+        return self._dms[room_id]
 
     # Cases ------------------------------------------------------------------------------------
     async def latest_case(self, dm_room: str) -> Case | None:
@@ -186,6 +194,8 @@ class ConsultationTables:
     # Pseudonyms -------------------------------------------------------------------------------
     async def pseudonym(self, dept_id: str, citizen: str) -> int:
         """A stable random number per department and citizen: 市民 #4821."""
+        if (dept_id, citizen) in self._pseudonyms:
+            return self._pseudonyms[dept_id, citizen]
         number = await self.db.fetchval(
             "SELECT number FROM consult_pseudonym WHERE dept_id=$1 AND citizen=$2", dept_id, citizen
         )
@@ -204,6 +214,7 @@ class ConsultationTables:
                     "SELECT number FROM consult_pseudonym WHERE dept_id=$1 AND citizen=$2",
                     dept_id, citizen,
                 )
+        self._pseudonyms[dept_id, citizen] = number
         return number
 
     # Log --------------------------------------------------------------------------------------

@@ -31,21 +31,28 @@ class InboxTable:
         """
         now = int(time.time() * 1000)
         rooms: list[str] = []
+        if len(events) == 1:  # one statement is atomic by itself: spare BEGIN and COMMIT
+            if await self._insert(self.db, txn_id, events[0], now):
+                rooms.append(events[0]["room_id"])
+            return rooms
         async with self.db.acquire() as conn, conn.transaction():
             for event in events:
-                inserted = await conn.fetchval(
-                    "INSERT INTO inbox_event (event_id, room_id, txn_id, payload, received_at)"
-                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING"
-                    " RETURNING seq",
-                    event["event_id"],
-                    event["room_id"],
-                    txn_id,
-                    json.dumps(event, ensure_ascii=False),
-                    now,
-                )
-                if inserted is not None and event["room_id"] not in rooms:
+                if await self._insert(conn, txn_id, event, now) and event["room_id"] not in rooms:
                     rooms.append(event["room_id"])
         return rooms
+
+    @staticmethod
+    async def _insert(conn: Any, txn_id: str, event: dict[str, Any], now: int) -> bool:
+        inserted = await conn.fetchval(
+            "INSERT INTO inbox_event (event_id, room_id, txn_id, payload, received_at)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING RETURNING seq",
+            event["event_id"],
+            event["room_id"],
+            txn_id,
+            json.dumps(event, ensure_ascii=False),
+            now,
+        )
+        return inserted is not None
 
     async def pending_rooms(self) -> list[str]:
         rows = await self.db.fetch(

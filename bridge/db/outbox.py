@@ -55,24 +55,26 @@ class OutboxTable:
         )
         return [row["room_id"] for row in rows]
 
-    async def next_pending(self, room_id: str) -> OutboxItem | None:
-        row = await self.db.fetchrow(
+    async def next_pending(self, room_id: str, limit: int = 1) -> list[OutboxItem]:
+        rows = await self.db.fetch(
             "SELECT seq, key, room_id, sender, event_type, content, attempts, not_before"
-            " FROM outbox WHERE state='pending' AND room_id=$1 ORDER BY seq LIMIT 1",
+            " FROM outbox WHERE state='pending' AND room_id=$1 ORDER BY seq LIMIT $2",
             room_id,
+            limit,
         )
-        if row is None:
-            return None
-        return OutboxItem(
-            row["seq"],
-            row["key"],
-            row["room_id"],
-            row["sender"],
-            row["event_type"],
-            json.loads(row["content"]),
-            row["attempts"],
-            row["not_before"],
-        )
+        return [
+            OutboxItem(
+                row["seq"],
+                row["key"],
+                row["room_id"],
+                row["sender"],
+                row["event_type"],
+                json.loads(row["content"]),
+                row["attempts"],
+                row["not_before"],
+            )
+            for row in rows
+        ]
 
     async def mark_sent(self, seq: int, event_id: str) -> None:
         await self.db.execute(
