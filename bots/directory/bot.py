@@ -116,9 +116,9 @@ class DirectoryBot(Bot):
             room_id = await self.ctx.room_by_alias(self.ctx.config.prefix + alias)
             applied = {}
             if room_id is None:
-                room_id = await self._create(alias, desired, is_space)
+                room_id = await self._create(alias, key, desired, is_space)
                 applied = {k: desired[k] for k in ("name", "topic", "power_levels") if k in desired}
-                applied["listed"] = True
+                applied.update(listed=True, ghost_invited=not is_space)
             await self.tables.save_room(table, key, room_id, applied)
         expected = self._with_placement(desired, is_space)
         if applied != expected:
@@ -134,7 +134,7 @@ class DirectoryBot(Bot):
             expected["space_room"] = self.space_rooms.get(desired["space"])
         return expected
 
-    async def _create(self, alias: str, desired: dict[str, Any], is_space: bool) -> str:
+    async def _create(self, alias: str, key: str, desired: dict[str, Any], is_space: bool) -> str:
         initial_state: list[dict[str, Any]] = [
             {"type": "m.room.history_visibility", "content": {"history_visibility": "world_readable"}},
             {"type": "m.room.guest_access", "content": {"guest_access": "can_join"}},
@@ -147,6 +147,7 @@ class DirectoryBot(Bot):
             topic=desired["topic"],
             initial_state=initial_state,
             creation_content={"type": "m.space"} if is_space else None,
+            invitees=[] if is_space else [self.ctx.config.ghost_mxid(key)],
             power_level_override=desired["power_levels"],
         )
         self.created += 1
@@ -170,10 +171,11 @@ class DirectoryBot(Bot):
         if dept_id is None:
             return
         if not applied.get("ghost_joined"):
-            try:
-                await bot.invite_user(room_id, self.ctx.config.ghost_mxid(dept_id))
-            except MForbidden:
-                pass  # already a member: the room was adopted after a crash
+            if not applied.get("ghost_invited"):
+                try:
+                    await bot.invite_user(room_id, self.ctx.config.ghost_mxid(dept_id))
+                except MForbidden:
+                    pass  # already a member: the room was adopted after a crash
             await self.ctx.ghost(dept_id).join_room_by_id(room_id)
         await self._place_in_space(room_id, applied, desired)
 

@@ -73,8 +73,11 @@ class OfficersBot(Bot):
             "members": members(dept),
         }
         if stored is None:
-            room_id = await self._find_or_create(dept, desired)
-            applied: dict[str, Any] = {}
+            room_id, created = await self._find_or_create(dept, desired)
+            # A new room already has its name, topic and power levels; an adopted one may not.
+            applied: dict[str, Any] = (
+                {k: desired[k] for k in ("name", "topic", "power_levels")} if created else {}
+            )
         else:
             room_id, applied = stored
         if applied == desired:
@@ -94,25 +97,24 @@ class OfficersBot(Bot):
         )
         return room_id
 
-    async def _find_or_create(self, dept: Department, desired: dict[str, Any]) -> str:
+    async def _find_or_create(self, dept: Department, desired: dict[str, Any]) -> tuple[str, bool]:
         alias = f"{self.ctx.config.prefix}officers_{dept.id}"
         existing = await self.ctx.room_by_alias(alias)
         if existing is not None:
-            return existing
+            return existing, False
         room_id = await self.ctx.bot_intent.create_room(
             alias_localpart=alias,
             preset=RoomCreatePreset.PRIVATE,
             name=desired["name"],
             topic=desired["topic"],
             power_level_override=desired["power_levels"],
+            invitees=[self.ctx.config.ghost_mxid(dept.id)],
             initial_state=[
                 {"type": "m.room.history_visibility", "content": {"history_visibility": "shared"}},
             ],
         )
-        ghost = self.ctx.ghost(dept.id)
-        await self.ctx.bot_intent.invite_user(room_id, ghost.mxid)
-        await ghost.join_room_by_id(room_id)
-        return room_id
+        await self.ctx.ghost(dept.id).join_room_by_id(room_id)
+        return room_id, True
 
     async def _sync_members(self, room_id: str, applied: set[str], desired: list[str]) -> list[str]:
         """Invite newcomers, remove departed officers; returns the members actually in place."""
