@@ -23,7 +23,6 @@ from .db import InboxTable
 
 log = logging.getLogger("dutyroom.gapfill")
 
-RECENT_MS = 24 * 3600 * 1000
 # A lost event may sit behind newer ones that did arrive, so each room is read back over a time
 # window, not just to the first known event. Older events are left alone: they were processed
 # (or pruned from the inbox, and must not be handled again).
@@ -88,16 +87,14 @@ class GapFiller:
             was_up = up
 
     async def fill_recent(self) -> int:
-        since = int(time.time() * 1000) - RECENT_MS
-        rows = await self.db.fetch(
-            "SELECT DISTINCT room_id FROM inbox_event WHERE received_at > $1", since
-        )
+        """Rooms where people (not only the bridge itself) were active within the window."""
+        since = int(time.time() * 1000) - WINDOW_MS
         found = 0
-        for row in rows:
+        for room_id in await self.inbox.rooms_with_others(since, self.is_own_user):
             try:
-                found += await self.fill_room(row["room_id"])
+                found += await self.fill_room(room_id)
             except Exception:
-                log.exception("Gap fill of %s failed", row["room_id"])
+                log.exception("Gap fill of %s failed", room_id)
         return found
 
     async def _reader(self, room_id: str) -> str | None:

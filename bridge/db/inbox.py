@@ -44,13 +44,14 @@ class InboxTable:
     @staticmethod
     async def _insert(conn: Any, txn_id: str, event: dict[str, Any], now: int) -> bool:
         inserted = await conn.fetchval(
-            "INSERT INTO inbox_event (event_id, room_id, txn_id, payload, received_at)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING RETURNING seq",
+            "INSERT INTO inbox_event (event_id, room_id, txn_id, payload, received_at, sender)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING RETURNING seq",
             event["event_id"],
             event["room_id"],
             txn_id,
             json.dumps(event, ensure_ascii=False),
             now,
+            event.get("sender"),
         )
         return inserted is not None
 
@@ -86,6 +87,14 @@ class InboxTable:
 
     async def count(self, state: str) -> int:
         return await self.db.fetchval("SELECT COUNT(*) FROM inbox_event WHERE state=$1", state)
+
+    async def rooms_with_others(self, since_ms: int, is_own_user: Any) -> list[str]:
+        """Rooms where someone other than the bridge spoke since `since_ms`."""
+        rows = await self.db.fetch(
+            "SELECT DISTINCT room_id, sender FROM inbox_event WHERE received_at > $1", since_ms
+        )
+        rooms = {r["room_id"] for r in rows if r["sender"] and not is_own_user(r["sender"])}
+        return sorted(rooms)
 
     async def prune(self, older_than_ms: int) -> None:
         """Forget processed events once a resend of them is no longer plausible."""

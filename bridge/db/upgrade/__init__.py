@@ -4,4 +4,8 @@ from mautrix.util.async_db import UpgradeTable
 
 upgrade_table = UpgradeTable(version_table_name="runtime_version", database_name="dutyroom runtime")
 
-from . import v01_initial, v02_outbox_event_index  # noqa: E402,F401  (register themselves)
+from . import (  # noqa: E402,F401  (they register themselves)
+    v01_initial,
+    v02_outbox_event_index,
+    v03_inbox_sender,
+)
