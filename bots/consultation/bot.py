@@ -76,6 +76,12 @@ class ConsultationBot(Bot):
             await asyncio.gather(self._ticker, return_exceptions=True)
 
     async def _find_officers_rooms(self) -> None:
+        # The officers bot records its rooms; reading that saves one alias lookup per department
+        # at every start. Aliases stay the fallback, so this bot also works on its own.
+        if await self.ctx.db.table_exists("officers_room"):
+            for row in await self.ctx.db.fetch("SELECT dept_id, room_id FROM officers_room"):
+                self._officers_rooms[row["dept_id"]] = row["room_id"]
+                self._room_depts[row["room_id"]] = row["dept_id"]
         for dept_id in self.ctx.roster.departments:
             await self.officers_room(dept_id)
 
