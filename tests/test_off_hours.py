@@ -169,3 +169,25 @@ async def test_unanswered_ladder_survives_restart_and_falls_back_to_email(
         assert answered["sender"] == duty.ghost("fgw")
     finally:
         await duty.bridge.stop()
+
+
+async def test_working_time_with_nobody_rostered_says_so(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory
+) -> None:
+    def afternoon_only(officers: dict) -> str:  # type: ignore[type-arg]
+        return ("shifts:\n  - department: gat\n    days: workdays\n    time: \"14:00-17:30\"\n"
+                f"    officers: [\"{officers['gat1'].user_id}\"]\n")
+
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users,
+                                 extra_roster=afternoon_only)  # Friday 10:00
+    try:
+        citizen, dm = await dm_with(duty, users, "gat")
+        await citizen.send_text(dm, "上午有人吗")
+        [reply] = await citizen.wait_for(dm, has("暂时没有值班人员在线"))
+        assert "GAT-20261127-0001" in body_of(reply)
+        duty.clock.set(datetime(2026, 11, 27, 14, 1, tzinfo=SHANGHAI))
+        await duty.bot("consultation").tick()
+        gat, room = duty.officers["gat1"], duty.officers_rooms["gat"]
+        await gat.wait_for(room, in_thread((await gat.wait_for(room, is_root))[0]["event_id"], "上午有人吗"))
+    finally:
+        await duty.bridge.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -78,9 +79,12 @@ async def prepare_roster(
 
 async def start_duty_room(
     settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory,
-    *, at: datetime = FRIDAY_10,
+    *, at: datetime = FRIDAY_10, extra_roster: Callable[[dict[str, MatrixUser]], str] | None = None,
 ) -> DutyRoom:
+    """`extra_roster` returns more roster YAML (e.g. shifts) given the registered officers."""
     officers = await prepare_roster(settings, roster_dir, users)
+    if extra_roster is not None:
+        (roster_dir / "extra.yaml").write_text(extra_roster(officers), encoding="utf-8")
     clock = FixedClock(at)
     bridge = InProcessBridge(write_config(tmp_path / "config.yaml", settings), clock)
     runtime = await bridge.start()
