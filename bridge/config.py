@@ -166,6 +166,12 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             return None
         return match.group(1)
 
+    def is_own_user(self, mxid: str) -> bool:
+        """The bridge bot, a department ghost or a service account: never a person."""
+        if mxid == self.bot_mxid or self.ghost_dept_id(mxid) is not None:
+            return True
+        return any(mxid == self.service_mxid(name) for name in SERVICE_ACCOUNTS)
+
     def service_mxid(self, name: str) -> str:
         """A bridge service account that is not a department, e.g. the mailbox."""
         assert name in SERVICE_ACCOUNTS

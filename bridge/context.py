@@ -65,7 +65,7 @@ class BotContext:
         return found.room_id
 
     def is_bridge_user(self, mxid: str) -> bool:
-        return mxid == self.config.bot_mxid or self.config.ghost_dept_id(mxid) is not None
+        return self.config.is_own_user(mxid)
 
     async def send(
         self,

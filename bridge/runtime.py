@@ -163,7 +163,7 @@ class Runtime:
         await self.host.dispatch(event)
 
     def _is_own_user(self, mxid: str) -> bool:
-        return mxid == self.config.bot_mxid or self.config.ghost_dept_id(mxid) is not None
+        return self.config.is_own_user(mxid)
 
     async def _query_user(self, mxid: str) -> dict[str, Any] | None:
         """The homeserver asks whether a user in our namespace exists, e.g. before a DM invite."""
