@@ -1,11 +1,13 @@
 from mautrix.util.async_db import Connection, Scheme, UpgradeTable
 
+from bridge.db.schema import serial_primary_key
+
 upgrade_table = UpgradeTable(version_table_name="consultation_version", database_name="consultations")
 
 
 @upgrade_table.register(description="Cases, DM rooms, pseudonyms and the case log")
 async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
-    serial = "INTEGER PRIMARY KEY AUTOINCREMENT" if scheme == Scheme.SQLITE else "BIGSERIAL PRIMARY KEY"
+    serial = serial_primary_key(scheme)
     await conn.execute("""
         CREATE TABLE consult_dm (
             room_id      TEXT PRIMARY KEY,
@@ -57,7 +59,7 @@ async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
 
 @upgrade_table.register(description="Leave-messages held until opening, and the attention clock")
 async def upgrade_v2(conn: Connection, scheme: Scheme) -> None:
-    serial = "INTEGER PRIMARY KEY AUTOINCREMENT" if scheme == Scheme.SQLITE else "BIGSERIAL PRIMARY KEY"
+    serial = serial_primary_key(scheme)
     await conn.execute("ALTER TABLE consult_case ADD COLUMN leave_message BOOLEAN NOT NULL DEFAULT false")
     await conn.execute("ALTER TABLE consult_case ADD COLUMN waiting BOOLEAN NOT NULL DEFAULT false")
     await conn.execute("ALTER TABLE consult_case ADD COLUMN attention_since BIGINT")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from mautrix.util.async_db import Connection, Scheme, UpgradeTable
 
+from ..db.schema import serial_primary_key
+
 mail_upgrade_table = UpgradeTable(version_table_name="mail_version", database_name="dutyroom mail")
-
-
-def _serial(scheme: Scheme) -> str:
-    return "INTEGER PRIMARY KEY AUTOINCREMENT" if scheme == Scheme.SQLITE else "BIGSERIAL PRIMARY KEY"
 
 
 def _blob(scheme: Scheme) -> str:
@@ -20,7 +18,7 @@ async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
     # Times are milliseconds of the injectable clock, so tests can move through a retry period.
     await conn.execute(f"""
         CREATE TABLE mail_outbox (
-            seq          {_serial(scheme)},
+            seq          {serial_primary_key(scheme)},
             key          TEXT NOT NULL UNIQUE,
             message_id   TEXT NOT NULL,
             recipient    TEXT NOT NULL,
@@ -47,7 +45,7 @@ async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
     """)
     await conn.execute(f"""
         CREATE TABLE mail_inbox (
-            seq            {_serial(scheme)},
+            seq            {serial_primary_key(scheme)},
             message_id     TEXT NOT NULL,
             reply_ref      TEXT NOT NULL,
             sender         TEXT NOT NULL,

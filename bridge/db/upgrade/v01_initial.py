@@ -1,17 +1,14 @@
 from mautrix.util.async_db import Connection, Scheme
 
+from ..schema import serial_primary_key
 from . import upgrade_table
-
-
-def autoincrement(scheme: Scheme) -> str:
-    return "INTEGER PRIMARY KEY AUTOINCREMENT" if scheme == Scheme.SQLITE else "BIGSERIAL PRIMARY KEY"
 
 
 @upgrade_table.register(description="Durable inbox, dead letters and outbox")
 async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
     await conn.execute(f"""
         CREATE TABLE inbox_event (
-            seq          {autoincrement(scheme)},
+            seq          {serial_primary_key(scheme)},
             event_id     TEXT NOT NULL UNIQUE,
             room_id      TEXT NOT NULL,
             txn_id       TEXT NOT NULL,
@@ -25,7 +22,7 @@ async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
     await conn.execute("CREATE INDEX inbox_event_pending ON inbox_event (state, room_id, seq)")
     await conn.execute(f"""
         CREATE TABLE dead_letter (
-            seq          {autoincrement(scheme)},
+            seq          {serial_primary_key(scheme)},
             txn_id       TEXT NOT NULL,
             event_id     TEXT,
             payload      TEXT NOT NULL,
@@ -35,7 +32,7 @@ async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
     """)
     await conn.execute(f"""
         CREATE TABLE outbox (
-            seq          {autoincrement(scheme)},
+            seq          {serial_primary_key(scheme)},
             key          TEXT NOT NULL UNIQUE,
             room_id      TEXT NOT NULL,
             sender       TEXT NOT NULL,
