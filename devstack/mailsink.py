@@ -14,13 +14,13 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from devstack.ports import free_port
+from devstack.service import Service
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
-class MailSink:
+class MailSink(Service):
     """aiosmtpd's Controller (its own thread and loop) collecting mail into `messages`.
 
     The in-process Controller never tries to drop root privileges, unlike `python -m aiosmtpd`
@@ -107,18 +107,6 @@ class MailSink:
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
-
-    def __enter__(self) -> MailSink:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _open_maildir(self) -> mailbox.Maildir | None:
         if self.maildir is None:

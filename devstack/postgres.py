@@ -9,9 +9,9 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from devstack.ports import free_port
+from devstack.service import Service
 
 _PREFERRED_MAJOR = "15"
 _SERVER_OPTIONS = (
@@ -39,7 +39,7 @@ def find_bin_dir() -> Path | None:
     return max(candidates, key=major)
 
 
-class Postgres:
+class Postgres(Service):
     """initdb + pg_ctl in a fresh folder under /tmp; `stop()` deletes everything again."""
 
     def __init__(self, *, port: int | None = None, bin_dir: Path | None = None) -> None:
@@ -157,18 +157,6 @@ class Postgres:
         if self.base_dir is not None:
             shutil.rmtree(self.base_dir, ignore_errors=True)
             self.base_dir = None
-
-    def __enter__(self) -> Postgres:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- databases ---------------------------------------------------------------------------
 

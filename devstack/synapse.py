@@ -18,12 +18,12 @@ import urllib.request
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import yaml  # PyYAML is a dependency of matrix-synapse, so it is always here when Synapse is
 
 from devstack.ports import free_port
+from devstack.service import Service
 from devstack.synapse_config import homeserver_config, log_config
 
 _MARKER_NAME = ".dutyroom-synapse-compiled"
@@ -76,7 +76,7 @@ class SynapseError(RuntimeError):
         super().__init__(f"HTTP {status}: {body}")
 
 
-class Synapse:
+class Synapse(Service):
     """One Synapse process on 127.0.0.1, with its sqlite database and keys in `workdir`.
 
     homeserver.yaml is written on the first start only; later starts (and new instances over
@@ -226,18 +226,6 @@ class Synapse:
     def restart(self, timeout: float = 60) -> None:
         self.stop()
         self.start(timeout)
-
-    def __enter__(self) -> Synapse:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- HTTP --------------------------------------------------------------------------------
 
