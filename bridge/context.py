@@ -64,9 +64,6 @@ class BotContext:
             return None
         return found.room_id
 
-    def is_bridge_user(self, mxid: str) -> bool:
-        return self.config.is_own_user(mxid)
-
     async def send(
         self,
         key: str,

@@ -75,6 +75,18 @@ class OutboxSender:
         await self.table.add(key, room_id, sender, event_type, content)
         self.queues.wake([room_id])
 
+    async def redact(self, key: str) -> bool:
+        """Redact the message queued under `key`, in its room and as its sender.
+
+        False if nothing was queued under that key.
+        """
+        target = await self.table.target_of(key)
+        if target is None:
+            return False
+        room_id, sender = target
+        await self.queue(f"{key}/redact", room_id, sender, {"redacts": REFERENCE + key}, REDACTION)
+        return True
+
     async def resume(self) -> None:
         self.queues.wake(await self.table.pending_rooms())
 

@@ -45,6 +45,11 @@ class ConsultationBot(Bot):
         """Case times come from the injectable clock, so timers and tests agree on 'now'."""
         return int(self.now().timestamp() * 1000)
 
+    async def citizen_label(self, dept_id: str, citizen: str) -> str:
+        """How officers of a department see a citizen: 市民 #4821."""
+        number = await self.tables.pseudonym(dept_id, citizen)
+        return f"市民 #{number}" if self.ctx.messages.language == "zh" else f"Citizen #{number}"
+
     def notice(self, text: str, **extra: Any) -> dict[str, Any]:
         return {"msgtype": "m.notice", "body": text, **extra}
 

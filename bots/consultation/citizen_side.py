@@ -104,7 +104,7 @@ class CitizenSide:
             await self.tables.hold(case.id, None)  # a leave-message: officers get it at opening
             return await self.tables.case(case.id) or case
         await self.tables.attend_from(case.id, self.bot.now_ms())
-        await self.bot.officers.post_root(case, self.bot.now_ms(), key_suffix=event.event_id)
+        await self.bot.officers.post_root(case)
         ack = self.ctx.messages("consult.opened", ref=case.ref)
         await self.ctx.send(f"{event.event_id}/ack", event.room_id, self.bot.notice(ack),
                             sender=self.ctx.config.ghost_mxid(dept_id))
@@ -129,7 +129,6 @@ class CitizenSide:
         target = relay.replied_to(content)
         if target is not None:
             reply_to = relay.source_of(await self.ctx.outbox.table.key_of_event(target), "relay-out")
-        pseudonym = await self.tables.pseudonym(case.dept_id, case.citizen)
         safe = citizen_to_officer(content)
         try:
             safe = await reupload(safe, self.ctx.bot_intent, self.ctx.bot_intent,
@@ -137,7 +136,7 @@ class CitizenSide:
         except MediaTooLarge as e:
             await self._too_large(event, case, e.size)
             return
-        who = f"市民 #{pseudonym}" if self.ctx.messages.language == "zh" else f"Citizen #{pseudonym}"
+        who = await self.bot.citizen_label(case.dept_id, case.citizen)
         if safe.get("msgtype") in ("m.text", "m.notice", "m.emote"):
             safe["body"] = f"{who}：{safe.get('body', '')}"
             if "formatted_body" in safe:
@@ -160,19 +159,15 @@ class CitizenSide:
         new = content.get("m.new_content")
         if not isinstance(original, str) or not isinstance(new, dict):
             return
-        room = await self.ctx.outbox.table.room_of(relay.key_in(original))
-        if room is None:
+        target = await self.ctx.outbox.table.target_of(relay.key_in(original))
+        if target is None:
             return  # the original was never relayed (e.g. a rating)
+        room = target[0]
         safe = citizen_to_officer(new)
         edit = relay.edit_of(relay.ref(relay.key_in(original)), safe)
         await self.ctx.send(relay.key_in(event.event_id), room, edit)
 
     async def _redaction(self, event: Event) -> None:
-        target = getattr(event, "redacts", None) or event.content.serialize().get("redacts")
-        if not isinstance(target, str):
-            return
-        room = await self.ctx.outbox.table.room_of(relay.key_in(target))
-        if room is not None:
-            await self.ctx.send(f"{relay.key_in(target)}/redact", room,
-                                {"redacts": relay.ref(relay.key_in(target))},
-                                event_type="m.room.redaction")
+        target = relay.redacted(event)
+        if target is not None:
+            await self.ctx.outbox.redact(relay.key_in(target))

@@ -90,8 +90,7 @@ class OfficerCommands:
                               actor=alias, detail=f"{case.dept_id}->{target}: {note}")
         moved = await self.tables.case(case.id)
         assert moved is not None
-        pseudonym = await self.tables.pseudonym(target, case.citizen)
-        who = f"市民 #{pseudonym}" if t.language == "zh" else f"Citizen #{pseudonym}"
+        who = await self.bot.citizen_label(target, case.citizen)
         text = t("officer.transferred_in", ref=case.ref, source=source.name, who=who,
                  note=note or "—", history=history)
         on_duty = [o.mxid for o in roster.on_duty(target, self.bot.now())]

@@ -75,7 +75,7 @@ class OffHours:
         await self.ctx.send(f"backlog/{dept_id}/{cases[0].id}", room, content)
         now_ms = self.bot.now_ms()
         for case in cases:
-            await self.bot.officers.post_root(case, case.opened_at, key_suffix="backlog")
+            await self.bot.officers.post_root(case)
             for event_id, stored in await self.tables.pending(case.id):
                 relayed = json.loads(stored)
                 await self.ctx.send(f"relay-in/{event_id}", case.officers_room, relayed)

@@ -38,8 +38,7 @@ class OfficerSide:
     async def root_text(self, case: Case, status: str) -> str:
         t, roster = self.ctx.messages, self.ctx.roster
         dept = roster.departments.get(case.dept_id)
-        pseudonym = await self.tables.pseudonym(case.dept_id, case.citizen)
-        who = f"市民 #{pseudonym}" if t.language == "zh" else f"Citizen #{pseudonym}"
+        who = await self.bot.citizen_label(case.dept_id, case.citizen)
         if dept is not None and dept.show_citizen_id:
             who += f" ({case.citizen})"
         when = datetime.fromtimestamp(case.opened_at / 1000, roster.timezone).strftime("%Y-%m-%d %H:%M")
@@ -51,7 +50,7 @@ class OfficerSide:
         new = {"msgtype": "m.notice", "body": text, "m.mentions": {}}
         await self.ctx.send(key, case.officers_room, relay.edit_of(relay.ref(case.root_key), new))
 
-    async def post_root(self, case: Case, at_ms: int, key_suffix: str) -> None:
+    async def post_root(self, case: Case) -> None:
         """The thread root of a case, mentioning the officers on duty now."""
         t, roster = self.ctx.messages, self.ctx.roster
         text = await self.root_text(case, t("officer.status_open"))
@@ -193,20 +192,10 @@ class OfficerSide:
                 names.add(row["displayname"])
         return sorted(n for n in names if n)
 
-    async def edit_or_redact_target(self, original: str) -> str | None:
-        return await self.ctx.outbox.table.room_of(relay.key_out(original))
-
     async def _redaction(self, event: Event) -> None:
-        target = getattr(event, "redacts", None) or event.content.serialize().get("redacts")
-        if not isinstance(target, str):
-            return
-        room = await self.edit_or_redact_target(target)
-        if room is None:
-            return
-        key = relay.key_out(target)
-        sender = await self.ctx.db.fetchval("SELECT sender FROM outbox WHERE key=$1", key)
-        await self.ctx.send(f"{key}/redact", room, {"redacts": relay.ref(key)},
-                            sender=sender, event_type="m.room.redaction")
+        target = relay.redacted(event)
+        if target is not None:
+            await self.ctx.outbox.redact(relay.key_out(target))
 
     async def handle_edit(self, event: Event, content: dict[str, Any]) -> None:
         rel = relay.relation(content)
@@ -215,10 +204,10 @@ class OfficerSide:
         if not isinstance(original, str) or not isinstance(new, dict):
             return
         key = relay.key_out(original)
-        room = await self.ctx.outbox.table.room_of(key)
-        if room is None:
+        target = await self.ctx.outbox.table.target_of(key)
+        if target is None:
             return  # the original was a command, a note or never relayed
-        sender = await self.ctx.db.fetchval("SELECT sender FROM outbox WHERE key=$1", key)
+        room, sender = target
         hidden = await self._hidden_names(event.room_id)
         case = await self._case_of_relayed(original)
         safe = officer_to_citizen(new, hidden_names=hidden, domain=self.ctx.config.domain,

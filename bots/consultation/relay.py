@@ -62,6 +62,12 @@ def relation(content: dict[str, Any]) -> dict[str, Any]:
     return rel if isinstance(rel, dict) else {}
 
 
+def redacted(event: Any) -> str | None:
+    """The event a redaction removes (top-level `redacts` before room v11, content after)."""
+    target = getattr(event, "redacts", None) or event.content.serialize().get("redacts")
+    return target if isinstance(target, str) else None
+
+
 def replied_to(content: dict[str, Any]) -> str | None:
     reply = relation(content).get("m.in_reply_to")
     if isinstance(reply, dict) and not relation(content).get("is_falling_back"):

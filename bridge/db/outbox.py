@@ -99,8 +99,10 @@ class OutboxTable:
     async def sent_event_id(self, key: str) -> str | None:
         return await self.db.fetchval("SELECT event_id FROM outbox WHERE key=$1", key)
 
-    async def room_of(self, key: str) -> str | None:
-        return await self.db.fetchval("SELECT room_id FROM outbox WHERE key=$1", key)
+    async def target_of(self, key: str) -> tuple[str, str] | None:
+        """The room a queued message went to and the user it was sent as."""
+        row = await self.db.fetchrow("SELECT room_id, sender FROM outbox WHERE key=$1", key)
+        return (row["room_id"], row["sender"]) if row else None
 
     async def key_of_event(self, event_id: str) -> str | None:
         """Which queued message became this event (to map replies and edits back)."""
