@@ -153,8 +153,8 @@ class GapFiller:
         ids = [e for e in event_ids if isinstance(e, str)]
         if not ids:
             return set()
-        known: set[str] = set()
-        for event_id in ids:
-            if await self.db.fetchval("SELECT 1 FROM inbox_event WHERE event_id=$1", event_id):
-                known.add(event_id)
-        return known
+        placeholders = ", ".join(f"${i}" for i in range(1, len(ids) + 1))
+        rows = await self.db.fetch(
+            f"SELECT event_id FROM inbox_event WHERE event_id IN ({placeholders})", *ids
+        )
+        return {row["event_id"] for row in rows}
