@@ -57,46 +57,47 @@ class Attention:
         """True the first time a step is taken for this case."""
         return await self.tables.log(f"case/{case.id}/{step}", case.id, step, self.bot.now_ms())
 
-    async def _ladder(self, case: Case, minutes: float) -> None:
-        t, roster, officers = self.ctx.messages, self.ctx.roster, self.bot.officers
-        ghost = self.ctx.config.ghost_mxid(case.dept_id)
-        dept = roster.departments.get(case.dept_id)
-        if dept is None:
-            return
-        if minutes >= self._setting("remind_after_minutes") and await self._step(case, "reminded"):
-            on_duty = [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
-            await officers.thread_notice(case, f"case/{case.id}/remind", t(
-                "officer.remind", ref=case.ref, minutes=int(minutes), mentions=", ".join(on_duty) or "—"),
-                mention=on_duty)
-            await self.ctx.send(f"case/{case.id}/remind-citizen", case.dm_room,
-                                self.bot.notice(t("consult.reminded", ref=case.ref)), sender=ghost)
-        if minutes >= self._setting("escalate_after_minutes") and await self._step(case, "escalated"):
-            chiefs = list(dept.supervisors)
-            await officers.thread_notice(case, f"case/{case.id}/escalate", t(
-                "officer.escalate", ref=case.ref, minutes=int(minutes), mentions=", ".join(chiefs) or "—"),
-                mention=chiefs)
-            await self.ctx.send(f"case/{case.id}/escalate-citizen", case.dm_room,
-                                self.bot.notice(t("consult.escalated", ref=case.ref)), sender=ghost)
-        if minutes >= self._setting("offer_email_after_minutes") and await self._step(case, "email_offered"):
-            await self.ctx.send(f"case/{case.id}/offer-email", case.dm_room, self.bot.notice(
-                t("consult.offer_email", ref=case.ref, dept=dept.name)), sender=ghost)
+    def _on_duty(self, case: Case, now: datetime) -> list[str]:
+        return [o.mxid for o in self.ctx.roster.on_duty(case.dept_id, now)]
 
-    async def _followup(self, case: Case, since: datetime, now: datetime) -> None:
-        hours = working_hours_between(self.ctx.roster, case.dept_id, since, now)
-        limit, t = self._setting("followup_working_hours"), self.ctx.messages
+    async def _call(self, case: Case, key: str, text_key: str, people: list[str], **fields: int) -> None:
+        """A notice in the case's thread that mentions `people` (on duty, or supervisors)."""
+        text = self.ctx.messages(text_key, ref=case.ref, mentions=", ".join(people) or "—", **fields)
+        await self.bot.officers.thread_notice(case, f"case/{case.id}/{key}", text, mention=people)
+
+    async def _tell_citizen(self, case: Case, key: str, text_key: str, **fields: str) -> None:
+        text = self.ctx.messages(text_key, ref=case.ref, **fields)
+        await self.ctx.send(f"case/{case.id}/{key}", case.dm_room, self.bot.notice(text),
+                            sender=self.ctx.config.ghost_mxid(case.dept_id))
+
+    async def _ladder(self, case: Case, minutes: float) -> None:
         dept = self.ctx.roster.departments.get(case.dept_id)
         if dept is None:
             return
+        now = self.bot.now()
+        if minutes >= self._setting("remind_after_minutes") and await self._step(case, "reminded"):
+            await self._call(case, "remind", "officer.remind", self._on_duty(case, now),
+                             minutes=int(minutes))
+            await self._tell_citizen(case, "remind-citizen", "consult.reminded")
+        if minutes >= self._setting("escalate_after_minutes") and await self._step(case, "escalated"):
+            await self._call(case, "escalate", "officer.escalate", list(dept.supervisors),
+                             minutes=int(minutes))
+            await self._tell_citizen(case, "escalate-citizen", "consult.escalated")
+        if minutes >= self._setting("offer_email_after_minutes") and await self._step(case, "email_offered"):
+            await self._tell_citizen(case, "offer-email", "consult.offer_email", dept=dept.name)
+
+    async def _followup(self, case: Case, since: datetime, now: datetime) -> None:
+        dept = self.ctx.roster.departments.get(case.dept_id)
+        if dept is None:
+            return
+        hours = working_hours_between(self.ctx.roster, case.dept_id, since, now)
+        limit = self._setting("followup_working_hours")
         if hours >= limit and await self._step(case, "followup_reminded"):
-            on_duty = [o.mxid for o in self.ctx.roster.on_duty(case.dept_id, now)]
-            await self.bot.officers.thread_notice(case, f"case/{case.id}/followup-remind", t(
-                "officer.followup_remind", ref=case.ref, hours=int(limit),
-                mentions=", ".join(on_duty) or "—"), mention=on_duty)
+            await self._call(case, "followup-remind", "officer.followup_remind",
+                             self._on_duty(case, now), hours=int(limit))
         if hours >= 2 * limit and await self._step(case, "followup_escalated"):
-            chiefs = list(dept.supervisors)
-            await self.bot.officers.thread_notice(case, f"case/{case.id}/followup-escalate", t(
-                "officer.followup_escalate", ref=case.ref, hours=int(2 * limit),
-                mentions=", ".join(chiefs) or "—"), mention=chiefs)
+            await self._call(case, "followup-escalate", "officer.followup_escalate",
+                             list(dept.supervisors), hours=int(2 * limit))
 
     # The e-mail fallback ----------------------------------------------------------------------
     async def wants_email(self, case: Case, body: str, event_id: str) -> bool:
