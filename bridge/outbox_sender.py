@@ -1,4 +1,10 @@
-"""Sends queued messages in order per room, retrying transient failures and honouring 429."""
+"""Sends queued messages in order, retrying transient failures and honouring 429.
+
+Order is kept per lane: the messages in a thread (a case in an officers' room) form a lane, so
+many citizens' messages into one department's room go out in parallel while each thread stays
+in order. A message without a lane (a thread root, a room notice) waits for everything queued
+before it in its room, and everything queued after it waits for it.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +37,10 @@ REDACTION = "m.room.redaction"
 TXN_MARKER = "org.dutyroom.txn"
 LOOKBACK = 50
 BATCH = 20
+# Synapse creates at most 5 events per room at once; a few more in flight keep it busy.
+PARALLEL_LANES = 8
+# Event IDs of recent sends, so a thread reply finds its root without a database read.
+SENT_CACHE = 4096
 
 
 class PermanentSendError(Exception):
@@ -66,14 +76,29 @@ class OutboxSender:
         self.max_backoff = max_backoff
         self.on_failure: list[FailureHook] = []
         self.queues = RoomQueues("outbox", self._drain)
+        self._sent: dict[str, str] = {}
 
     async def queue(
         self, key: str, room_id: str, sender: str, content: dict[str, Any],
         event_type: str = "m.room.message",
     ) -> None:
         """Queue one message. The key names its source, e.g. f"{source_event_id}/relay"."""
-        await self.table.add(key, room_id, sender, event_type, content)
+        lane = await self._lane_from_relation(content, event_type)
+        await self.table.add(key, room_id, sender, event_type, content, lane)
         self.queues.wake([room_id])
+
+    async def _lane_from_relation(self, content: dict[str, Any], event_type: str) -> str | None:
+        """A message in a thread whose root was queued here goes in the lane named by the root's
+        key; an edit or redaction goes in the lane of what it changes; anything else in none."""
+        rel = content.get("m.relates_to")
+        rel = rel if isinstance(rel, dict) else {}
+        target = content.get("redacts") if event_type == REDACTION else rel.get("event_id")
+        if not isinstance(target, str) or not target.startswith(REFERENCE):
+            return None
+        target_key = target.removeprefix(REFERENCE)
+        if rel.get("rel_type") == "m.thread":
+            return target_key
+        return await self.table.lane_of(target_key)
 
     async def redact(self, key: str) -> bool:
         """Redact the message queued under `key`, in its room and as its sender.
@@ -93,12 +118,43 @@ class OutboxSender:
     async def _drain(self, room_id: str) -> None:
         while True:
             batch = await self.table.next_pending(room_id, BATCH)
-            for item in batch:
-                if not await self._deliver(item):
-                    break  # it waits for a retry, and everything after it in the room waits too
-            else:
-                if len(batch) < BATCH:
-                    return
+            if await self._deliver_in_order(batch) and len(batch) < BATCH:
+                return
+
+    async def _deliver_in_order(self, batch: list[OutboxItem]) -> bool:
+        """Deliver a room's pending items in seq order; False if one waits for a retry (what
+        comes after it in its lane, and every later message without a lane, wait too)."""
+        laned: list[OutboxItem] = []
+        for item in batch:
+            if item.lane is not None:
+                laned.append(item)
+                continue
+            if laned and not await self._deliver_lanes(laned):
+                return False
+            laned = []
+            if not await self._deliver(item):
+                return False
+        return not laned or await self._deliver_lanes(laned)
+
+    async def _deliver_lanes(self, items: list[OutboxItem]) -> bool:
+        lanes: dict[str | None, list[OutboxItem]] = {}
+        for item in items:
+            lanes.setdefault(item.lane, []).append(item)
+        if len(lanes) == 1:
+            return await self._deliver_lane(items, None)
+        limit = asyncio.Semaphore(PARALLEL_LANES)
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self._deliver_lane(lane, limit)) for lane in lanes.values()]
+        return all(task.result() for task in tasks)
+
+    async def _deliver_lane(self, items: list[OutboxItem], limit: asyncio.Semaphore | None) -> bool:
+        if limit is not None:
+            async with limit:
+                return await self._deliver_lane(items, None)
+        for item in items:
+            if not await self._deliver(item):
+                return False
+        return True
 
     async def _deliver(self, item: OutboxItem) -> bool:
         """Send one item; False if it must be retried later."""
@@ -120,6 +176,9 @@ class OutboxSender:
             await self._fail(item, str(e))
             return True
         await self.table.mark_sent(item.seq, event_id)
+        if len(self._sent) >= SENT_CACHE:
+            self._sent.clear()
+        self._sent[item.key] = event_id
         MESSAGES_SENT.inc()
         return True
 
@@ -135,10 +194,16 @@ class OutboxSender:
 
     async def _resolve(self, value: Any) -> Any:
         if isinstance(value, str) and value.startswith(REFERENCE):
-            event_id = await self.table.sent_event_id(value.removeprefix(REFERENCE))
-            if event_id is None:
+            key = value.removeprefix(REFERENCE)
+            if key in self._sent:
+                return self._sent[key]
+            found = await self.table.state_of(key)
+            if found is not None and found[0] == "pending":
+                # Queued in another lane and not sent yet: this one waits for it.
+                raise TransientSendError(f"refers to {value}, not sent yet", retry_after=0.2)
+            if found is None or found[1] is None:
                 raise PermanentSendError(f"refers to {value}, which was never sent")
-            return event_id
+            return found[1]
         if isinstance(value, dict):
             return {k: await self._resolve(v) for k, v in value.items()}
         if isinstance(value, list):

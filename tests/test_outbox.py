@@ -6,6 +6,7 @@ on demand.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -62,3 +63,63 @@ async def test_retries_honour_429_and_give_up_on_4xx(tmp_path: Path, aiohttp_ser
     assert failures == ["k2"]
     assert await OutboxTable(db).count("failed") == 1
     await db.stop()
+
+
+async def test_threads_send_in_parallel_each_in_order(tmp_path: Path, aiohttp_server) -> None:
+    """Two threads in one room: their messages overlap in time, each thread keeps its order, a
+    failure in one thread holds only that thread, and a room notice waits for both."""
+    log: list[tuple[str, str, float, float]] = []  # (body, phase, start, end)
+    fail_once = {"a2"}
+    roots: dict[str, str] = {}
+
+    async def send(request: web.Request) -> web.Response:
+        body = await request.json()
+        start = time.monotonic()
+        if body["body"] in fail_once:
+            fail_once.discard(body["body"])
+            return web.json_response({"errcode": "M_UNKNOWN"}, status=502)
+        await asyncio.sleep(0.05)
+        rel = body.get("m.relates_to", {})
+        log.append((body["body"], rel.get("event_id", ""), start, time.monotonic()))
+        event_id = f"$ev-{body['body']}"
+        if not rel:
+            roots[body["body"]] = event_id
+        return web.json_response({"event_id": event_id})
+
+    async def history(_: web.Request) -> web.Response:
+        return web.json_response({"chunk": []})  # the retry's look for a copy that went through
+
+    app = web.Application()
+    app.router.add_put("/_matrix/client/v3/rooms/{room}/send/{type}/{txn}", send)
+    app.router.add_get("/_matrix/client/v3/rooms/{room}/messages", history)
+    server = await aiohttp_server(app)
+    db = Database.create(f"sqlite:{tmp_path}/outbox.db", upgrade_table=upgrade_table)
+    await db.start()
+    async with aiohttp.ClientSession() as session:
+        sender = OutboxSender(OutboxTable(db), homeserver=str(server.make_url("")), as_token="t",
+                              session=lambda: session, max_backoff=0.1)
+
+        def in_thread(root: str, body: str) -> dict:
+            return {"msgtype": "m.text", "body": body,
+                    "m.relates_to": {"rel_type": "m.thread", "event_id": f"$$outbox:{root}"}}
+
+        room = "!officers:x"
+        await sender.queue("root-a", room, "@bot:x", {"msgtype": "m.notice", "body": "ra"})
+        await sender.queue("root-b", room, "@bot:x", {"msgtype": "m.notice", "body": "rb"})
+        for n in (1, 2, 3):
+            await sender.queue(f"a{n}", room, "@bot:x", in_thread("root-a", f"a{n}"))
+            await sender.queue(f"b{n}", room, "@bot:x", in_thread("root-b", f"b{n}"))
+        await sender.queue("notice", room, "@bot:x", {"msgtype": "m.notice", "body": "n"})
+        await sender.queues.idle()
+    await db.stop()
+
+    order = [body for body, *_ in log]
+    at = {body: (start, end) for body, _, start, end in log}
+    assert order[:2] == ["ra", "rb"] and order[-1] == "n"
+    assert [b for b in order if b.startswith("a")] == ["a1", "a2", "a3"]
+    assert [b for b in order if b.startswith("b")] == ["b1", "b2", "b3"]
+    assert at["b1"][0] < at["a1"][1]  # the threads overlapped
+    assert at["b3"][1] <= at["a2"][1]  # a2's failure did not hold thread b
+    assert at["n"][0] >= max(end for _, _, _, end in log[:-1])
+    assert {rel for body, rel, *_ in log if body.startswith("a")} == {"$ev-ra"}
+    assert {rel for body, rel, *_ in log if body.startswith("b")} == {"$ev-rb"}

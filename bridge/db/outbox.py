@@ -21,6 +21,9 @@ class OutboxItem:
     content: dict[str, Any]
     attempts: int
     not_before: int
+    # Items of one lane are sent in order; items without a lane wait for everything queued
+    # before them in the room (see OutboxSender).
+    lane: str | None = None
 
     @property
     def txn_id(self) -> str:
@@ -33,18 +36,20 @@ class OutboxTable:
         self.db = db
 
     async def add(
-        self, key: str, room_id: str, sender: str, event_type: str, content: dict[str, Any]
+        self, key: str, room_id: str, sender: str, event_type: str, content: dict[str, Any],
+        lane: str | None = None,
     ) -> bool:
         """Queue a message; False when the key was queued before (a reprocessed source event)."""
         seq = await self.db.fetchval(
-            "INSERT INTO outbox (key, room_id, sender, event_type, content, created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING RETURNING seq",
+            "INSERT INTO outbox (key, room_id, sender, event_type, content, created_at, lane)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING RETURNING seq",
             key,
             room_id,
             sender,
             event_type,
             json.dumps(content, ensure_ascii=False),
             int(time.time() * 1000),
+            lane,
         )
         return seq is not None
 
@@ -57,7 +62,7 @@ class OutboxTable:
 
     async def next_pending(self, room_id: str, limit: int = 1) -> list[OutboxItem]:
         rows = await self.db.fetch(
-            "SELECT seq, key, room_id, sender, event_type, content, attempts, not_before"
+            "SELECT seq, key, room_id, sender, event_type, content, attempts, not_before, lane"
             " FROM outbox WHERE state='pending' AND room_id=$1 ORDER BY seq LIMIT $2",
             room_id,
             limit,
@@ -72,6 +77,7 @@ class OutboxTable:
                 json.loads(row["content"]),
                 row["attempts"],
                 row["not_before"],
+                row["lane"],
             )
             for row in rows
         ]
@@ -99,10 +105,18 @@ class OutboxTable:
     async def sent_event_id(self, key: str) -> str | None:
         return await self.db.fetchval("SELECT event_id FROM outbox WHERE key=$1", key)
 
+    async def state_of(self, key: str) -> tuple[str, str | None] | None:
+        """(state, event ID) of the message queued under `key`; None if nothing was."""
+        row = await self.db.fetchrow("SELECT state, event_id FROM outbox WHERE key=$1", key)
+        return (row["state"], row["event_id"]) if row else None
+
     async def target_of(self, key: str) -> tuple[str, str] | None:
         """The room a queued message went to and the user it was sent as."""
         row = await self.db.fetchrow("SELECT room_id, sender FROM outbox WHERE key=$1", key)
         return (row["room_id"], row["sender"]) if row else None
+
+    async def lane_of(self, key: str) -> str | None:
+        return await self.db.fetchval("SELECT lane FROM outbox WHERE key=$1", key)
 
     async def key_of_event(self, event_id: str) -> str | None:
         """Which queued message became this event (to map replies and edits back)."""

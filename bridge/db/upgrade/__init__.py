@@ -8,4 +8,5 @@ from . import (  # noqa: E402,F401  (they register themselves)
     v01_initial,
     v02_outbox_event_index,
     v03_inbox_sender,
+    v04_outbox_lane,
 )
