@@ -39,7 +39,7 @@ LOOKBACK = 50
 BATCH = 20
 # Synapse creates at most 5 events per room at once; a few more in flight keep it busy.
 PARALLEL_LANES = 8
-# Event IDs of recent sends, so a thread reply finds its root without a database read.
+# Recent sends, so a thread reply finds its root, and a reply its source, without a query.
 SENT_CACHE = 4096
 
 
@@ -76,7 +76,8 @@ class OutboxSender:
         self.max_backoff = max_backoff
         self.on_failure: list[FailureHook] = []
         self.queues = RoomQueues("outbox", self._drain)
-        self._sent: dict[str, str] = {}
+        self._sent: dict[str, str] = {}  # key → event ID
+        self._keys: dict[str, str] = {}  # event ID → key
 
     async def queue(
         self, key: str, room_id: str, sender: str, content: dict[str, Any],
@@ -111,6 +112,10 @@ class OutboxSender:
         room_id, sender = target
         await self.queue(f"{key}/redact", room_id, sender, {"redacts": REFERENCE + key}, REDACTION)
         return True
+
+    async def key_of_event(self, event_id: str) -> str | None:
+        """Which queued message became this event (to map replies and edits back)."""
+        return self._keys.get(event_id) or await self.table.key_of_event(event_id)
 
     async def resume(self) -> None:
         self.queues.wake(await self.table.pending_rooms())
@@ -178,7 +183,9 @@ class OutboxSender:
         await self.table.mark_sent(item.seq, event_id)
         if len(self._sent) >= SENT_CACHE:
             self._sent.clear()
+            self._keys.clear()
         self._sent[item.key] = event_id
+        self._keys[event_id] = item.key
         MESSAGES_SENT.inc()
         return True
 

@@ -122,6 +122,10 @@ class ConsultationBot(Bot):
     @on(EventType.ROOM_MESSAGE, EventType.ROOM_ENCRYPTED, EventType.REACTION,
         EventType.ROOM_REDACTION)
     async def message(self, event: Event) -> None:
+        dept_id = self._room_depts.get(event.room_id)  # known officers' rooms, without a query
+        if dept_id is not None:
+            await self.officers.handle(event, dept_id)
+            return
         dm = await self.tables.dm(event.room_id)
         if dm is not None:
             citizen, dept_id = dm

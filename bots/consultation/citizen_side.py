@@ -128,7 +128,7 @@ class CitizenSide:
         reply_to = None
         target = relay.replied_to(content)
         if target is not None:
-            reply_to = relay.source_of(await self.ctx.outbox.table.key_of_event(target), "relay-out")
+            reply_to = relay.source_of(await self.ctx.outbox.key_of_event(target), "relay-out")
         safe = citizen_to_officer(content)
         try:
             safe = await reupload(safe, self.ctx.bot_intent, self.ctx.bot_intent,

@@ -138,7 +138,7 @@ class OfficerSide:
             return None  # edits are handled with their original below
         else:
             return None
-        key = await self.ctx.outbox.table.key_of_event(root) if isinstance(root, str) else None
+        key = await self.ctx.outbox.key_of_event(root) if isinstance(root, str) else None
         if not key or not key.startswith("case/"):
             return None
         return await self.tables.case(int(key.split("/")[1]))
@@ -158,11 +158,12 @@ class OfficerSide:
             return
         target = relay.replied_to(content)
         if target is not None:
-            source = relay.source_of(await self.ctx.outbox.table.key_of_event(target), "relay-in")
+            source = relay.source_of(await self.ctx.outbox.key_of_event(target), "relay-in")
             if source is not None:
                 safe["m.relates_to"] = {"m.in_reply_to": {"event_id": source}}
         await self.ctx.send(relay.key_out(event.event_id), case.dm_room, safe, sender=ghost.mxid)
-        await self.tables.first_reply(case.id, self.bot.now_ms(), event.sender)
+        if case.first_reply_at is None or case.claimed_by is None or case.status == OPEN:
+            await self.tables.first_reply(case.id, self.bot.now_ms(), event.sender)
         await self.tables.log(event.event_id, case.id, "officer_reply", self.bot.now_ms(),
                               actor=self.alias(event.sender, case.dept_id))
 
@@ -220,7 +221,7 @@ class OfficerSide:
         rel = relay.relation(event.content.serialize())
         if rel.get("key") not in CLAIM_REACTIONS:
             return
-        key = await self.ctx.outbox.table.key_of_event(rel.get("event_id", ""))
+        key = await self.ctx.outbox.key_of_event(rel.get("event_id", ""))
         if not key or not key.startswith("case/"):
             return
         case = await self.tables.case(int(key.split("/")[1]))

@@ -45,19 +45,31 @@ def _letter(row: Any) -> Letter | None:
     return None if row is None else Letter(*(row[c.strip()] for c in _LETTER.split(",")))
 
 
+# Every message in every room asks whether its room is a letter DM; the answers, "no" included,
+# stay in memory (rows are only ever added, by add_dm below). The bound keeps memory flat.
+CITIZEN_CACHE = 100_000
+
+
 class LetterTables:
     def __init__(self, db: Database, prefix: str) -> None:
         self.db = db
         self.p = prefix
+        self._citizens: dict[str, str | None] = {}
 
     # DM rooms and drafts ------------------------------------------------------------------
     async def add_dm(self, room_id: str, citizen: str) -> None:
         await self.db.execute(
             f"INSERT INTO {self.p}_dm (room_id, citizen) VALUES ($1, $2)"
             " ON CONFLICT (room_id) DO NOTHING", room_id, citizen)
+        self._citizens.pop(room_id, None)
 
     async def citizen_of(self, room_id: str) -> str | None:
-        return await self.db.fetchval(f"SELECT citizen FROM {self.p}_dm WHERE room_id=$1", room_id)
+        if room_id not in self._citizens:
+            if len(self._citizens) >= CITIZEN_CACHE:
+                self._citizens.clear()
+            self._citizens[room_id] = await self.db.fetchval(
+                f"SELECT citizen FROM {self.p}_dm WHERE room_id=$1", room_id)
+        return self._citizens[room_id]
 
     async def draft(self, room_id: str) -> Draft | None:
         row = await self.db.fetchrow(
