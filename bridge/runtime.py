@@ -21,6 +21,7 @@ from .clock import Clock
 from .config import Config
 from .context import BotContext
 from .db import DeadLetterTable, InboxTable, OutboxTable, upgrade_table
+from .db.sqlite_queries import use_one_trip_queries
 from .gap_filler import GapFiller
 from .inbox_processor import InboxProcessor
 from .mail import MailTransport, mail_upgrade_table
@@ -65,6 +66,7 @@ class Runtime:
     async def start(self) -> None:
         cfg = self.config
         opts: dict[str, Any] = dict(cfg.get("appservice.database_opts", {}) or {})
+        use_one_trip_queries()
         self.db = Database.create(
             cfg["appservice.database"], upgrade_table=upgrade_table, db_args=opts
         )
