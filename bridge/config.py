@@ -100,6 +100,7 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "consultation.check_interval",
             "rosters.paths",
             "rosters.poll_interval",
+            "rosters.provision_concurrency",
             "messages.language",
             "admins",
             "mail.enabled",

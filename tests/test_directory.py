@@ -9,6 +9,7 @@ import nio
 
 from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
 from tests.kit.clients import MatrixUser, UserFactory, eventually
+from tests.kit.requests import count_requests
 from tests.kit.stack import Stack
 
 
@@ -130,3 +131,42 @@ async def test_roster_changes_rename_and_close_rooms_and_warm_restart_creates_no
 
 async def _membership_is(user: MatrixUser, room_id: str, member: str, membership: str) -> bool:
     return (await user.members(room_id)).get(member) == membership
+
+
+async def test_rooms_are_born_in_their_space_move_between_spaces_and_warm_restart_sends_nothing(
+    stack: Stack, bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
+    users: UserFactory, prefix: str,
+) -> None:
+    bridge_settings.rosters = [str(roster_dir / "*.yaml")]
+    config_path = write_config(tmp_path / "config.yaml", bridge_settings)
+    first = InProcessBridge(config_path)
+    runtime = await first.start()
+    citizen = await users("citizen")
+    room = await resolve(citizen, f"#{prefix}hzfgw:localhost")
+    zj = await resolve(citizen, f"#{prefix}space_zj:localhost")
+    hz = await resolve(citizen, f"#{prefix}space_hz:localhost")
+    # The parent link came with createRoom; the space's child link followed.
+    parent = await room_state(citizen, room, f"m.space.parent/{q(hz)}")
+    assert parent == {"via": ["localhost"], "canonical": True}
+    assert room in await hierarchy(citizen, hz)
+
+    roster_file = roster_dir / "departments.yaml"
+    text = roster_file.read_text(encoding="utf-8")
+    roster_file.write_text(text.replace("    jurisdiction: hz\n", "    jurisdiction: zj\n"),
+                           encoding="utf-8")
+    assert await runtime.rosters.check_now()
+    assert room in await hierarchy(citizen, zj)
+    assert room not in await hierarchy(citizen, hz)
+    assert await room_state(citizen, room, f"m.space.parent/{q(hz)}") == {}
+    assert (await room_state(citizen, room, f"m.space.parent/{q(zj)}"))["canonical"] is True
+    await first.stop()
+
+    second = InProcessBridge(config_path)
+    with count_requests(stack.url) as (counts, _):
+        runtime = await second.start()
+    try:
+        assert runtime.bots[0].created == 0
+        changed = [kind for kind in counts if kind.startswith("PUT") or "createRoom" in kind]
+        assert changed == [], changed
+    finally:
+        await second.stop()

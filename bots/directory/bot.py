@@ -16,6 +16,9 @@ from mautrix.types import (
 
 from bridge.bot import Bot, on
 from bridge.context import BotContext
+from bridge.parallel import bounded, provision_concurrency
+from bridge.rooms import create_or_adopt
+from bridge.roster import Department
 
 from .db import DirectoryTables
 from .layout import closed_room_state, room_state, space_state
@@ -71,31 +74,47 @@ class DirectoryBot(Bot):
         spaces = await self.tables.rooms(SPACES)
         rooms = await self.tables.rooms(ROOMS)
         ghost_names = await self.tables.ghost_names()
-        for jur in roster.jurisdictions.values():
-            desired = space_state(jur, t)
-            self.space_rooms[jur.id] = await self._ensure(
-                SPACES, jur.id, f"space_{jur.id}", desired, spaces.get(jur.id), is_space=True
-            )
-        for dept in roster.departments.values():
-            if ghost_names.get(dept.id) != dept.name:
-                await self._ensure_ghost(dept.id, dept.name)
-            desired = room_state(dept, roster, self.ctx.config, t, self.ctx.clock.now())
-            self.dept_rooms[dept.id] = await self._ensure(
-                ROOMS, dept.id, dept.id, desired, rooms.get(dept.id)
-            )
-        for dept_id, (room_id, applied) in rooms.items():
-            if dept_id not in roster.departments and not applied.get("closed"):
-                self.ctx.log.info("Department %s left the roster: marking its room closed", dept_id)
-                closed = self._with_placement(
-                    closed_room_state(applied, dept_id, self.ctx.config, t), is_space=False
-                )
-                await self._apply(room_id, dept_id, applied, closed)
-                await self.tables.save_room(ROOMS, dept_id, room_id, closed)
+        limit = provision_concurrency(self.ctx)
+        # Spaces first: a department room is created with its m.space.parent already in place.
+        jurisdictions = list(roster.jurisdictions.values())
+        space_ids = await bounded(limit, (
+            self._ensure(SPACES, jur.id, f"space_{jur.id}", space_state(jur, t), spaces.get(jur.id),
+                         is_space=True)
+            for jur in jurisdictions
+        ))
+        self.space_rooms.update(zip((jur.id for jur in jurisdictions), space_ids, strict=True))
+        await bounded(limit, (
+            self._sync_department(dept, rooms.get(dept.id), ghost_names.get(dept.id))
+            for dept in roster.departments.values()
+        ))
+        gone = [(dept_id, room_id, applied) for dept_id, (room_id, applied) in rooms.items()
+                if dept_id not in roster.departments and not applied.get("closed")]
+        await bounded(limit, (self._close(*room) for room in gone))
+
+    async def _sync_department(
+        self, dept: Department, existing: tuple[str, dict[str, Any]] | None, ghost_name: str | None
+    ) -> None:
+        if ghost_name != dept.name:
+            # Before the room is made: a profile change after joining is copied into every room.
+            await self._ensure_ghost(dept.id, dept.name)
+        desired = room_state(dept, self.ctx.roster, self.ctx.config, self.ctx.messages,
+                             self.ctx.clock.now())
+        self.dept_rooms[dept.id] = await self._ensure(ROOMS, dept.id, dept.id, desired, existing)
+
+    async def _close(self, dept_id: str, room_id: str, applied: dict[str, Any]) -> None:
+        self.ctx.log.info("Department %s left the roster: marking its room closed", dept_id)
+        closed = self._with_placement(
+            closed_room_state(applied, dept_id, self.ctx.config, self.ctx.messages), is_space=False
+        )
+        await self._apply(room_id, dept_id, applied, closed)
+        await self.tables.save_room(ROOMS, dept_id, room_id, closed)
 
     async def _ensure_ghost(self, dept_id: str, name: str) -> None:
         intent = self.ctx.ghost(dept_id)
         await intent.ensure_registered()
-        await intent.set_displayname(name)
+        # No read-before-write: the name is known to differ from the one recorded (a new ghost
+        # has none), so the check would cost a request per department and save nothing.
+        await intent.set_displayname(name, check_current=False)
         await self.tables.save_ghost_name(dept_id, name)
 
     async def _ensure(
@@ -111,14 +130,7 @@ class DirectoryBot(Bot):
         if existing is not None:
             room_id, applied = existing
         else:
-            # A crash between creating a room and saving it must not create it twice: the
-            # alias is ours alone, so it finds the room made before the crash.
-            room_id = await self.ctx.room_by_alias(self.ctx.config.prefix + alias)
-            applied = {}
-            if room_id is None:
-                room_id = await self._create(alias, key, desired, is_space)
-                applied = {k: desired[k] for k in ("name", "topic", "power_levels") if k in desired}
-                applied.update(listed=True, ghost_invited=not is_space)
+            room_id, applied = await self._create(alias, key, desired, is_space)
             await self.tables.save_room(table, key, room_id, applied)
         expected = self._with_placement(desired, is_space)
         if applied != expected:
@@ -134,24 +146,42 @@ class DirectoryBot(Bot):
             expected["space_room"] = self.space_rooms.get(desired["space"])
         return expected
 
-    async def _create(self, alias: str, key: str, desired: dict[str, Any], is_space: bool) -> str:
+    async def _create(
+        self, alias: str, key: str, desired: dict[str, Any], is_space: bool
+    ) -> tuple[str, dict[str, Any]]:
+        """Everything createRoom can carry goes in it; returns the room and what it applied
+        (nothing for a room adopted after a crash, whose state is then sent again)."""
+        config = self.ctx.config
         initial_state: list[dict[str, Any]] = [
             {"type": "m.room.history_visibility", "content": {"history_visibility": "world_readable"}},
             {"type": "m.room.guest_access", "content": {"guest_access": "can_join"}},
         ]
-        room_id = await self.ctx.bot_intent.create_room(
-            alias_localpart=self.ctx.config.prefix + alias,
+        space_room = None if is_space else self.space_rooms.get(desired["space"])
+        if space_room is not None:
+            initial_state.append({
+                "type": str(EventType.SPACE_PARENT), "state_key": space_room,
+                "content": {"via": [config.domain], "canonical": True},
+            })
+        room_id, created = await create_or_adopt(
+            self.ctx,
+            config.prefix + alias,
             visibility=RoomDirectoryVisibility.PUBLIC,
             preset=RoomCreatePreset.PUBLIC,
             name=desired["name"],
             topic=desired["topic"],
             initial_state=initial_state,
             creation_content={"type": "m.space"} if is_space else None,
-            invitees=[] if is_space else [self.ctx.config.ghost_mxid(key)],
+            invitees=[] if is_space else [config.ghost_mxid(key)],
             power_level_override=desired["power_levels"],
         )
+        if not created:
+            return room_id, {}
         self.created += 1
-        return room_id
+        applied = {k: desired[k] for k in ("name", "topic", "power_levels") if k in desired}
+        applied.update(listed=True, ghost_invited=not is_space)
+        if space_room is not None:
+            applied["space_parent"] = space_room  # the child link in the space is still to send
+        return room_id, applied
 
     async def _apply(
         self, room_id: str, dept_id: str | None, applied: dict[str, Any], desired: dict[str, Any]
@@ -184,17 +214,20 @@ class DirectoryBot(Bot):
     ) -> None:
         bot, via = self.ctx.bot_intent, [self.ctx.config.domain]
         space_room = desired["space_room"]
-        old_space_room = applied.get("space_room")
-        if old_space_room and old_space_room != space_room:
-            await bot.send_state_event(old_space_room, EventType.SPACE_CHILD, {}, state_key=room_id)
-            await bot.send_state_event(room_id, EventType.SPACE_PARENT, {}, state_key=old_space_room)
+        old_child = applied.get("space_room")
+        # A room created with its m.space.parent records that apart until the child link is sent.
+        old_parent = applied.get("space_parent", old_child)
+        if old_child and old_child != space_room:
+            await bot.send_state_event(old_child, EventType.SPACE_CHILD, {}, state_key=room_id)
+        if old_parent and old_parent != space_room:
+            await bot.send_state_event(room_id, EventType.SPACE_PARENT, {}, state_key=old_parent)
         if space_room is None:
             return
-        if old_space_room != space_room:
+        if old_parent != space_room:
             await bot.send_state_event(
                 room_id, EventType.SPACE_PARENT, {"via": via, "canonical": True}, state_key=space_room
             )
-        if old_space_room != space_room or applied.get("order") != desired["order"]:
+        if old_child != space_room or applied.get("order") != desired["order"]:
             await bot.send_state_event(
                 space_room,
                 EventType.SPACE_CHILD,

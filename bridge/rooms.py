@@ -1,0 +1,31 @@
+"""Creating a room under one of the bridge's aliases, exactly once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mautrix.errors import MatrixRequestError, MRoomInUse
+
+from .context import BotContext
+
+
+async def create_or_adopt(ctx: BotContext, alias_localpart: str, **create: Any) -> tuple[str, bool]:
+    """The room behind our alias, created if needed: (room_id, created).
+
+    A crash between creating a room and recording it must not create it twice. The homeserver
+    refuses a taken alias (M_ROOM_IN_USE) before it creates anything, so asking createRoom first
+    finds the earlier room without a lookup before every creation; the alias namespace is ours
+    alone, so whoever holds it is that room (or the one a concurrent creator just made).
+    """
+    try:
+        room_id = await ctx.bot_intent.create_room(alias_localpart=alias_localpart, **create)
+    except MatrixRequestError as e:
+        # M_ROOM_IN_USE, or a failure after the room and its alias were made (an invitee the
+        # homeserver refused): either way the alias leads to the room to keep.
+        found = await ctx.room_by_alias(alias_localpart)
+        if found is None:
+            raise
+        if not isinstance(e, MRoomInUse):
+            ctx.log.warning("Creating %s failed half-way (%s); adopting the room", alias_localpart, e)
+        return found, False
+    return room_id, True
