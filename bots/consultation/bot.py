@@ -9,6 +9,7 @@ from typing import Any
 from mautrix.errors import MNotFound
 from mautrix.types import Event, EventType, Membership, StateEvent
 
+from bots.officers.rooms import alias_localpart, open_on_demand
 from bridge.bot import Bot, on
 from bridge.context import BotContext
 
@@ -53,10 +54,20 @@ class ConsultationBot(Bot):
     def notice(self, text: str, **extra: Any) -> dict[str, Any]:
         return {"msgtype": "m.notice", "body": text, **extra}
 
-    async def officers_room(self, dept_id: str) -> str | None:
-        """Found by the alias the officers bot gives it, so the two bots share no state."""
+    async def officers_room(self, dept_id: str, *, create: bool = True) -> str | None:
+        """The department's officers' room, as the officers bot records it or by its alias.
+
+        The officers bot makes rooms only for departments whose roster names someone; a case for
+        another department makes its room here, with the officers bot's own recipe
+        (bots/officers/rooms.py), so it still opens and waits there for the first officer on the
+        roster. `create=False` only looks.
+        """
         if dept_id not in self._officers_rooms:
-            room = await self.ctx.room_by_alias(f"{self.ctx.config.prefix}officers_{dept_id}")
+            dept = self.ctx.roster.departments.get(dept_id)
+            if create and dept is not None:
+                room: str | None = await open_on_demand(self.ctx, dept)
+            else:
+                room = await self.ctx.room_by_alias(alias_localpart(self.ctx, dept_id))
             if room is None:
                 return None
             self._officers_rooms[dept_id] = room
@@ -65,8 +76,7 @@ class ConsultationBot(Bot):
 
     async def dept_of_officers_room(self, room_id: str) -> str | None:
         if room_id not in self._room_depts:
-            for dept_id in self.ctx.roster.departments:
-                await self.officers_room(dept_id)
+            await self._find_officers_rooms()  # one the officers bot has just made?
         return self._room_depts.get(room_id)
 
     async def start(self) -> None:
@@ -81,14 +91,16 @@ class ConsultationBot(Bot):
             await asyncio.gather(self._ticker, return_exceptions=True)
 
     async def _find_officers_rooms(self) -> None:
-        # The officers bot records its rooms; reading that saves one alias lookup per department
-        # at every start. Aliases stay the fallback, so this bot also works on its own.
+        # The officers bot records its rooms (and those made on demand here); reading that saves
+        # one alias lookup per department. Departments without a recorded room have none, as
+        # most of a large roster does. Aliases stay the fallback, so this bot works on its own.
         if await self.ctx.db.table_exists("officers_room"):
             for row in await self.ctx.db.fetch("SELECT dept_id, room_id FROM officers_room"):
                 self._officers_rooms[row["dept_id"]] = row["room_id"]
                 self._room_depts[row["room_id"]] = row["dept_id"]
+            return
         for dept_id in self.ctx.roster.departments:
-            await self.officers_room(dept_id)
+            await self.officers_room(dept_id, create=False)
 
     async def roster_changed(self) -> None:
         await self._find_officers_rooms()

@@ -1,4 +1,5 @@
-"""Officers' rooms: one invite-only room per department whose members follow the roster."""
+"""Officers' rooms: an invite-only room per staffed department (others get one on demand, when a
+citizen writes to them), whose members follow the roster."""
 
 from .bot import OfficersBot
 

@@ -3,38 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from mautrix.errors import MatrixRequestError
-from mautrix.types import EventType, RoomCreatePreset
+from mautrix.types import EventType
 
 from bridge.bot import Bot
 from bridge.context import BotContext
+from bridge.parallel import bounded, provision_concurrency
 from bridge.roster import Department
 
 from .messages import MESSAGES
+from .rooms import OfficersTable, create_room, desired_state, members
 from .upgrade import upgrade_table
-
-SUPERVISOR_LEVEL = 50
-
-
-def power_levels(dept: Department) -> dict[str, Any]:
-    return {
-        "users": {mxid: SUPERVISOR_LEVEL for mxid in sorted(dept.supervisors)},
-        "users_default": 0,
-        "events_default": 0,
-        "state_default": 100,
-        "invite": 100,
-        "kick": 100,
-        "ban": 100,
-        "redact": SUPERVISOR_LEVEL,
-        "events": {},
-    }
-
-
-def members(dept: Department) -> list[str]:
-    return sorted({o.mxid for o in dept.officers} | set(dept.supervisors))
 
 
 class OfficersBot(Bot):
@@ -44,8 +25,10 @@ class OfficersBot(Bot):
 
     def __init__(self, ctx: BotContext) -> None:
         super().__init__(ctx)
+        self.table = OfficersTable(ctx.db)
         self._lock = asyncio.Lock()
         self.rooms: dict[str, str] = {}
+        self.created = 0  # rooms created since start; a warm restart must leave this at 0
 
     async def start(self) -> None:
         await self.sync()
@@ -58,29 +41,29 @@ class OfficersBot(Bot):
 
     async def sync(self) -> None:
         async with self._lock:
-            rows = await self.ctx.db.fetch("SELECT dept_id, room_id, applied FROM officers_room")
-            stored = {r["dept_id"]: (r["room_id"], json.loads(r["applied"])) for r in rows}
-            for dept in self.ctx.roster.departments.values():
-                self.rooms[dept.id] = await self._sync_room(dept, stored.get(dept.id))
+            stored = await self.table.rooms()
+            # A room nobody is on the roster to read is not made (most departments of a large
+            # roster have no one yet); the consultation bot makes one when a citizen writes.
+            # A room that exists keeps following the roster, also when its last officer leaves.
+            depts = [d for d in self.ctx.roster.departments.values()
+                     if d.id in stored or members(d)]
+            await bounded(provision_concurrency(self.ctx),
+                          (self._sync_dept(dept, stored.get(dept.id)) for dept in depts))
 
-    async def _sync_room(self, dept: Department, stored: tuple[str, dict] | None) -> str:
-        t, bot = self.ctx.messages, self.ctx.bot_intent
-        short = dept.short_name or dept.name
-        desired = {
-            "name": t("officers.room_name", name=short),
-            "topic": t("officers.room_topic", name=dept.name),
-            "power_levels": power_levels(dept),
-            "members": members(dept),
-        }
+    async def _sync_dept(self, dept: Department, stored: tuple[str, dict[str, Any]] | None) -> None:
+        self.rooms[dept.id] = await self._sync_room(dept, stored)
+
+    async def _sync_room(self, dept: Department, stored: tuple[str, dict[str, Any]] | None) -> str:
+        bot = self.ctx.bot_intent
+        desired = desired_state(self.ctx, dept)
         if stored is None:
-            room_id, created = await self._find_or_create(dept, desired)
-            # A new room already has its name, topic and power levels; an adopted one may not.
-            applied: dict[str, Any] = (
-                {k: desired[k] for k in ("name", "topic", "power_levels")} if created else {}
-            )
+            room_id, applied, created = await create_room(self.ctx, dept, desired)
+            self.created += created
         else:
             room_id, applied = stored
         if applied == desired:
+            if stored is None:
+                await self.table.save(dept.id, room_id, applied)
             return room_id
         if applied.get("name") != desired["name"]:
             await bot.set_room_name(room_id, desired["name"])
@@ -90,31 +73,8 @@ class OfficersBot(Bot):
             await bot.send_state_event(room_id, EventType.ROOM_POWER_LEVELS, desired["power_levels"])
         done = await self._sync_members(room_id, set(applied.get("members", [])), desired["members"])
         desired["members"] = done
-        await self.ctx.db.execute(
-            "INSERT INTO officers_room (dept_id, room_id, applied) VALUES ($1, $2, $3)"
-            " ON CONFLICT (dept_id) DO UPDATE SET room_id=excluded.room_id, applied=excluded.applied",
-            dept.id, room_id, json.dumps(desired, ensure_ascii=False, sort_keys=True),
-        )
+        await self.table.save(dept.id, room_id, desired)
         return room_id
-
-    async def _find_or_create(self, dept: Department, desired: dict[str, Any]) -> tuple[str, bool]:
-        alias = f"{self.ctx.config.prefix}officers_{dept.id}"
-        existing = await self.ctx.room_by_alias(alias)
-        if existing is not None:
-            return existing, False
-        room_id = await self.ctx.bot_intent.create_room(
-            alias_localpart=alias,
-            preset=RoomCreatePreset.PRIVATE,
-            name=desired["name"],
-            topic=desired["topic"],
-            power_level_override=desired["power_levels"],
-            invitees=[self.ctx.config.ghost_mxid(dept.id)],
-            initial_state=[
-                {"type": "m.room.history_visibility", "content": {"history_visibility": "shared"}},
-            ],
-        )
-        await self.ctx.ghost(dept.id).join_room_by_id(room_id)
-        return room_id, True
 
     async def _sync_members(self, room_id: str, applied: set[str], desired: list[str]) -> list[str]:
         """Invite newcomers, remove departed officers; returns the members actually in place."""
