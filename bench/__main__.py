@@ -12,6 +12,8 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from bench.provisioning import run_provisioning
 from bench.relay import run_relay
 from bench.stack import start_stack
 from bench.throughput import run_throughput
+from devstack import Postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--per-sender", type=int, default=20, help="throughput: messages each")
     p.add_argument("--jurisdictions", type=int, default=12)
     p.add_argument("--departments", type=int, default=744, help="total departments (62 a space)")
+    p.add_argument("--officers-per-department", type=int, default=0, metavar="N",
+                   help="provisioning: N officers on every department's roster, so every "
+                        "department gets an officers' room (0: nobody staffed, as in issue #7)")
     p.add_argument("--skip-provisioning", action="store_true")
     p.add_argument("--relay-messages", type=int, default=200,
                    help="relay latency: messages each way (after a warm-up of 5)")
@@ -43,6 +49,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile-bridge", type=int, default=0, metavar="SECONDS",
                    help="py-spy the bridge process for SECONDS from the start of the relayed "
                         "throughput phase (0: off); raw stacks go next to the JSON")
+    p.add_argument("--bridge-database", choices=("sqlite", "postgres"), default="sqlite",
+                   help="the bridge's database in the relay sections (postgres: a throwaway "
+                        "PostgreSQL server from the machine's binaries)")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     return p.parse_args(argv)
 
@@ -52,7 +61,8 @@ def table(results: dict[str, Any]) -> str:
     lat = results["latency"]
     rows += [("latency user→user p50 / p99 / max (ms)",
               f"{lat['p50_ms']} / {lat['p99_ms']} / {lat['max_ms']}"),
-             ("latency received / sent", f"{lat['received']} / {lat['sent']}")]
+             ("latency received / sent", f"{lat['received']} / {lat['sent']}"),
+             ("  Synapse CPU per direct message (ms)", f"{lat['synapse_cpu_ms_per_message']}")]
     tp = results["throughput"]
     rows += [(f"throughput {tp['senders']}×{tp['messages_each']} (msg/s, until synced)",
               f"{tp['msgs_per_s']}  ({tp['visible_s']} s; send acks {tp['send_ack_msgs_per_s']}/s)")]
@@ -61,12 +71,16 @@ def table(results: dict[str, Any]) -> str:
         for phase in ("cold", "warm"):
             ph = prov[phase]
             rows.append((f"provisioning {phase} ({prov['jurisdictions']}×… = "
-                         f"{prov['departments']} depts)",
+                         f"{prov['departments']} depts, "
+                         f"{prov['officers_per_department']} officers each)",
                          f"{ph['ready_s']} s, {ph['requests']} requests, "
-                         f"{ph['rooms_created']} directory rooms created, "
-                         f"{ph['create_room_calls']} createRoom calls"))
+                         f"{ph['rooms_created']} directory + {ph['officers_rooms_created']} "
+                         f"officers' rooms created, {ph['create_room_calls']} createRoom calls"))
+        cold = prov["cold"]
         rows += [("cold: requests / seconds per createRoom call",
                   f"{prov['cold_requests_per_room']} / {prov['cold_s_per_room']}"),
+                 ("cold: Synapse CPU total / per createRoom call (s)",
+                  f"{cold['synapse_cpu_s']} / {cold['synapse_cpu_s_per_create_room']}"),
                  ("bridge RSS after provisioning (in-process VmRSS)",
                   f"{prov['bridge_rss_mb']} MB (Synapse {prov['synapse_rss_mb']} MB)")]
     rows += relay_rows(results)
@@ -101,6 +115,10 @@ def relay_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                      f"{d['sync']['lost']}/{d['sync']['duplicated']}; "
                      f"{d['history']['lost']}/{d['history']['duplicated']}  [0/0] "
                      f"{_ok(not any(d['history'].values()) and not any(d['sync'].values()))}"))
+        syn = r["bridge_cpu"][name]["synapse_cpu_ms_per_event"]
+        direct = results["latency"]["synapse_cpu_ms_per_message"]
+        rows.append(("  Synapse CPU per relayed message (ms)",
+                     f"{syn} = {round(syn / direct, 2) if direct else '—'}× a direct message"))
     tp = r["throughput"]
     rows.append((f"relayed throughput {r['citizens']}×{r['per_citizen']} (msg/s, until synced)",
                  f"{tp['msgs_per_s']} = {tp['ratio_to_raw']}× raw ({tp['visible_s']} s)  "
@@ -167,21 +185,35 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         results["throughput"] = await run_throughput(stack, args.senders, args.per_sender)
         if not args.skip_provisioning:
             results["provisioning"] = await run_provisioning(
-                stack, workdir / "bridge", args.jurisdictions, args.departments)
+                stack, workdir / "bridge", args.jurisdictions, args.departments,
+                args.officers_per_department)
         if not args.skip_relay:
             profile = None
             if args.profile_bridge > 0:
                 args.out.mkdir(parents=True, exist_ok=True)
                 profile = args.out / f"{time.strftime('%Y%m%d-%H%M%S')}-bridge-pyspy.txt"
-            results["relay"] = await run_relay(
-                stack, workdir / "relay", messages=args.relay_messages, citizens=args.citizens,
-                per_citizen=args.per_citizen, open_cases=args.open_cases,
-                profile_s=args.profile_bridge, profile_out=profile)
+            with bridge_database(args.bridge_database, workdir / "relay") as db_url:
+                results["relay"] = await run_relay(
+                    stack, workdir / "relay", messages=args.relay_messages,
+                    citizens=args.citizens, per_citizen=args.per_citizen,
+                    open_cases=args.open_cases, profile_s=args.profile_bridge,
+                    profile_out=profile, db_url=db_url)
+            results["relay"]["bridge_database"] = args.bridge_database
             add_ratios(results)
         return results
     finally:
         await asyncio.to_thread(stack.synapse.stop)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def bridge_database(kind: str, workdir: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        workdir.mkdir(parents=True, exist_ok=True)
+        yield f"sqlite:{workdir}/bridge.db"
+        return
+    with Postgres() as server:
+        yield server.create_database("bench_bridge")
 
 
 def _cpus() -> int:

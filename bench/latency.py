@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from bench.stack import Stack, connector_session, joined_room, make_client
-from bench.stats import summary_ms
+from bench.stats import cpu_s, summary_ms
 
 SPACING_S = 0.02
 
@@ -25,12 +25,16 @@ async def run_latency(stack: Stack, messages: int, timeout: float = 120) -> dict
         receiver = asyncio.create_task(
             bob.sync_until(set(markers), time.monotonic() + timeout))
         await asyncio.sleep(0.2)  # let the long-poll settle in
+        synapse = stack.synapse.pid
+        cpu0 = cpu_s(synapse) if synapse else 0.0
         for marker in markers:
             sent_at[marker] = time.perf_counter()
             await alice.send_text(room_id, marker)
             await asyncio.sleep(SPACING_S)
         await receiver
+        synapse_cpu = cpu_s(synapse) - cpu0 if synapse else float("nan")
         delays = [bob.seen[m] - sent_at[m] for m in markers if m in bob.seen]
         result: dict[str, Any] = summary_ms(delays)
-        result.update(sent=messages, received=len(delays), spacing_ms=SPACING_S * 1000)
+        result.update(sent=messages, received=len(delays), spacing_ms=SPACING_S * 1000,
+                      synapse_cpu_ms_per_message=round(synapse_cpu * 1000 / messages, 2))
         return result

@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
-import re
 import time
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from ruamel.yaml import YAML
-from yarl import URL
 
 from bench.stack import PREFIX, Stack
+from bench.stats import cpu_s
 from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
+from tests.kit.requests import count_requests
 
 PER_JURISDICTION = 62
-# Room ids, user ids, aliases (raw or %-encoded) and transaction ids become placeholders.
-_ID = re.compile(r"/(?:[!@#]|%21|%40|%23)[^/?]+")
-_TXN = re.compile(r"/(send/[^/]+|state/[^/]+)/[^/?]+$")
 
 
-def write_roster(target: Path, jurisdictions: int, departments: int) -> tuple[int, int]:
-    """Synthetic roster in the format of rosters/example/departments.yaml; returns (J, D)."""
+def write_roster(target: Path, jurisdictions: int, departments: int,
+                 officers: Sequence[str] = ()) -> tuple[int, int]:
+    """Synthetic roster in the format of rosters/example/departments.yaml; returns (J, D).
+
+    `officers` (Matrix IDs) are put on every department ("*"), so each gets an officers' room;
+    without them no department is staffed and only department rooms are made.
+    """
     count_j = min(jurisdictions, max(1, math.ceil(departments / PER_JURISDICTION)))
     juris = [{"id": f"j{j:02d}", "name": f"第{j}区", "space_name": f"第{j}区 · 网上值班室"}
              for j in range(count_j)]
@@ -42,42 +42,12 @@ def write_roster(target: Path, jurisdictions: int, departments: int) -> tuple[in
     with open(target / "departments.yaml", "w", encoding="utf-8") as stream:
         YAML().dump({"example_data": True, "jurisdictions": juris, "departments": depts},
                     stream)
+    if officers:
+        staff = [{"mxid": mxid, "alias": f"值班员 {i:02d}", "departments": "*"}
+                 for i, mxid in enumerate(officers, 1)]
+        with open(target / "officers.yaml", "w", encoding="utf-8") as stream:
+            YAML().dump({"officers": staff}, stream)
     return count_j, departments
-
-
-def request_kind(method: str, url: str) -> str:
-    path = URL(url).path if "://" in url else url
-    path = _ID.sub("/{id}", path)
-    path = _TXN.sub(lambda m: "/" + m.group(1) + "/{key}", path)
-    return f"{method.upper()} {path}"
-
-
-@contextmanager
-def count_requests(prefix: str) -> Iterator[tuple[Counter[str], Counter[str]]]:
-    """Count every aiohttp request whose URL starts with `prefix` (the homeserver), and sum the
-    seconds until its response headers arrived (body reading is not included)."""
-    counts: Counter[str] = Counter()
-    seconds: Counter[str] = Counter()
-    original = aiohttp.ClientSession._request
-
-    async def counting(self: aiohttp.ClientSession, method: str, str_or_url: Any,
-                       *args: Any, **kwargs: Any) -> Any:
-        url = str(str_or_url)
-        if not url.startswith(prefix):
-            return await original(self, method, str_or_url, *args, **kwargs)
-        kind = request_kind(method, url)
-        counts[kind] += 1
-        start = time.perf_counter()
-        try:
-            return await original(self, method, str_or_url, *args, **kwargs)
-        finally:
-            seconds[kind] += time.perf_counter() - start
-
-    aiohttp.ClientSession._request = counting  # type: ignore[method-assign]
-    try:
-        yield counts, seconds
-    finally:
-        aiohttp.ClientSession._request = original  # type: ignore[method-assign]
 
 
 def vm_rss_mb(pid: int | str = "self") -> float:
@@ -89,26 +59,38 @@ def vm_rss_mb(pid: int | str = "self") -> float:
 
 async def _phase(config: Path, stack: Stack) -> tuple[dict[str, Any], InProcessBridge]:
     bridge = InProcessBridge(config)
+    pid = stack.synapse.pid
     with count_requests(stack.url) as (counts, seconds):
+        synapse_cpu0 = cpu_s(pid) if pid else math.nan
         start = time.perf_counter()
         runtime = await bridge.start()
         await runtime.idle()
         elapsed = time.perf_counter() - start
-    directory = runtime.bots[0]
+        synapse_cpu = cpu_s(pid) - synapse_cpu0 if pid else math.nan
+    bots = {bot.name: bot for bot in runtime.bots}
     total = sum(counts.values())
+    create_calls = counts["POST /_matrix/client/v3/createRoom"]
     return {
         "ready_s": round(elapsed, 2),
         "requests": total,
-        "rooms_created": int(getattr(directory, "created", -1)),
-        "create_room_calls": counts["POST /_matrix/client/v3/createRoom"],
+        "rooms_created": int(getattr(bots.get("directory"), "created", -1)),
+        "officers_rooms_created": int(getattr(bots.get("officers"), "created", -1)),
+        "create_room_calls": create_calls,
+        # All of Synapse's CPU in the phase (createRoom and every other request), per createRoom.
+        "synapse_cpu_s": round(synapse_cpu, 2),
+        "synapse_cpu_s_per_create_room": round(synapse_cpu / create_calls, 3)
+        if create_calls else math.nan,
         "top_requests": dict(counts.most_common()),
         "request_seconds": {k: round(v, 2) for k, v in seconds.most_common()},
     }, bridge
 
 
 async def run_provisioning(stack: Stack, workdir: Path, jurisdictions: int,
-                           departments: int) -> dict[str, Any]:
-    count_j, count_d = write_roster(workdir / "roster", jurisdictions, departments)
+                           departments: int, officers_per_department: int = 0) -> dict[str, Any]:
+    # Real accounts (an invite to an unknown local user may be refused), each on every department.
+    officers = [(await asyncio.to_thread(stack.synapse.register, f"bench_officer{i}"))[0]
+                for i in range(officers_per_department)]
+    count_j, count_d = write_roster(workdir / "roster", jurisdictions, departments, officers)
     settings = BridgeSettings(
         homeserver_url=stack.url, domain=stack.domain, as_token=stack.as_token,
         hs_token=stack.hs_token, port=stack.port, database=f"sqlite:{workdir}/bridge.db",
@@ -123,6 +105,7 @@ async def run_provisioning(stack: Stack, workdir: Path, jurisdictions: int,
     rooms = max(cold["create_room_calls"], 1)
     return {
         "jurisdictions": count_j, "departments": count_d,
+        "officers_per_department": officers_per_department,
         "cold": cold, "warm": warm,
         "per_room_note": "per createRoom call (directory + officers' + admin rooms)",
         "cold_requests_per_room": round(cold["requests"] / rooms, 1),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import re
 import shutil
 import statistics
@@ -25,7 +24,7 @@ import aiohttp
 
 from bench.provisioning import vm_rss_mb
 from bench.stack import PREFIX, Client, Stack, connector_session
-from bench.stats import summary_ms
+from bench.stats import cpu_s, summary_ms
 from tests.kit.bridge import BridgeProcess, BridgeSettings, load_config, write_config
 from tests.kit.duty import ALWAYS_OPEN, roster_officers
 
@@ -36,14 +35,6 @@ SPACING_S = 0.02
 WARMUP = 5
 CHECK_INTERVAL_S = 5
 MARKER = re.compile(r"bm[a-z]*-[0-9a-f]{6}-\d+(?:-\d+)?")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid: int, tid: int | None = None) -> float:
-    """utime + stime of the process (all its threads), or of one thread, in seconds."""
-    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
-    fields = Path(path).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 @dataclass
@@ -154,16 +145,19 @@ async def one_way(send: Any, receiver: Watcher, markers: list[str],
 class Sampler:
     """CPU and RSS of the bridge process between two moments."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
+    def __init__(self, pid: int, synapse: int | None) -> None:
+        self.pid, self.synapse = pid, synapse
         self.cpu0 = cpu_s(pid)
         self.main0 = cpu_s(pid, pid)  # the event loop's thread; the others are aiosqlite's workers
+        self.synapse0 = cpu_s(synapse) if synapse else 0.0
         self.wall0 = time.perf_counter()
 
     def result(self, events: int) -> dict[str, Any]:
         cpu = cpu_s(self.pid) - self.cpu0
         main = cpu_s(self.pid, self.pid) - self.main0
+        synapse = cpu_s(self.synapse) - self.synapse0 if self.synapse else math.nan
         return {"relayed_events": events, "cpu_s": round(cpu, 2),
+                "synapse_cpu_ms_per_event": round(synapse * 1000 / events, 2) if events else math.nan,
                 "event_loop_thread_cpu_s": round(main, 2),
                 "other_threads_cpu_s": round(cpu - main, 2),
                 "wall_s": round(time.perf_counter() - self.wall0, 2),
@@ -297,11 +291,10 @@ def bursts(samples: list[tuple[float, float]], gap: float = 0.15) -> list[dict[s
 
 async def run_relay(stack: Stack, workdir: Path, *, messages: int, citizens: int,
                     per_citizen: int, open_cases: int, profile_s: int,
-                    profile_out: Path | None, timeout: float = 300) -> dict[str, Any]:
+                    profile_out: Path | None, db_url: str, timeout: float = 300) -> dict[str, Any]:
     roster = workdir / "roster"
     await asyncio.to_thread(shutil.copytree, SMALL_ROSTER, roster, dirs_exist_ok=True)
     (roster / "hours.yaml").write_text(ALWAYS_OPEN, encoding="utf-8")
-    db_url = f"sqlite:{workdir}/bridge.db"
     out: dict[str, Any] = {"citizens": citizens, "per_citizen": per_citizen, "messages": messages,
                            "spacing_ms": SPACING_S * 1000, "warmup": WARMUP}
     async with connector_session() as session:
@@ -386,7 +379,7 @@ async def run_relay(stack: Stack, workdir: Path, *, messages: int, citizens: int
                                               ("officer_to_citizen", to_citizen, citizen, "bmr")):
                 await one_way(send, receiver, [f"{key}w-{tag}-{i}" for i in range(WARMUP)], 60)
                 markers = [f"{key}-{tag}-{i}" for i in range(messages)]
-                sampler = Sampler(pid)
+                sampler = Sampler(pid, stack.synapse.pid)
                 delays = await one_way(send, receiver, markers, timeout)
                 await settle()
                 cpu[name] = sampler.result(messages)
@@ -409,7 +402,7 @@ async def run_relay(stack: Stack, workdir: Path, *, messages: int, citizens: int
             profiler = None
             if profile_s > 0 and profile_out is not None:
                 profiler = start_profile(pid, profile_s, profile_out)
-            sampler = Sampler(pid)
+            sampler = Sampler(pid, stack.synapse.pid)
             start = time.perf_counter()
             sync = asyncio.create_task(officer.sync_until(set(wanted), time.monotonic() + timeout))
             await asyncio.gather(*(burst(c, d, p) for c, d, p in zip(people, dms, plan, strict=True)))

@@ -1,9 +1,13 @@
-"""Percentiles without numpy."""
+"""Percentiles without numpy, and CPU time read from /proc."""
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -23,3 +27,10 @@ def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
         "p99_ms": round(percentile(ms, 99), 1),
         "max_ms": round(max(ms), 1) if ms else math.nan,
     }
+
+
+def cpu_s(pid: int, tid: int | None = None) -> float:
+    """utime + stime of the process (all its threads), or of one thread, in seconds."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
