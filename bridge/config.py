@@ -31,6 +31,7 @@ class Config(BaseFileConfig, BaseValidatableConfig):
     """Config values come from the file, overridden by DUTYROOM_* environment variables."""
 
     def __init__(self, path: str | Path, base_path: str | Path = EXAMPLE_CONFIG) -> None:
+        self._identity_cache: tuple[Any, tuple[re.Pattern[str], str, frozenset[str]]] | None = None
         super().__init__(str(path), str(base_path))
         self.env: dict[str, Any] = {}
         for key, value in os.environ.items():
@@ -162,16 +163,25 @@ class Config(BaseFileConfig, BaseValidatableConfig):
 
     def ghost_dept_id(self, mxid: str) -> str | None:
         """The department a ghost user stands for, or None if the ID is not a ghost's."""
-        match = re.fullmatch(rf"@{re.escape(self.prefix)}([a-z][a-z0-9]*):{re.escape(self.domain)}", mxid)
-        if not match or mxid == self.bot_mxid or match.group(1) in SERVICE_ACCOUNTS:
+        ghost, bot, _ = self._identities()
+        match = ghost.fullmatch(mxid)
+        if not match or mxid == bot or match.group(1) in SERVICE_ACCOUNTS:
             return None
         return match.group(1)
 
     def is_own_user(self, mxid: str) -> bool:
         """The bridge bot, a department ghost or a service account: never a person."""
-        if mxid == self.bot_mxid or self.ghost_dept_id(mxid) is not None:
-            return True
-        return any(mxid == self.service_mxid(name) for name in SERVICE_ACCOUNTS)
+        _, bot, services = self._identities()
+        return mxid == bot or mxid in services or self.ghost_dept_id(mxid) is not None
+
+    def _identities(self) -> tuple[re.Pattern[str], str, frozenset[str]]:
+        """(ghost ID pattern, bot ID, service account IDs), asked for every event: worked out
+        again only when the settings were (re)loaded or updated, which replaces `_data`."""
+        if self._identity_cache is None or self._identity_cache[0] is not self._data:
+            ghost = rf"@{re.escape(self.prefix)}([a-z][a-z0-9]*):{re.escape(self.domain)}"
+            services = frozenset(self.service_mxid(name) for name in SERVICE_ACCOUNTS)
+            self._identity_cache = (self._data, (re.compile(ghost), self.bot_mxid, services))
+        return self._identity_cache[1]
 
     def service_mxid(self, name: str) -> str:
         """A bridge service account that is not a department, e.g. the mailbox."""

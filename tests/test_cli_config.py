@@ -90,3 +90,23 @@ def test_update_keeps_operator_values_and_comments(tmp_path: Path) -> None:
     assert data["messages"]["language"] == "zh"
     assert update_config_file(config, EXAMPLE_CONFIG) == []
     assert config.read_text(encoding="utf-8") == text
+
+
+def test_own_users_are_told_from_people_and_follow_a_reload(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    shutil.copy(EXAMPLE_CONFIG, path)
+    config = Config(path)
+    config.load()
+    bot, domain = config.bot_mxid, config.domain
+    assert config.is_own_user(bot) and config.ghost_dept_id(bot) is None
+    assert config.is_own_user(f"@dutyroom_fgw:{domain}") and config.ghost_dept_id(f"@dutyroom_fgw:{domain}") == "fgw"
+    assert config.is_own_user(f"@dutyroom_mailbox:{domain}")
+    assert config.ghost_dept_id(f"@dutyroom_mailbox:{domain}") is None
+    for person in (f"@citizen:{domain}", "@dutyroom_fgw:other.example", f"@xdutyroom_fgw:{domain}",
+                   f"@dutyroom_FGW:{domain}"):
+        assert not config.is_own_user(person), person
+    path.write_text(path.read_text(encoding="utf-8").replace("namespace_prefix: dutyroom_",
+                                                            "namespace_prefix: duty_"), encoding="utf-8")
+    config.load()
+    assert config.ghost_dept_id(f"@duty_fgw:{domain}") == "fgw"
+    assert not config.is_own_user(f"@dutyroom_fgw:{domain}")
