@@ -30,6 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--messages", type=int, default=200, help="latency: messages A sends B")
+    p.add_argument("--spacing-ms", type=float, default=20,
+                   help="latency, direct and relayed: pause after each send returns (the issue's "
+                        "method: 20; a larger pause shows the ratios when the homeserver has "
+                        "CPU to spare)")
     p.add_argument("--senders", type=int, default=20, help="throughput: concurrent senders")
     p.add_argument("--per-sender", type=int, default=20, help="throughput: messages each")
     p.add_argument("--jurisdictions", type=int, default=12)
@@ -181,7 +185,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "synapse_start_s": round(time.perf_counter() - started, 2),
             "targets": TARGETS,
         }
-        results["latency"] = await run_latency(stack, args.messages)
+        results["latency"] = await run_latency(stack, args.messages, args.spacing_ms / 1000)
         results["throughput"] = await run_throughput(stack, args.senders, args.per_sender)
         if not args.skip_provisioning:
             results["provisioning"] = await run_provisioning(
@@ -197,7 +201,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     stack, workdir / "relay", messages=args.relay_messages,
                     citizens=args.citizens, per_citizen=args.per_citizen,
                     open_cases=args.open_cases, profile_s=args.profile_bridge,
-                    profile_out=profile, db_url=db_url)
+                    profile_out=profile, db_url=db_url, spacing_s=args.spacing_ms / 1000)
             results["relay"]["bridge_database"] = args.bridge_database
             add_ratios(results)
         return results

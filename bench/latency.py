@@ -10,10 +10,9 @@ from typing import Any
 from bench.stack import Stack, connector_session, joined_room, make_client
 from bench.stats import cpu_s, summary_ms
 
-SPACING_S = 0.02
 
-
-async def run_latency(stack: Stack, messages: int, timeout: float = 120) -> dict[str, Any]:
+async def run_latency(stack: Stack, messages: int, spacing_s: float,
+                      timeout: float = 120) -> dict[str, Any]:
     async with connector_session() as session:
         tag = uuid.uuid4().hex[:6]
         alice = await make_client(stack, session, f"lat_a_{tag}")
@@ -30,11 +29,11 @@ async def run_latency(stack: Stack, messages: int, timeout: float = 120) -> dict
         for marker in markers:
             sent_at[marker] = time.perf_counter()
             await alice.send_text(room_id, marker)
-            await asyncio.sleep(SPACING_S)
+            await asyncio.sleep(spacing_s)
         await receiver
         synapse_cpu = cpu_s(synapse) - cpu0 if synapse else float("nan")
         delays = [bob.seen[m] - sent_at[m] for m in markers if m in bob.seen]
         result: dict[str, Any] = summary_ms(delays)
-        result.update(sent=messages, received=len(delays), spacing_ms=SPACING_S * 1000,
+        result.update(sent=messages, received=len(delays), spacing_ms=spacing_s * 1000,
                       synapse_cpu_ms_per_message=round(synapse_cpu * 1000 / messages, 2))
         return result

@@ -31,7 +31,6 @@ from tests.kit.duty import ALWAYS_OPEN, roster_officers
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_ROSTER = ROOT / "tests" / "data" / "rosters" / "small"
 DEPTS = ("fgw", "gat", "czt", "hzfgw")
-SPACING_S = 0.02
 WARMUP = 5
 CHECK_INTERVAL_S = 5
 MARKER = re.compile(r"bm[a-z]*-[0-9a-f]{6}-\d+(?:-\d+)?")
@@ -128,16 +127,17 @@ async def watcher(stack: Stack, session: aiohttp.ClientSession, localpart: str,
     return client
 
 
-async def one_way(send: Any, receiver: Watcher, markers: list[str],
-                  timeout: float) -> list[float]:
-    """Send each marker ~20 ms apart; the receiver long-polls meanwhile. Seconds each took."""
+async def one_way(send: Any, receiver: Watcher, markers: list[str], timeout: float,
+                  spacing_s: float) -> list[float]:
+    """Send each marker `spacing_s` after the last one's send returned; the receiver long-polls
+    meanwhile. Seconds each took."""
     sent_at: dict[str, float] = {}
     task = asyncio.create_task(receiver.sync_until(set(markers), time.monotonic() + timeout))
     await asyncio.sleep(0.2)  # let the long-poll settle in
     for marker in markers:
         sent_at[marker] = time.perf_counter()
         await send(marker)
-        await asyncio.sleep(SPACING_S)
+        await asyncio.sleep(spacing_s)
     await task
     return [receiver.seen[m] - sent_at[m] for m in markers if m in receiver.seen]
 
@@ -291,12 +291,13 @@ def bursts(samples: list[tuple[float, float]], gap: float = 0.15) -> list[dict[s
 
 async def run_relay(stack: Stack, workdir: Path, *, messages: int, citizens: int,
                     per_citizen: int, open_cases: int, profile_s: int,
-                    profile_out: Path | None, db_url: str, timeout: float = 300) -> dict[str, Any]:
+                    profile_out: Path | None, db_url: str, spacing_s: float,
+                    timeout: float = 300) -> dict[str, Any]:
     roster = workdir / "roster"
     await asyncio.to_thread(shutil.copytree, SMALL_ROSTER, roster, dirs_exist_ok=True)
     (roster / "hours.yaml").write_text(ALWAYS_OPEN, encoding="utf-8")
     out: dict[str, Any] = {"citizens": citizens, "per_citizen": per_citizen, "messages": messages,
-                           "spacing_ms": SPACING_S * 1000, "warmup": WARMUP}
+                           "spacing_ms": spacing_s * 1000, "warmup": WARMUP}
     async with connector_session() as session:
         tag = uuid.uuid4().hex[:6]
         settings = BridgeSettings(
@@ -377,10 +378,11 @@ async def run_relay(stack: Stack, workdir: Path, *, messages: int, citizens: int
             cpu: dict[str, Any] = {}
             for name, send, receiver, key in (("citizen_to_officers", to_officers, officer, "bmi"),
                                               ("officer_to_citizen", to_citizen, citizen, "bmr")):
-                await one_way(send, receiver, [f"{key}w-{tag}-{i}" for i in range(WARMUP)], 60)
+                await one_way(send, receiver, [f"{key}w-{tag}-{i}" for i in range(WARMUP)], 60,
+                              spacing_s)
                 markers = [f"{key}-{tag}-{i}" for i in range(messages)]
                 sampler = Sampler(pid, stack.synapse.pid)
-                delays = await one_way(send, receiver, markers, timeout)
+                delays = await one_way(send, receiver, markers, timeout, spacing_s)
                 await settle()
                 cpu[name] = sampler.result(messages)
                 target_room = room if receiver is officer else dm
