@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.breakdown import HOPS
 from bench.latency import run_latency
 from bench.provisioning import run_provisioning
 from bench.relay import run_relay
@@ -119,6 +120,10 @@ def relay_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                      f"{d['sync']['lost']}/{d['sync']['duplicated']}; "
                      f"{d['history']['lost']}/{d['history']['duplicated']}  [0/0] "
                      f"{_ok(not any(d['history'].values()) and not any(d['sync'].values()))}"))
+        hops = d.get("hops")
+        if hops and hops["messages"]:
+            rows.append(("  hops p50 (ms): stored · pushed · bridge · send · copy stored",
+                         " · ".join(str(hops[h]["p50_ms"]) for h, _ in HOPS)))
         syn = r["bridge_cpu"][name]["synapse_cpu_ms_per_event"]
         direct = results["latency"]["synapse_cpu_ms_per_message"]
         rows.append(("  Synapse CPU per relayed message (ms)",

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bench.breakdown import relay_breakdown
 from bench.provisioning import vm_rss_mb
 from bench.stack import PREFIX, Client, Stack, connector_session
 from bench.stats import cpu_s, summary_ms
@@ -390,6 +391,9 @@ async def run_relay(stack: Stack, workdir: Path, *, messages: int, citizens: int
                 result: dict[str, Any] = summary_ms(delays)
                 result.update(sent=messages, received=len(delays),
                               sync=tally(markers, receiver.counts), history=tally(markers, history))
+                result["hops"] = await relay_breakdown(
+                    stack.synapse.workdir / "homeserver.db", db_url,
+                    "relay-in" if receiver is officer else "relay-out", f"{key}-{tag}-")
                 out[name] = result
 
             # 2. relayed throughput: every citizen at once, as fast as each can send.
