@@ -9,6 +9,7 @@ before it in its room, and everything queued after it waits for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -146,20 +147,20 @@ class OutboxSender:
         for item in items:
             lanes.setdefault(item.lane, []).append(item)
         if len(lanes) == 1:
-            return await self._deliver_lane(items, None)
+            return await self._deliver_lane(items, contextlib.nullcontext())
         limit = asyncio.Semaphore(PARALLEL_LANES)
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(self._deliver_lane(lane, limit)) for lane in lanes.values()]
         return all(task.result() for task in tasks)
 
-    async def _deliver_lane(self, items: list[OutboxItem], limit: asyncio.Semaphore | None) -> bool:
-        if limit is not None:
-            async with limit:
-                return await self._deliver_lane(items, None)
-        for item in items:
-            if not await self._deliver(item):
-                return False
-        return True
+    async def _deliver_lane(
+        self, items: list[OutboxItem], limit: contextlib.AbstractAsyncContextManager[Any]
+    ) -> bool:
+        async with limit:
+            for item in items:
+                if not await self._deliver(item):
+                    return False
+            return True
 
     async def _deliver(self, item: OutboxItem) -> bool:
         """Send one item; False if it must be retried later."""
@@ -206,8 +207,9 @@ class OutboxSender:
                 return self._sent[key]
             found = await self.table.state_of(key)
             if found is not None and found[0] == "pending":
-                # Queued in another lane and not sent yet: this one waits for it.
-                raise TransientSendError(f"refers to {value}, not sent yet", retry_after=0.2)
+                # Queued in another lane and not sent yet: this one waits for it, as long as a
+                # send would wait for the homeserver.
+                raise TransientSendError(f"refers to {value}, not sent yet")
             if found is None or found[1] is None:
                 raise PermanentSendError(f"refers to {value}, which was never sent")
             return found[1]
