@@ -24,36 +24,30 @@ class InboxTable:
         self.db = db
 
     async def store(self, txn_id: str, events: list[dict[str, Any]]) -> list[str]:
-        """Store the events in one transaction; returns the room IDs that got new events.
+        """Store the events (one statement, so all or none); returns the room IDs that got new
+        events, in the order they first appear.
 
         Deduplication is by event_id: homeservers may restart transaction IDs at 1 or resend an
         event inside a different transaction.
         """
+        if not events:
+            return []
         now = int(time.time() * 1000)
-        rooms: list[str] = []
-        if len(events) == 1:  # one statement is atomic by itself: spare BEGIN and COMMIT
-            if await self._insert(self.db, txn_id, events[0], now):
-                rooms.append(events[0]["room_id"])
-            return rooms
-        async with self.db.acquire() as conn, conn.transaction():
-            for event in events:
-                if await self._insert(conn, txn_id, event, now) and event["room_id"] not in rooms:
-                    rooms.append(event["room_id"])
-        return rooms
-
-    @staticmethod
-    async def _insert(conn: Any, txn_id: str, event: dict[str, Any], now: int) -> bool:
-        inserted = await conn.fetchval(
+        rows, args = [], []
+        for i, event in enumerate(events):
+            rows.append("(" + ", ".join(f"${i * 6 + n}" for n in range(1, 7)) + ")")
+            args += [event["event_id"], event["room_id"], txn_id,
+                     json.dumps(event, ensure_ascii=False), now, event.get("sender")]
+        inserted = {r["event_id"] for r in await self.db.fetch(
             "INSERT INTO inbox_event (event_id, room_id, txn_id, payload, received_at, sender)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING RETURNING seq",
-            event["event_id"],
-            event["room_id"],
-            txn_id,
-            json.dumps(event, ensure_ascii=False),
-            now,
-            event.get("sender"),
-        )
-        return inserted is not None
+            f" VALUES {', '.join(rows)} ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            *args,
+        )}
+        rooms: list[str] = []
+        for event in events:
+            if event["event_id"] in inserted and event["room_id"] not in rooms:
+                rooms.append(event["room_id"])
+        return rooms
 
     async def pending_rooms(self) -> list[str]:
         rows = await self.db.fetch(
