@@ -59,7 +59,8 @@ async def test_retries_honour_429_and_give_up_on_4xx(tmp_path: Path, aiohttp_ser
     a_calls = [s for s in seen if s[0] == "!a:x"]
     assert len(a_calls) == 3 and len({txn for _, txn, _ in a_calls}) == 1  # same txn id each time
     assert a_calls[1][2] - a_calls[0][2] >= 0.29  # waited as retry_after_ms said
-    assert (await OutboxTable(db).sent_event_id("k1") or "").startswith("$sent-")
+    state, event_id = await OutboxTable(db).state_of("k1") or ("", "")
+    assert state == "sent" and (event_id or "").startswith("$sent-")
     assert failures == ["k2"]
     assert await OutboxTable(db).count("failed") == 1
     await db.stop()

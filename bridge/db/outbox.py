@@ -102,9 +102,6 @@ class OutboxTable:
             not_before,
         )
 
-    async def sent_event_id(self, key: str) -> str | None:
-        return await self.db.fetchval("SELECT event_id FROM outbox WHERE key=$1", key)
-
     async def state_of(self, key: str) -> tuple[str, str | None] | None:
         """(state, event ID) of the message queued under `key`; None if nothing was."""
         row = await self.db.fetchrow("SELECT state, event_id FROM outbox WHERE key=$1", key)
