@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from bench.stack import Stack, connector_session, joined_room, make_client
-from bench.stats import cpu_s, summary_ms
+from bench.stats import CpuSince, summary_ms
 
 
 async def run_latency(stack: Stack, messages: int, spacing_s: float,
@@ -24,14 +24,13 @@ async def run_latency(stack: Stack, messages: int, spacing_s: float,
         receiver = asyncio.create_task(
             bob.sync_until(set(markers), time.monotonic() + timeout))
         await asyncio.sleep(0.2)  # let the long-poll settle in
-        synapse = stack.synapse.pid
-        cpu0 = cpu_s(synapse) if synapse else 0.0
+        synapse = CpuSince(stack.synapse.pid)
         for marker in markers:
             sent_at[marker] = time.perf_counter()
             await alice.send_text(room_id, marker)
             await asyncio.sleep(spacing_s)
         await receiver
-        synapse_cpu = cpu_s(synapse) - cpu0 if synapse else float("nan")
+        synapse_cpu = synapse.seconds()
         delays = [bob.seen[m] - sent_at[m] for m in markers if m in bob.seen]
         result: dict[str, Any] = summary_ms(delays)
         result.update(sent=messages, received=len(delays), spacing_ms=spacing_s * 1000,

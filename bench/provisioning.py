@@ -12,7 +12,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from bench.stack import PREFIX, Stack
-from bench.stats import cpu_s
+from bench.stats import CpuSince
 from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
 from tests.kit.requests import count_requests
 
@@ -59,14 +59,13 @@ def vm_rss_mb(pid: int | str = "self") -> float:
 
 async def _phase(config: Path, stack: Stack) -> tuple[dict[str, Any], InProcessBridge]:
     bridge = InProcessBridge(config)
-    pid = stack.synapse.pid
     with count_requests(stack.url) as (counts, seconds):
-        synapse_cpu0 = cpu_s(pid) if pid else math.nan
+        synapse = CpuSince(stack.synapse.pid)
         start = time.perf_counter()
         runtime = await bridge.start()
         await runtime.idle()
         elapsed = time.perf_counter() - start
-        synapse_cpu = cpu_s(pid) - synapse_cpu0 if pid else math.nan
+        synapse_cpu = synapse.seconds()
     bots = {bot.name: bot for bot in runtime.bots}
     total = sum(counts.values())
     create_calls = counts["POST /_matrix/client/v3/createRoom"]

@@ -25,7 +25,7 @@ import aiohttp
 from bench.breakdown import relay_breakdown
 from bench.provisioning import vm_rss_mb
 from bench.stack import PREFIX, Client, Stack, connector_session
-from bench.stats import cpu_s, summary_ms
+from bench.stats import CpuSince, cpu_s, summary_ms
 from tests.kit.bridge import BridgeProcess, BridgeSettings, load_config, write_config
 from tests.kit.duty import ALWAYS_OPEN, roster_officers
 
@@ -147,16 +147,16 @@ class Sampler:
     """CPU and RSS of the bridge process between two moments."""
 
     def __init__(self, pid: int, synapse: int | None) -> None:
-        self.pid, self.synapse = pid, synapse
+        self.pid = pid
         self.cpu0 = cpu_s(pid)
         self.main0 = cpu_s(pid, pid)  # the event loop's thread; the others are aiosqlite's workers
-        self.synapse0 = cpu_s(synapse) if synapse else 0.0
+        self.synapse = CpuSince(synapse)
         self.wall0 = time.perf_counter()
 
     def result(self, events: int) -> dict[str, Any]:
         cpu = cpu_s(self.pid) - self.cpu0
         main = cpu_s(self.pid, self.pid) - self.main0
-        synapse = cpu_s(self.synapse) - self.synapse0 if self.synapse else math.nan
+        synapse = self.synapse.seconds()
         return {"relayed_events": events, "cpu_s": round(cpu, 2),
                 "synapse_cpu_ms_per_event": round(synapse * 1000 / events, 2) if events else math.nan,
                 "event_loop_thread_cpu_s": round(main, 2),

@@ -29,6 +29,17 @@ def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
     }
 
 
+class CpuSince:
+    """CPU seconds a process has used since this was made; NaN when there is no process."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid = pid
+        self.start = cpu_s(pid) if pid else math.nan
+
+    def seconds(self) -> float:
+        return cpu_s(self.pid) - self.start if self.pid else math.nan
+
+
 def cpu_s(pid: int, tid: int | None = None) -> float:
     """utime + stime of the process (all its threads), or of one thread, in seconds."""
     path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"

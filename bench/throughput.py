@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from bench.stack import Client, Stack, connector_session, joined_room, make_client
-from bench.stats import cpu_s
+from bench.stats import CpuSince
 
 
 async def _burst(client: Client, room_id: str, markers: list[str]) -> None:
@@ -26,8 +26,7 @@ async def run_throughput(stack: Stack, senders: int, messages: int,
         await receiver.sync_once(0)
         plan = [[f"tp-{tag}-{s}-{i}" for i in range(messages)] for s in range(senders)]
         wanted = {m for markers in plan for m in markers}
-        synapse = stack.synapse.pid
-        cpu0 = cpu_s(synapse) if synapse else 0.0
+        synapse = CpuSince(stack.synapse.pid)
         start = time.perf_counter()
         sync = asyncio.create_task(receiver.sync_until(wanted, time.monotonic() + timeout))
         await asyncio.gather(*(_burst(c, r, p) for c, r, p in zip(clients, rooms, plan, strict=True)))
@@ -36,7 +35,7 @@ async def run_throughput(stack: Stack, senders: int, messages: int,
         seen = [receiver.seen[m] for m in wanted if m in receiver.seen]
         visible = (max(seen) - start) if seen else float("nan")
         total = senders * messages
-        synapse_cpu = cpu_s(synapse) - cpu0 if synapse else float("nan")
+        synapse_cpu = synapse.seconds()
         return {
             "synapse_cpu_ms_per_message": round(synapse_cpu * 1000 / total, 2),
             "senders": senders, "messages_each": messages, "total": total,
