@@ -19,6 +19,7 @@ import pytest
 from devstack import Postgres
 from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
 from tests.kit.clients import UserFactory
+from tests.kit.duty import DutyRoom, start_duty_room
 from tests.kit.stack import Stack, start_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +90,16 @@ async def bridge(bridge_settings: BridgeSettings, tmp_path: Path) -> AsyncIterat
         yield running
     finally:
         await running.stop()
+
+
+@pytest.fixture
+async def duty(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory
+) -> AsyncIterator[DutyRoom]:
+    """The kit's duty room: officers rostered and in their rooms (mail tests add their own)."""
+    room = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
+    yield room
+    await room.bridge.stop()
 
 
 @pytest.fixture

@@ -4,24 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.kit.bridge import BridgeSettings
 from tests.kit.clients import MatrixUser, UserFactory
-from tests.kit.duty import DutyRoom, start_duty_room
-
-
-@pytest.fixture
-async def duty(
-    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory
-) -> AsyncIterator[DutyRoom]:
-    room = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
-    yield room
-    await room.bridge.stop()
+from tests.kit.duty import DutyRoom
 
 
 def body_of(event: dict[str, Any]) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import nio
+import pytest
 
 from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
 from tests.kit.clients import MatrixUser, UserFactory, eventually
@@ -74,7 +76,7 @@ async def test_citizen_finds_space_joins_room_cannot_post_and_can_dm(
     status, profile = await citizen.request("GET", f"/_matrix/client/v3/profile/{q(ghost)}")
     assert status == 200 and profile["displayname"] == "浙江省发展和改革委员会"
     dm = await citizen.create_dm(ghost)
-    await eventually(lambda: _is_joined(citizen, dm, ghost))
+    await eventually(lambda: _membership_is(citizen, dm, ghost, "join"))
 
     # The other jurisdiction has its own space.
     hz_space = await resolve(citizen, f"#{prefix}space_hz:localhost")
@@ -82,18 +84,27 @@ async def test_citizen_finds_space_joins_room_cannot_post_and_can_dm(
     assert {r.get("name") for r in hz_rooms.values()} >= {"杭州市发展和改革委员会"}
 
 
-async def _is_joined(user: MatrixUser, room_id: str, member: str) -> bool:
-    return (await user.members(room_id)).get(member) == "join"
+async def _membership_is(user: MatrixUser, room_id: str, member: str, membership: str) -> bool:
+    return (await user.members(room_id)).get(member) == membership
+
+
+@pytest.fixture
+async def first(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path
+) -> AsyncIterator[InProcessBridge]:
+    """A bridge on the roster files in `roster_dir`, so editing them changes what it applies."""
+    bridge_settings.rosters = [str(roster_dir / "*.yaml")]
+    running = InProcessBridge(write_config(tmp_path / "config.yaml", bridge_settings))
+    await running.start()
+    yield running
+    await running.stop()
 
 
 async def test_roster_changes_rename_and_close_rooms_and_warm_restart_creates_nothing(
-    stack: Stack, bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
-    users: UserFactory, prefix: str,
+    first: InProcessBridge, roster_dir: Path, users: UserFactory, prefix: str,
 ) -> None:
-    bridge_settings.rosters = [str(roster_dir / "*.yaml")]
-    config_path = write_config(tmp_path / "config.yaml", bridge_settings)
-    first = InProcessBridge(config_path)
-    runtime = await first.start()
+    runtime = first.runtime
+    assert runtime is not None
     directory = runtime.bots[0]
     assert directory.created == 6  # two spaces and four rooms
     citizen = await users("citizen")
@@ -115,7 +126,7 @@ async def test_roster_changes_rename_and_close_rooms_and_warm_restart_creates_no
     assert "不在网上值班室" in (await room_state(citizen, czt_room, "m.room.topic"))["topic"]
     await first.stop()
 
-    second = InProcessBridge(config_path)
+    second = InProcessBridge(first.config_path)
     runtime = await second.start()
     try:
         assert runtime.bots[0].created == 0
@@ -129,18 +140,11 @@ async def test_roster_changes_rename_and_close_rooms_and_warm_restart_creates_no
         await second.stop()
 
 
-async def _membership_is(user: MatrixUser, room_id: str, member: str, membership: str) -> bool:
-    return (await user.members(room_id)).get(member) == membership
-
-
 async def test_rooms_are_born_in_their_space_move_between_spaces_and_warm_restart_sends_nothing(
-    stack: Stack, bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
-    users: UserFactory, prefix: str,
+    first: InProcessBridge, stack: Stack, roster_dir: Path, users: UserFactory, prefix: str,
 ) -> None:
-    bridge_settings.rosters = [str(roster_dir / "*.yaml")]
-    config_path = write_config(tmp_path / "config.yaml", bridge_settings)
-    first = InProcessBridge(config_path)
-    runtime = await first.start()
+    runtime = first.runtime
+    assert runtime is not None
     citizen = await users("citizen")
     room = await resolve(citizen, f"#{prefix}hzfgw:localhost")
     zj = await resolve(citizen, f"#{prefix}space_zj:localhost")
@@ -161,7 +165,7 @@ async def test_rooms_are_born_in_their_space_move_between_spaces_and_warm_restar
     assert (await room_state(citizen, room, f"m.space.parent/{q(zj)}"))["canonical"] is True
     await first.stop()
 
-    second = InProcessBridge(config_path)
+    second = InProcessBridge(first.config_path)
     with count_requests(stack.url) as (counts, _):
         runtime = await second.start()
     try:

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
-from tests.kit.bridge import BridgeSettings, InProcessBridge
+from tests.kit.bridge import InProcessBridge
 from tests.kit.clients import MatrixUser, UserFactory
-from tests.kit.duty import DutyRoom, roster_officers, start_duty_room
+from tests.kit.duty import DutyRoom, roster_officers
 from tests.test_consultation import has, is_root
 from tests.test_directory import hierarchy, q, resolve
-
-
-@pytest.fixture
-async def duty(
-    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory
-) -> AsyncIterator[DutyRoom]:
-    room = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
-    yield room
-    await room.bridge.stop()
 
 
 async def alias_status(user: MatrixUser, alias: str) -> int:
