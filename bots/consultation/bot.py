@@ -9,7 +9,8 @@ from typing import Any
 from mautrix.errors import MNotFound
 from mautrix.types import Event, EventType, Membership, StateEvent
 
-from bots.officers.rooms import alias_localpart, open_on_demand
+from bots.officers.rooms import TABLE as OFFICERS_TABLE
+from bots.officers.rooms import OfficersTable, alias_localpart, open_on_demand
 from bridge.bot import Bot, on
 from bridge.context import BotContext
 
@@ -94,10 +95,10 @@ class ConsultationBot(Bot):
         # The officers bot records its rooms (and those made on demand here); reading that saves
         # one alias lookup per department. Departments without a recorded room have none, as
         # most of a large roster does. Aliases stay the fallback, so this bot works on its own.
-        if await self.ctx.db.table_exists("officers_room"):
-            for row in await self.ctx.db.fetch("SELECT dept_id, room_id FROM officers_room"):
-                self._officers_rooms[row["dept_id"]] = row["room_id"]
-                self._room_depts[row["room_id"]] = row["dept_id"]
+        if await self.ctx.db.table_exists(OFFICERS_TABLE):
+            for dept_id, (room_id, _) in (await OfficersTable(self.ctx.db).rooms()).items():
+                self._officers_rooms[dept_id] = room_id
+                self._room_depts[room_id] = dept_id
             return
         for dept_id in self.ctx.roster.departments:
             await self.officers_room(dept_id, create=False)
