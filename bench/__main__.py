@@ -144,9 +144,10 @@ def relay_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                  f"{_ok(r['bridge_cpu_ms_per_event'] <= t['cpu_ms_per_event'])}"))
     loop = sum(v["event_loop_thread_cpu_s"] for v in cpu.values())
     other = sum(v["other_threads_cpu_s"] for v in cpu.values())
-    rows.append(("  event-loop thread / sqlite worker threads (s)", f"{loop:.2f} / {other:.2f}"))
+    rows.append(("  event-loop thread / other threads (s)", f"{loop:.2f} / {other:.2f}"))
     rows.append(("bridge RSS after relay phases (separate process)",
                  f"{r['bridge_rss_after_relay_mb']} MB"))
+    rows += floor_rows(r)
     oc = r.get("open_cases")
     if oc:
         rows.append((f"bridge RSS with {oc['open_in_db']} open cases (final / peak)",
@@ -165,6 +166,25 @@ def relay_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def floor_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    """The null relay (bench/floor.py) beside the bridge: what any appservice reaches here."""
+    rows: list[tuple[str, str]] = []
+    for name, label in (("citizen_to_officers", "c→o"), ("officer_to_citizen", "o→c")):
+        f = r.get("floor", {}).get(name)
+        if not f:
+            continue
+        bridge = r[name]
+        rows.append((f"floor: null relay {label} p50 / p99 (ms)",
+                     f"{f['p50_ms']} / {f['p99_ms']}  = {f['p50_x']}× / {f['p99_x']}× direct; "
+                     f"the bridge takes {round(bridge['p50_ms'] / f['p50_ms'], 2)}× / "
+                     f"{round(bridge['p99_ms'] / f['p99_ms'], 2)}× the floor"))
+        rows.append((f"  null relay {label}: CPU per relayed event, lost",
+                     f"{f['cpu']['cpu_ms_per_event']} ms (bridge "
+                     f"{r['bridge_cpu'][name]['cpu_ms_per_event']}), "
+                     f"{f['sync']['lost']} lost of {f['sent']}"))
+    return rows
+
+
 TARGETS = {"relay_p50_x": 2.2, "relay_p99_x": 2.35, "relayed_throughput_x": 0.45,
            "lost": 0, "duplicated": 0, "cpu_ms_per_event": 1.0, "rss_mb_open_cases": 200}
 
@@ -174,6 +194,9 @@ def add_ratios(results: dict[str, Any]) -> None:
     for name in ("citizen_to_officers", "officer_to_citizen"):
         r[name]["p50_x"] = round(r[name]["p50_ms"] / lat["p50_ms"], 2)
         r[name]["p99_x"] = round(r[name]["p99_ms"] / lat["p99_ms"], 2)
+    for floor in r.get("floor", {}).values():
+        floor["p50_x"] = round(floor["p50_ms"] / lat["p50_ms"], 2)
+        floor["p99_x"] = round(floor["p99_ms"] / lat["p99_ms"], 2)
     r["throughput"]["raw_msgs_per_s"] = tp["msgs_per_s"]
     r["throughput"]["ratio_to_raw"] = round(r["throughput"]["msgs_per_s"] / tp["msgs_per_s"], 2)
 

@@ -23,6 +23,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bench.breakdown import relay_breakdown
+from bench.floor import run_floor
 from bench.provisioning import vm_rss_mb
 from bench.stack import PREFIX, Client, Stack, connector_session
 from bench.stats import CpuSince, cpu_s, summary_ms
@@ -149,7 +150,7 @@ class Sampler:
     def __init__(self, pid: int, synapse: int | None) -> None:
         self.pid = pid
         self.cpu0 = cpu_s(pid)
-        self.main0 = cpu_s(pid, pid)  # the event loop's thread; the others are aiosqlite's workers
+        self.main0 = cpu_s(pid, pid)  # the event loop's thread; others: aiosqlite (opening, closing), asyncpg
         self.synapse = CpuSince(synapse)
         self.wall0 = time.perf_counter()
 
@@ -175,7 +176,7 @@ def start_profile(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] 
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists():
         return None
-    return subprocess.Popen([py_spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "200",
+    return subprocess.Popen([py_spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "1000",
                              "--format", "raw", "-o", str(out), "--nonblocking", "--gil"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -477,4 +478,9 @@ async def run_relay(stack: Stack, workdir: Path, *, messages: int, citizens: int
             finally:
                 await asyncio.to_thread(bridge.stop)
         out["bridge_log"] = str(bridge.log_path)
+        # Last, so the bridge never restarts over messages it did not see.
+        out["floor"] = await run_floor(
+            stack, session, workdir, citizen=citizen, officer=officer, dm=dm, room=room,
+            root=root, bot=bot, ghost=ghost, messages=messages, spacing_s=spacing_s,
+            timeout=timeout, tag=tag)
     return out
