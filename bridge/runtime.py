@@ -21,7 +21,7 @@ from .clock import Clock
 from .config import Config
 from .context import BotContext
 from .db import DeadLetterTable, InboxTable, OutboxTable, upgrade_table
-from .db.sqlite_queries import use_one_trip_queries
+from .db.sqlite_queries import use_loop_thread_queries
 from .gap_filler import GapFiller
 from .inbox_processor import InboxProcessor
 from .mail import MailTransport, mail_upgrade_table
@@ -66,7 +66,11 @@ class Runtime:
     async def start(self) -> None:
         cfg = self.config
         opts: dict[str, Any] = dict(cfg.get("appservice.database_opts", {}) or {})
-        use_one_trip_queries()
+        if str(cfg["appservice.database"]).startswith("sqlite"):
+            # One connection: its statements run on the event loop's thread, where a second
+            # connection waiting for a lock would block the one holding it.
+            opts["min_size"] = 1
+        use_loop_thread_queries()
         self.db = Database.create(
             cfg["appservice.database"], upgrade_table=upgrade_table, db_args=opts
         )
