@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from mautrix.appservice import AppService
 
-from .db import DeadLetterTable, InboxTable
+from .db import DeadLetterTable, InboxEvent, InboxTable
 from .metrics import DEAD_LETTERS, EVENTS_STORED
 
 log = logging.getLogger("dutyroom.appservice")
@@ -67,7 +67,7 @@ class DurableAppService(AppService):
 
     inbox: InboxTable | None = None
     dead_letters: DeadLetterTable | None = None
-    on_new_events: Callable[[list[str]], None] | None = None
+    on_new_events: Callable[[list[InboxEvent]], None] | None = None
     # Our own messages come back from the homeserver; nothing handles them, so they are not
     # stored (half the events of every relay). Our own state events are kept for the state store.
     is_own_user: Callable[[str], bool] = staticmethod(lambda _: False)  # type: ignore[assignment]
@@ -115,13 +115,13 @@ class DurableAppService(AppService):
                     continue
                 else:
                     good.append(event)
-            rooms = await self.inbox.store(txn_id, good)
+            stored = await self.inbox.store(txn_id, good)
         except Exception:
             log.exception("Could not store transaction %s; the homeserver will retry", txn_id)
             return web.json_response(
                 {"errcode": "M_UNKNOWN", "error": "Could not store the transaction"}, status=500
             )
         EVENTS_STORED.inc(len(good))
-        if rooms and self.on_new_events:
-            self.on_new_events(rooms)
+        if stored and self.on_new_events:
+            self.on_new_events(stored)
         return web.json_response({})

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import aiohttp
 from mautrix.util.async_db import Database
 
-from .db import InboxTable
+from .db import InboxEvent, InboxTable
 
 log = logging.getLogger("dutyroom.gapfill")
 
@@ -41,7 +41,7 @@ class GapFiller:
         as_token: str,
         user_prefix: str,
         session: Callable[[], aiohttp.ClientSession],
-        on_new_events: Callable[[list[str]], None],
+        on_new_events: Callable[[list[InboxEvent]], None],
         is_own_user: Callable[[str], bool] = lambda _: False,
         check_interval: float = 1.0,
     ) -> None:
@@ -128,12 +128,12 @@ class GapFiller:
         missing.reverse()  # /messages pages backwards; the inbox wants oldest first
         for event in missing:
             event.setdefault("room_id", room_id)
-        rooms = await self.inbox.store("gapfill", missing)
+        new = await self.inbox.store("gapfill", missing)
         stored = len(missing)
         self.filled += stored
         log.warning("Recovered %d event(s) in %s that the homeserver never pushed", stored, room_id)
-        if rooms:
-            self.on_new_events(rooms)
+        if new:
+            self.on_new_events(new)
         return stored
 
     async def _page(self, room_id: str, reader: str, token: str | None) -> tuple[list[dict[str, Any]], str | None]:

@@ -1,4 +1,10 @@
-"""Processes stored events in order per room, resuming whatever a crash left unprocessed."""
+"""Processes stored events in order per room, resuming whatever a crash left unprocessed.
+
+Events stored by the endpoint are handed over with their sequence numbers, so a room whose
+backlog in the database is known to be empty is processed from memory, without reading back
+what was just written. A room is read from the database after a start-up and after any failure,
+until a read finds nothing more pending; then it is "clean" again.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,9 @@ log = logging.getLogger("dutyroom.inbox")
 
 EventHandler = Callable[[Event], Awaitable[None]]
 BATCH = 50
+# Sequence numbers lately done. An event is handed over only after its commit, so a read of
+# the database may process it first; this keeps that event from being handled twice.
+RECENTLY_DONE = 4096
 
 
 def deserialize(payload: dict[str, Any]) -> Event:
@@ -44,10 +53,27 @@ class InboxProcessor:
         self.retry_base_delay = retry_base_delay
         self.hold = hold
         self.queues = RoomQueues("inbox", self._drain)
+        self._handed: dict[str, list[InboxEvent]] = {}  # room → stored events not yet processed
+        self._clean: set[str] = set()  # rooms with nothing pending in the database but those
+        self._done: dict[int, None] = {}  # insertion-ordered: RECENTLY_DONE seqs
 
     def wake(self, room_ids: list[str]) -> None:
+        """Something may be pending in these rooms' database backlog: read it from there."""
+        self._clean.difference_update(room_ids)
         if not self.hold:
             self.queues.wake(room_ids)
+
+    def take(self, events: list[InboxEvent]) -> None:
+        """Events just committed to the inbox: process them (from memory where possible)."""
+        if self.hold:
+            self._clean.difference_update(e.room_id for e in events)  # left to the database
+            return
+        rooms: list[str] = []
+        for event in events:
+            self._handed.setdefault(event.room_id, []).append(event)
+            if event.room_id not in rooms:
+                rooms.append(event.room_id)
+        self.queues.wake(rooms)
 
     async def resume(self) -> None:
         """After a start-up, pick up everything that was stored but not processed."""
@@ -58,16 +84,34 @@ class InboxProcessor:
 
     async def _drain(self, room_id: str) -> None:
         while True:
-            batch = await self.table.next_pending(room_id, BATCH)
+            from_memory = room_id in self._clean
+            if from_memory:
+                batch = sorted((e for e in self._handed.pop(room_id, []) if e.seq not in self._done),
+                               key=lambda e: e.seq)
+            else:
+                batch = await self.table.next_pending(room_id, BATCH)
+                read = {e.seq for e in batch}
+                if room_id in self._handed:  # what this read covers need not be kept
+                    self._handed[room_id] = [e for e in self._handed[room_id] if e.seq not in read]
             for item in batch:
                 if not await self._process(item):
-                    break  # keep the room's order: retry this item before any later one
+                    self._clean.discard(room_id)  # keep the room's order: retry it first
+                    break
+                self._remember_done(item.seq)
             else:
-                if len(batch) < BATCH:
-                    return  # a short batch was everything; RoomQueues re-drains on new events
+                if from_memory:
+                    if not self._handed.get(room_id):
+                        self._handed.pop(room_id, None)
+                        return
+                elif len(batch) < BATCH:
+                    self._clean.add(room_id)
+                    if not self._handed.get(room_id):
+                        self._handed.pop(room_id, None)
+                        return
 
     async def _process(self, item: InboxEvent) -> bool:
-        """Handle one event; False means it failed and stays pending for a retry."""
+        """Handle one event; False means it failed and stays pending for a retry (True: done,
+        or a dead letter)."""
         try:
             event = deserialize(dict(item.payload))
         except (SerializerError, KeyError, ValueError, TypeError) as e:
@@ -90,3 +134,8 @@ class InboxProcessor:
         await self.table.mark_done(item.seq)
         EVENTS_PROCESSED.inc()
         return True
+
+    def _remember_done(self, seq: int) -> None:
+        self._done[seq] = None
+        if len(self._done) > RECENTLY_DONE:
+            del self._done[next(iter(self._done))]

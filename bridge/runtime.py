@@ -135,7 +135,7 @@ class Runtime:
             max_attempts=int(cfg["appservice.inbox_max_attempts"]),
             hold=True,
         )
-        self.az.on_new_events = self.processor.wake
+        self.az.on_new_events = self.processor.take
 
         await self.az.start(host=cfg["appservice.hostname"], port=int(cfg["appservice.port"]))
         self.az.ready = True
@@ -154,7 +154,7 @@ class Runtime:
         self.gaps = GapFiller(
             self.db, self.inbox, homeserver=cfg["homeserver.address"],
             as_token=cfg["appservice.as_token"], user_prefix=cfg.prefix,
-            session=lambda: self.az.http_session, on_new_events=self.processor.wake,
+            session=lambda: self.az.http_session, on_new_events=self.processor.take,
             is_own_user=self._is_own_user,
         )
         await self.gaps.fill_recent()  # the homeserver may have restarted while we were down

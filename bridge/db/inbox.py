@@ -23,9 +23,9 @@ class InboxTable:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def store(self, txn_id: str, events: list[dict[str, Any]]) -> list[str]:
-        """Store the events (one statement, so all or none); returns the room IDs that got new
-        events, in the order they first appear.
+    async def store(self, txn_id: str, events: list[dict[str, Any]]) -> list[InboxEvent]:
+        """Store the events (one statement, so all or none); returns the ones that were new, in
+        the order given, so they can be handed to processing without being read back.
 
         Deduplication is by event_id: homeservers may restart transaction IDs at 1 or resend an
         event inside a different transaction.
@@ -38,16 +38,17 @@ class InboxTable:
             rows.append("(" + ", ".join(f"${i * 6 + n}" for n in range(1, 7)) + ")")
             args += [event["event_id"], event["room_id"], txn_id,
                      json.dumps(event, ensure_ascii=False), now, event.get("sender")]
-        inserted = {r["event_id"] for r in await self.db.fetch(
+        seqs = {r["event_id"]: r["seq"] for r in await self.db.fetch(
             "INSERT INTO inbox_event (event_id, room_id, txn_id, payload, received_at, sender)"
-            f" VALUES {', '.join(rows)} ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            f" VALUES {', '.join(rows)} ON CONFLICT (event_id) DO NOTHING RETURNING seq, event_id",
             *args,
         )}
-        rooms: list[str] = []
+        stored: list[InboxEvent] = []
         for event in events:
-            if event["event_id"] in inserted and event["room_id"] not in rooms:
-                rooms.append(event["room_id"])
-        return rooms
+            seq = seqs.pop(event["event_id"], None)  # popped: a repeat inside one batch is no new event
+            if seq is not None:
+                stored.append(InboxEvent(seq, event["event_id"], event["room_id"], event, 0))
+        return stored
 
     async def pending_rooms(self) -> list[str]:
         rows = await self.db.fetch(
