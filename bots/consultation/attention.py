@@ -14,6 +14,8 @@ from .db import Case
 if TYPE_CHECKING:
     from .bot import ConsultationBot
 
+# Steps remembered as taken, so a case left unanswered for days is not written to every round.
+TAKEN_MEMORY = 100_000
 EMAIL_WORDS = {"邮件", "email", "e-mail", "Email", "EMAIL"}
 
 
@@ -40,13 +42,21 @@ class Attention:
         self.bot = bot
         self.ctx = bot.ctx
         self.tables = bot.tables
+        self._taken: set[tuple[int, str]] = set()  # (case, step) already in the case log
 
     def _setting(self, name: str) -> float:
         return float(self.ctx.config[f"consultation.{name}"])
 
     async def check(self) -> None:
         now = self.bot.now()
-        for case in await self.tables.unanswered_cases():
+        # Cases younger than the first step are not read at all: with thousands open, most are.
+        # (A working hour takes at least an hour of the clock.)
+        first_step_min = min(self._setting("remind_after_minutes"),
+                             self._setting("escalate_after_minutes"),
+                             self._setting("offer_email_after_minutes"),
+                             self._setting("followup_working_hours") * 60)
+        due = self.bot.now_ms() - int(first_step_min * 60_000)
+        for case in await self.tables.unanswered_cases(due):
             since = datetime.fromtimestamp((case.attention_since or 0) / 1000, now.tzinfo)
             if case.leave_message:
                 await self._followup(case, since, now)
@@ -55,7 +65,13 @@ class Attention:
 
     async def _step(self, case: Case, step: str) -> bool:
         """True the first time a step is taken for this case."""
-        return await self.tables.log(f"case/{case.id}/{step}", case.id, step, self.bot.now_ms())
+        if (case.id, step) in self._taken:
+            return False  # known from an earlier round: no write to find out again
+        first = await self.tables.log(f"case/{case.id}/{step}", case.id, step, self.bot.now_ms())
+        if len(self._taken) >= TAKEN_MEMORY:
+            self._taken.clear()  # the log still knows; this only spares the writes
+        self._taken.add((case.id, step))
+        return first
 
     def _on_duty(self, case: Case, now: datetime) -> list[str]:
         return [o.mxid for o in self.ctx.roster.on_duty(case.dept_id, now)]

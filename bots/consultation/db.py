@@ -164,10 +164,12 @@ class ConsultationTables:
         )
         return [c for c in map(_case, rows) if c is not None]
 
-    async def unanswered_cases(self) -> list[Case]:
+    async def unanswered_cases(self, since_before_ms: int) -> list[Case]:
+        """Open cases nobody answered whose attention clock started before the given moment."""
         rows = await self.db.fetch(
             f"SELECT {CASE_COLUMNS} FROM consult_case WHERE waiting=false AND status='open'"
-            " AND first_reply_at IS NULL AND attention_since IS NOT NULL ORDER BY id"
+            " AND first_reply_at IS NULL AND attention_since <= $1 ORDER BY id",
+            since_before_ms,
         )
         return [c for c in map(_case, rows) if c is not None]
 
