@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import nio
 import pytest
 
+from bots.directory import DirectoryBot
+from bots.directory.bot import ROOMS
+from bridge.roster import Department
 from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
 from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.kit.requests import count_requests
@@ -39,6 +44,30 @@ async def room_state(user: MatrixUser, room_id: str, event_type: str) -> dict:
     )
     assert status == 200, body
     return body
+
+
+async def sender_of(user: MatrixUser, room_id: str, event_type: str) -> str:
+    """Who sent the current state event (`type` or `type/state_key`): which of our users acted."""
+    status, body = await user.request(
+        "GET", f"/_matrix/client/v3/rooms/{q(room_id)}/state/{event_type}?format=event"
+    )
+    assert status == 200, body
+    return body["sender"]
+
+
+async def members(user: MatrixUser, room_id: str) -> dict[str, str]:
+    """Every membership in the room's current state, invites and leaves included."""
+    status, body = await user.request("GET", f"/_matrix/client/v3/rooms/{q(room_id)}/state")
+    assert status == 200, body
+    return {e["state_key"]: e["content"]["membership"] for e in body
+            if e["type"] == "m.room.member"}
+
+
+async def applied(bridge: InProcessBridge, dept_id: str) -> dict[str, Any]:
+    """What the directory bot recorded as applied to a department's room."""
+    assert bridge.runtime is not None
+    directory: DirectoryBot = bridge.runtime.bots[0]
+    return (await directory.tables.rooms(ROOMS))[dept_id][1]
 
 
 async def test_citizen_finds_space_joins_room_cannot_post_and_can_dm(
@@ -88,16 +117,105 @@ async def _membership_is(user: MatrixUser, room_id: str, member: str, membership
     return (await user.members(room_id)).get(member) == membership
 
 
+@asynccontextmanager
+async def roster_bridge(
+    settings: BridgeSettings, roster_dir: Path, tmp_path: Path
+) -> AsyncIterator[InProcessBridge]:
+    """A bridge on the roster files in `roster_dir`, so editing them changes what it applies."""
+    settings.rosters = [str(roster_dir / "*.yaml")]
+    running = InProcessBridge(write_config(tmp_path / "config.yaml", settings))
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
 @pytest.fixture
 async def first(
     bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path
 ) -> AsyncIterator[InProcessBridge]:
-    """A bridge on the roster files in `roster_dir`, so editing them changes what it applies."""
-    bridge_settings.rosters = [str(roster_dir / "*.yaml")]
+    async with roster_bridge(bridge_settings, roster_dir, tmp_path) as running:
+        yield running
+
+
+async def _sync_department_as_before(
+    self: DirectoryBot,
+    dept: Department,
+    existing: tuple[str, dict[str, Any]] | None,
+    ghost_name: str | None,
+) -> None:
+    """How department rooms were made before issue #7: by the bot, the ghost invited in
+    createRoom and joining after, no owner recorded (the rooms existing deployments have)."""
+    if ghost_name != dept.name:
+        await self._ensure_ghost(dept.id, dept.name)
+    desired = self._department_state(dept, None)
+    if existing is None:
+        existing = await self._create(ROOMS, dept.id, dept.id, desired)
+    self.dept_rooms[dept.id] = await self._ensure(ROOMS, dept.id, desired, existing)
+
+
+@pytest.fixture
+async def made_by_the_bot(
+    monkeypatch: pytest.MonkeyPatch, bridge_settings: BridgeSettings, roster_dir: Path,
+    tmp_path: Path,
+) -> AsyncIterator[InProcessBridge]:
+    """Like `first`, but its department rooms are made the old way; `monkeypatch.undo()` lets a
+    later bridge run today's code on them."""
+    monkeypatch.setattr(DirectoryBot, "_sync_department", _sync_department_as_before)
+    async with roster_bridge(bridge_settings, roster_dir, tmp_path) as running:
+        yield running
+
+
+def edit_roster(roster_dir: Path) -> None:
+    """Rename gat, move hzfgw from the hz space to zj, and remove czt."""
+    roster_file = roster_dir / "departments.yaml"
+    text = roster_file.read_text(encoding="utf-8")
+    text = text.replace("name: 浙江省公安厅", "name: 浙江省公安厅（测试更名）")
+    text = text.replace("    jurisdiction: hz\n", "    jurisdiction: zj\n")
+    start = text.index("  - id: czt")
+    end = text.index("  - id: hzfgw")
+    roster_file.write_text(text[:start] + text[end:], encoding="utf-8")
+
+
+async def test_a_new_department_room_is_created_by_its_ghost_without_invite_or_join(
+    stack: Stack, bridge_settings: BridgeSettings, tmp_path: Path, users: UserFactory, prefix: str,
+) -> None:
     running = InProcessBridge(write_config(tmp_path / "config.yaml", bridge_settings))
-    await running.start()
-    yield running
-    await running.stop()
+    with count_requests(stack.url) as (counts, _):
+        runtime = await running.start()
+    try:
+        directory = runtime.bots[0]
+        assert directory.created == 6  # two spaces and four rooms
+        # No invite inside createRoom, no join after it, and no no-op join by any creator.
+        joins = {kind: n for kind, n in counts.items() if "join" in kind or "invite" in kind}
+        assert joins == {}, joins
+        citizen = await users("citizen")
+        room = await resolve(citizen, f"#{prefix}fgw:localhost")
+        assert directory.dept_rooms["fgw"] == room
+        ghost, bot = f"@{prefix}fgw:localhost", runtime.config.bot_mxid
+        create = await room_state(citizen, room, "m.room.create")
+        assert create["room_version"] == "12"
+        assert await sender_of(citizen, room, "m.room.create") == ghost
+        # The ghost alone is in the room: the bot is not needed there.
+        assert await members(citizen, room) == {ghost: "join"}
+        # A creator is never listed in power_levels (room version 12 refuses it).
+        levels = await room_state(citizen, room, "m.room.power_levels")
+        assert levels["users"] == {} and levels["events_default"] == 50
+        await citizen.join(room)
+        assert not [e for e in await citizen.history(room) if e["type"] == "m.room.member"
+                    and e["content"].get("membership") == "invite"]
+        assert (await applied(running, "fgw"))["owner"] == "ghost"
+        # Still listed in the public room directory, and a child of its space.
+        status, listing = await citizen.request(
+            "GET", f"/_matrix/client/v3/directory/list/room/{q(room)}"
+        )
+        assert status == 200 and listing["visibility"] == "public"
+        space = await resolve(citizen, f"#{prefix}space_zj:localhost")
+        assert room in await hierarchy(citizen, space)
+        assert await sender_of(citizen, space, f"m.space.child/{q(room)}") == bot
+    finally:
+        await running.stop()
 
 
 async def test_roster_changes_rename_and_close_rooms_and_warm_restart_creates_nothing(
@@ -124,6 +242,13 @@ async def test_roster_changes_rename_and_close_rooms_and_warm_restart_creates_no
     closed = await room_state(citizen, czt_room, "m.room.name")
     assert closed["name"] == "浙江省财政厅（已停止服务）"
     assert "不在网上值班室" in (await room_state(citizen, czt_room, "m.room.topic"))["topic"]
+    # Each room was changed by its ghost, which created it; the bot is not in these rooms.
+    assert await sender_of(citizen, gat_room, "m.room.name") == f"@{prefix}gat:localhost"
+    assert await sender_of(citizen, czt_room, "m.room.name") == f"@{prefix}czt:localhost"
+    status, listing = await citizen.request(
+        "GET", f"/_matrix/client/v3/directory/list/room/{q(czt_room)}"
+    )
+    assert status == 200 and listing["visibility"] == "private"
     await first.stop()
 
     second = InProcessBridge(first.config_path)
@@ -163,6 +288,11 @@ async def test_rooms_are_born_in_their_space_move_between_spaces_and_warm_restar
     assert room not in await hierarchy(citizen, hz)
     assert await room_state(citizen, room, f"m.space.parent/{q(hz)}") == {}
     assert (await room_state(citizen, room, f"m.space.parent/{q(zj)}"))["canonical"] is True
+    # The room's links are its ghost's to change, the spaces' links the bot's.
+    ghost = f"@{prefix}hzfgw:localhost"
+    assert await sender_of(citizen, room, f"m.space.parent/{q(hz)}") == ghost
+    assert await sender_of(citizen, room, f"m.space.parent/{q(zj)}") == ghost
+    assert await sender_of(citizen, zj, f"m.space.child/{q(room)}") == runtime.config.bot_mxid
     await first.stop()
 
     second = InProcessBridge(first.config_path)
@@ -174,3 +304,91 @@ async def test_rooms_are_born_in_their_space_move_between_spaces_and_warm_restar
         assert changed == [], changed
     finally:
         await second.stop()
+
+
+async def test_a_room_made_before_a_crash_is_adopted_with_its_ghost_as_owner(
+    first: InProcessBridge, stack: Stack, users: UserFactory, prefix: str,
+) -> None:
+    """As if the bridge died between the ghost's createRoom and recording the room."""
+    runtime = first.runtime
+    assert runtime is not None
+    room = runtime.bots[0].dept_rooms["gat"]
+    recorded = await applied(first, "gat")
+    await runtime.db.execute("DELETE FROM directory_room WHERE dept_id='gat'")
+    await first.stop()
+
+    again = InProcessBridge(first.config_path)
+    with count_requests(stack.url) as (counts, _):
+        runtime = await again.start()
+    try:
+        directory = runtime.bots[0]
+        assert directory.created == 0
+        assert directory.dept_rooms["gat"] == room
+        # One createRoom, refused because the alias is taken; nothing made twice.
+        assert counts["POST /_matrix/client/v3/createRoom"] == 1
+        assert await applied(again, "gat") == recorded
+        citizen = await users("citizen")
+        ghost = f"@{prefix}gat:localhost"
+        assert await resolve(citizen, f"#{prefix}gat:localhost") == room
+        # Its state was sent again, by the ghost that owns it.
+        assert await sender_of(citizen, room, "m.room.power_levels") == ghost
+        assert await members(citizen, room) == {ghost: "join"}
+    finally:
+        await again.stop()
+
+
+async def test_rooms_the_bot_made_before_stay_the_bots_to_manage(
+    made_by_the_bot: InProcessBridge, monkeypatch: pytest.MonkeyPatch, stack: Stack,
+    roster_dir: Path, users: UserFactory, prefix: str,
+) -> None:
+    first = made_by_the_bot
+    assert first.runtime is not None
+    bot = first.runtime.config.bot_mxid
+    citizen = await users("citizen")
+    rooms = {d: await resolve(citizen, f"#{prefix}{d}:localhost") for d in ("gat", "czt", "hzfgw")}
+    ghost = f"@{prefix}gat:localhost"
+    assert await sender_of(citizen, rooms["gat"], "m.room.create") == bot
+    assert await members(citizen, rooms["gat"]) == {bot: "join", ghost: "join"}
+    assert "owner" not in await applied(first, "gat")
+    await first.stop()
+    monkeypatch.undo()
+
+    # Today's code on them: a warm restart changes nothing, the recorded state included.
+    second = InProcessBridge(first.config_path)
+    with count_requests(stack.url) as (counts, _):
+        runtime = await second.start()
+    try:
+        assert runtime.bots[0].created == 0
+        changed = [kind for kind in counts if kind.startswith("PUT") or "createRoom" in kind]
+        assert changed == [], changed
+        edit_roster(roster_dir)
+        assert await runtime.rosters.check_now()
+        renamed = await room_state(citizen, rooms["gat"], "m.room.name")
+        assert renamed["name"] == "浙江省公安厅（测试更名）"
+        assert await sender_of(citizen, rooms["gat"], "m.room.name") == bot
+        assert (await room_state(citizen, rooms["czt"], "m.room.name"))["name"] == (
+            "浙江省财政厅（已停止服务）"
+        )
+        assert await sender_of(citizen, rooms["czt"], "m.room.name") == bot
+        zj = await resolve(citizen, f"#{prefix}space_zj:localhost")
+        assert rooms["hzfgw"] in await hierarchy(citizen, zj)
+        assert await sender_of(citizen, rooms["hzfgw"], f"m.space.parent/{q(zj)}") == bot
+        for dept_id in ("gat", "czt", "hzfgw"):
+            assert "owner" not in await applied(second, dept_id)
+        # A crash between the bot's createRoom and its record, under the earlier version: the
+        # adopted room is still the bot's.
+        await runtime.db.execute("DELETE FROM directory_room WHERE dept_id='gat'")
+    finally:
+        await second.stop()
+
+    third = InProcessBridge(first.config_path)
+    runtime = await third.start()
+    try:
+        assert runtime.bots[0].created == 0
+        assert runtime.bots[0].dept_rooms["gat"] == rooms["gat"]
+        assert "owner" not in await applied(third, "gat")
+        assert await sender_of(citizen, rooms["gat"], "m.room.power_levels") == bot
+        levels = await room_state(citizen, rooms["gat"], "m.room.power_levels")
+        assert levels["users"] == {ghost: 50}
+    finally:
+        await third.stop()

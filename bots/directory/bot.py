@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from mautrix.appservice import IntentAPI
 from mautrix.errors import MForbidden
 from mautrix.types import (
     EventType,
@@ -21,7 +22,7 @@ from bridge.rooms import create_or_adopt
 from bridge.roster import Department
 
 from .db import DirectoryTables
-from .layout import closed_room_state, room_state, space_state
+from .layout import GHOST_OWNER, closed_room_state, room_state, space_state
 from .messages import MESSAGES
 from .upgrade import upgrade_table
 
@@ -78,8 +79,7 @@ class DirectoryBot(Bot):
         # Spaces first: a department room is created with its m.space.parent already in place.
         jurisdictions = list(roster.jurisdictions.values())
         space_ids = await bounded(limit, (
-            self._ensure(SPACES, jur.id, f"space_{jur.id}", space_state(jur, t), spaces.get(jur.id),
-                         is_space=True)
+            self._sync_space(jur.id, space_state(jur, t), spaces.get(jur.id))
             for jur in jurisdictions
         ))
         self.space_rooms.update(zip((jur.id for jur in jurisdictions), space_ids, strict=True))
@@ -91,15 +91,31 @@ class DirectoryBot(Bot):
                 if dept_id not in roster.departments and not applied.get("closed")]
         await bounded(limit, (self._close(*room) for room in gone))
 
+    async def _sync_space(
+        self, jur_id: str, desired: dict[str, Any], existing: tuple[str, dict[str, Any]] | None
+    ) -> str:
+        if existing is None:
+            existing = await self._create(SPACES, jur_id, f"space_{jur_id}", desired, is_space=True)
+        return await self._ensure(SPACES, jur_id, desired, existing, is_space=True)
+
     async def _sync_department(
         self, dept: Department, existing: tuple[str, dict[str, Any]] | None, ghost_name: str | None
     ) -> None:
         if ghost_name != dept.name:
             # Before the room is made: a profile change after joining is copied into every room.
             await self._ensure_ghost(dept.id, dept.name)
-        desired = room_state(dept, self.ctx.roster, self.ctx.config, self.ctx.messages,
-                             self.ctx.clock.now())
-        self.dept_rooms[dept.id] = await self._ensure(ROOMS, dept.id, dept.id, desired, existing)
+        if existing is None:
+            # The ghost creates its own room: no invite in createRoom and no join after it, the
+            # two costliest requests after createRoom itself (issue #7).
+            existing = await self._create(ROOMS, dept.id, dept.id,
+                                          self._department_state(dept, GHOST_OWNER))
+        # Rooms made by the bot before record no owner and stay the bot's to manage.
+        desired = self._department_state(dept, existing[1].get("owner"))
+        self.dept_rooms[dept.id] = await self._ensure(ROOMS, dept.id, desired, existing)
+
+    def _department_state(self, dept: Department, owner: str | None) -> dict[str, Any]:
+        return room_state(dept, self.ctx.roster, self.ctx.config, self.ctx.messages,
+                          self.ctx.clock.now(), owner)
 
     async def _close(self, dept_id: str, room_id: str, applied: dict[str, Any]) -> None:
         self.ctx.log.info("Department %s left the roster: marking its room closed", dept_id)
@@ -121,17 +137,12 @@ class DirectoryBot(Bot):
         self,
         table: str,
         key: str,
-        alias: str,
         desired: dict[str, Any],
-        existing: tuple[str, dict[str, Any]] | None,
+        existing: tuple[str, dict[str, Any]],
         *,
         is_space: bool = False,
     ) -> str:
-        if existing is not None:
-            room_id, applied = existing
-        else:
-            room_id, applied = await self._create(alias, key, desired, is_space)
-            await self.tables.save_room(table, key, room_id, applied)
+        room_id, applied = existing
         expected = self._with_placement(desired, is_space)
         if applied != expected:
             await self._apply(room_id, None if is_space else key, applied, expected)
@@ -147,11 +158,13 @@ class DirectoryBot(Bot):
         return expected
 
     async def _create(
-        self, alias: str, key: str, desired: dict[str, Any], is_space: bool
+        self, table: str, key: str, alias: str, desired: dict[str, Any], *, is_space: bool = False
     ) -> tuple[str, dict[str, Any]]:
-        """Everything createRoom can carry goes in it; returns the room and what it applied
-        (nothing for a room adopted after a crash, whose state is then sent again)."""
+        """Everything createRoom can carry goes in it; records and returns the room and what it
+        applied (for a room adopted after a crash only its owner, and all its state is sent
+        again)."""
         config = self.ctx.config
+        ghost_owned = desired.get("owner") == GHOST_OWNER
         initial_state: list[dict[str, Any]] = [
             {"type": "m.room.history_visibility", "content": {"history_visibility": "world_readable"}},
             {"type": "m.room.guest_access", "content": {"guest_access": "can_join"}},
@@ -165,53 +178,83 @@ class DirectoryBot(Bot):
         room_id, created = await create_or_adopt(
             self.ctx,
             config.prefix + alias,
+            intent=self.ctx.ghost(key) if ghost_owned else None,
             visibility=RoomDirectoryVisibility.PUBLIC,
             preset=RoomCreatePreset.PUBLIC,
             name=desired["name"],
             topic=desired["topic"],
             initial_state=initial_state,
             creation_content={"type": "m.space"} if is_space else None,
-            invitees=[] if is_space else [config.ghost_mxid(key)],
+            invitees=[] if is_space or ghost_owned else [config.ghost_mxid(key)],
             power_level_override=desired["power_levels"],
         )
-        if not created:
-            return room_id, {}
-        self.created += 1
-        applied = {k: desired[k] for k in ("name", "topic", "power_levels") if k in desired}
-        applied.update(listed=True, ghost_invited=not is_space)
-        if space_room is not None:
-            applied["space_parent"] = space_room  # the child link in the space is still to send
+        if created:
+            self.created += 1
+            applied = {k: desired[k] for k in ("name", "topic", "power_levels", "owner")
+                       if k in desired}
+            applied["listed"] = True
+            if ghost_owned:
+                applied["ghost_joined"] = True  # as the room's creator
+            else:
+                applied["ghost_invited"] = not is_space
+            if space_room is not None:
+                applied["space_parent"] = space_room  # the child link in the space is still to send
+        else:
+            applied = {} if is_space else await self._adopted(room_id, key)
+        await self.tables.save_room(table, key, room_id, applied)
         return room_id, applied
+
+    async def _adopted(self, room_id: str, dept_id: str) -> dict[str, Any]:
+        """What stands applied in a department room adopted after a crash: only who owns it.
+
+        Its creator decides which of our users can change it. A room whose creation crashed
+        under an earlier version is the bot's, so the create event is read rather than assumed;
+        the room is world-readable, so this works whether or not the ghost is in it.
+        """
+        ghost = self.ctx.ghost(dept_id)
+        create = await ghost.get_state_event(
+            room_id, EventType.ROOM_CREATE, format="event", ensure_joined=False
+        )
+        return {"owner": GHOST_OWNER} if create.sender == ghost.mxid else {}
 
     async def _apply(
         self, room_id: str, dept_id: str | None, applied: dict[str, Any], desired: dict[str, Any]
     ) -> None:
-        bot = self.ctx.bot_intent
+        # Changes are sent by the room's creator, the one of our users sure to have the power:
+        # the bot for spaces and for department rooms it made, the ghost for rooms it made (the
+        # bot is not even a member of those).
+        ghost_owned = desired.get("owner") == GHOST_OWNER
+        owner = self.ctx.ghost(dept_id) if ghost_owned and dept_id else self.ctx.bot_intent
         if applied.get("name") != desired["name"]:
-            await bot.set_room_name(room_id, desired["name"])
+            await owner.set_room_name(room_id, desired["name"])
         if applied.get("topic") != desired["topic"]:
-            await bot.set_room_topic(room_id, desired["topic"])
+            await owner.set_room_topic(room_id, desired["topic"])
         if applied.get("power_levels") != desired["power_levels"]:
-            await bot.send_state_event(room_id, EventType.ROOM_POWER_LEVELS, desired["power_levels"])
+            await owner.send_state_event(
+                room_id, EventType.ROOM_POWER_LEVELS, desired["power_levels"]
+            )
         if applied.get("listed") != desired["listed"]:
             visibility = RoomDirectoryVisibility.PUBLIC if desired["listed"] else (
                 RoomDirectoryVisibility.PRIVATE
             )
-            await bot.set_room_directory_visibility(room_id, visibility)
+            await owner.set_room_directory_visibility(room_id, visibility)
         if dept_id is None:
             return
-        if not applied.get("ghost_joined"):
+        # A ghost that created its room is in it; only a bot-made room has it invited and joined.
+        if not ghost_owned and not applied.get("ghost_joined"):
             if not applied.get("ghost_invited"):
                 try:
-                    await bot.invite_user(room_id, self.ctx.config.ghost_mxid(dept_id))
+                    await self.ctx.bot_intent.invite_user(room_id, self.ctx.config.ghost_mxid(dept_id))
                 except MForbidden:
                     pass  # already a member: the room was adopted after a crash
             await self.ctx.ghost(dept_id).join_room_by_id(room_id)
-        await self._place_in_space(room_id, applied, desired)
+        await self._place_in_space(room_id, owner, applied, desired)
 
     async def _place_in_space(
-        self, room_id: str, applied: dict[str, Any], desired: dict[str, Any]
+        self, room_id: str, owner: IntentAPI, applied: dict[str, Any], desired: dict[str, Any]
     ) -> None:
+        """m.space.parent goes into the room as its owner; m.space.child into the space as the
+        bot, which owns every space."""
         bot, via = self.ctx.bot_intent, [self.ctx.config.domain]
         space_room = desired["space_room"]
         old_child = applied.get("space_room")
@@ -220,11 +263,11 @@ class DirectoryBot(Bot):
         if old_child and old_child != space_room:
             await bot.send_state_event(old_child, EventType.SPACE_CHILD, {}, state_key=room_id)
         if old_parent and old_parent != space_room:
-            await bot.send_state_event(room_id, EventType.SPACE_PARENT, {}, state_key=old_parent)
+            await owner.send_state_event(room_id, EventType.SPACE_PARENT, {}, state_key=old_parent)
         if space_room is None:
             return
         if old_parent != space_room:
-            await bot.send_state_event(
+            await owner.send_state_event(
                 room_id, EventType.SPACE_PARENT, {"via": via, "canonical": True}, state_key=space_room
             )
         if old_child != space_room or applied.get("order") != desired["order"]:

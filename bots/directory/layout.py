@@ -13,9 +13,13 @@ from bridge.config import Config
 from bridge.messages import Messages
 from bridge.roster import Department, Jurisdiction, Roster
 
-# Posting needs 50; citizens have 0, the department's ghost 50, the bot is the room's creator.
+# Posting needs 50; citizens have 0, the department's ghost 50, the room's creator everything.
 POSTING_LEVEL = 50
 ADMIN_LEVEL = 100
+
+# A department room's creator: its ghost since issue #7 (no invite and no join to pay for), the
+# bridge bot before. Rooms the bot made record no owner, so their stored state stays as it was.
+GHOST_OWNER = "ghost"
 
 
 def read_only_power_levels(ghost: str | None) -> dict[str, Any]:
@@ -31,6 +35,12 @@ def read_only_power_levels(ghost: str | None) -> dict[str, Any]:
         "events": {},
         "notifications": {"room": ADMIN_LEVEL},
     }
+
+
+def department_power_levels(ghost: str, owner: str | None) -> dict[str, Any]:
+    """A ghost that created its room needs no level: room version 12 gives creators unlimited
+    power and refuses a createRoom (or a power_levels event) that lists them in `users`."""
+    return read_only_power_levels(None if owner == GHOST_OWNER else ghost)
 
 
 def space_state(jur: Jurisdiction, t: Messages) -> dict[str, Any]:
@@ -68,7 +78,8 @@ def status_text(dept: Department, roster: Roster, t: Messages, now: datetime) ->
 
 
 def room_state(
-    dept: Department, roster: Roster, config: Config, t: Messages, now: datetime
+    dept: Department, roster: Roster, config: Config, t: Messages, now: datetime,
+    owner: str | None,
 ) -> dict[str, Any]:
     ghost = config.ghost_mxid(dept.id)
     description = dept.description.strip()
@@ -84,15 +95,18 @@ def room_state(
         name=dept.name,
         ghost=ghost,
     )
-    return {
+    state: dict[str, Any] = {
         "dept_name": dept.name,
         "name": dept.name,
         "topic": topic,
-        "power_levels": read_only_power_levels(ghost),
+        "power_levels": department_power_levels(ghost, owner),
         "space": dept.jurisdiction,
         "order": f"{dept.order:05d}",
         "closed": False,
     }
+    if owner is not None:
+        state["owner"] = owner
+    return state
 
 
 def closed_room_state(last: dict[str, Any], dept_id: str, config: Config, t: Messages) -> dict[str, Any]:
@@ -102,7 +116,7 @@ def closed_room_state(last: dict[str, Any], dept_id: str, config: Config, t: Mes
         **last,
         "name": t("directory.closed_name", name=dept_name),
         "topic": t("directory.closed_topic"),
-        "power_levels": read_only_power_levels(config.ghost_mxid(dept_id)),
+        "power_levels": department_power_levels(config.ghost_mxid(dept_id), last.get("owner")),
         "order": "z" + str(last.get("order", "")),
         "closed": True,
     }
