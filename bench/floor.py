@@ -34,9 +34,10 @@ class NullRelayProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> None:
-        command = [sys.executable, "-m", "bench.null_relay", "--port", str(self.stack.port),
-                   "--homeserver", self.stack.url, "--hs-token", self.stack.hs_token,
-                   "--as-token", self.stack.as_token, "--routes", json.dumps(self.routes)]
+        # "--name=value": a token may begin with "-", which argparse would take for an option.
+        command = [sys.executable, "-m", "bench.null_relay", f"--port={self.stack.port}",
+                   f"--homeserver={self.stack.url}", f"--hs-token={self.stack.hs_token}",
+                   f"--as-token={self.stack.as_token}", f"--routes={json.dumps(self.routes)}"]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log,
                                          cwd=Path(__file__).resolve().parent.parent)
