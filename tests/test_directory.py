@@ -14,6 +14,7 @@ import pytest
 from bots.directory import DirectoryBot
 from bots.directory.bot import ROOMS
 from bridge.roster import Department
+from bridge.runtime import Runtime
 from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
 from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.kit.requests import count_requests
@@ -167,6 +168,19 @@ async def made_by_the_bot(
         yield running
 
 
+async def warm_restart(first: InProcessBridge, stack: Stack) -> tuple[InProcessBridge, Runtime]:
+    """The same bridge started again: it must create no room and send no state (no PUT)."""
+    again = InProcessBridge(first.config_path)
+    with count_requests(stack.url) as (counts, _):
+        runtime = await again.start()
+    created = runtime.bots[0].created
+    changed = [kind for kind in counts if kind.startswith("PUT") or "createRoom" in kind]
+    if created or changed:
+        await again.stop()
+        raise AssertionError(f"a warm restart created {created} rooms and sent {changed}")
+    return again, runtime
+
+
 def edit_roster(roster_dir: Path) -> None:
     """Rename gat, move hzfgw from the hz space to zj, and remove czt."""
     roster_file = roster_dir / "departments.yaml"
@@ -295,15 +309,8 @@ async def test_rooms_are_born_in_their_space_move_between_spaces_and_warm_restar
     assert await sender_of(citizen, zj, f"m.space.child/{q(room)}") == runtime.config.bot_mxid
     await first.stop()
 
-    second = InProcessBridge(first.config_path)
-    with count_requests(stack.url) as (counts, _):
-        runtime = await second.start()
-    try:
-        assert runtime.bots[0].created == 0
-        changed = [kind for kind in counts if kind.startswith("PUT") or "createRoom" in kind]
-        assert changed == [], changed
-    finally:
-        await second.stop()
+    second, _ = await warm_restart(first, stack)
+    await second.stop()
 
 
 async def test_a_room_made_before_a_crash_is_adopted_with_its_ghost_as_owner(
@@ -354,13 +361,8 @@ async def test_rooms_the_bot_made_before_stay_the_bots_to_manage(
     monkeypatch.undo()
 
     # Today's code on them: a warm restart changes nothing, the recorded state included.
-    second = InProcessBridge(first.config_path)
-    with count_requests(stack.url) as (counts, _):
-        runtime = await second.start()
+    second, runtime = await warm_restart(first, stack)
     try:
-        assert runtime.bots[0].created == 0
-        changed = [kind for kind in counts if kind.startswith("PUT") or "createRoom" in kind]
-        assert changed == [], changed
         edit_roster(roster_dir)
         assert await runtime.rosters.check_now()
         renamed = await room_state(citizen, rooms["gat"], "m.room.name")
