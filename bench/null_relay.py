@@ -66,14 +66,18 @@ class NullRelay:
         queue = self.queues[room_id]
         while True:
             route, text = await queue.get()
-            content: dict[str, Any] = {"msgtype": "m.text", "body": text}
+            txn = uuid.uuid4().hex
+            # The same shape as the bridge's copies, so the homeserver does the same work for
+            # them: no mentions, and the transaction ID in the content.
+            content: dict[str, Any] = {"msgtype": "m.text", "body": text, "m.mentions": {},
+                                       "org.dutyroom.txn": txn}
             if route.get("thread_root"):
                 content["m.relates_to"] = {
                     "rel_type": "m.thread", "event_id": route["thread_root"],
                     "is_falling_back": True, "m.in_reply_to": {"event_id": route["thread_root"]},
                 }
             url = (f"{self.homeserver}/_matrix/client/v3/rooms/{quote(room_id, safe='')}"
-                   f"/send/m.room.message/{uuid.uuid4().hex}")
+                   f"/send/m.room.message/{txn}")
             assert self.session is not None
             async with self.session.put(
                 url, json=content, params={"user_id": route["as_user"]},
