@@ -4,11 +4,12 @@ handled twice after a crash changes nothing the second time."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mautrix.util.async_db import Database
 
 OPEN, CLAIMED, CLOSED = "open", "claimed", "closed"
+LATEST_CASES_KEPT = 10_000
 
 
 @dataclass
@@ -55,6 +56,26 @@ class ConsultationTables:
         # Rows that never change once written; every relayed message would read them again.
         self._dms: dict[str, tuple[str, str]] = {}
         self._pseudonyms: dict[tuple[str, str], int] = {}
+        # The latest case of each DM, read for every message the citizen sends. Every write to a
+        # case goes through _update, which forgets it, so what is kept is what the table holds.
+        self._latest: dict[str, Case] = {}
+        self._dm_of_case: dict[int, str] = {}
+        self._writes = 0  # case writes finished; a read that overlapped one is not kept
+
+    def _forget(self, case_id: int) -> None:
+        dm_room = self._dm_of_case.pop(case_id, None)
+        if dm_room is not None:
+            self._latest.pop(dm_room, None)
+
+    async def _update(self, case_id: int, query: str, *args: object) -> None:
+        # Forgotten before and after: a read that finished while the write was under way may
+        # have kept the old row.
+        self._forget(case_id)
+        try:
+            await self.db.execute(query, case_id, *args)
+        finally:
+            self._forget(case_id)
+            self._writes += 1
 
     # DM rooms ---------------------------------------------------------------------------------
     async def add_dm(self, room_id: str, citizen: str, dept_id: str) -> None:
@@ -77,11 +98,22 @@ class ConsultationTables:
 
     # Cases ------------------------------------------------------------------------------------
     async def latest_case(self, dm_room: str) -> Case | None:
+        if dm_room in self._latest:
+            return replace(self._latest[dm_room])  # a copy: callers may not change what is kept
+        writes = self._writes
         row = await self.db.fetchrow(
             f"SELECT {CASE_COLUMNS} FROM consult_case WHERE dm_room=$1 ORDER BY id DESC LIMIT 1",
             dm_room,
         )
-        return _case(row)
+        case = _case(row)
+        if case is not None and self._writes == writes:
+            if len(self._latest) >= LATEST_CASES_KEPT:
+                self._latest.clear()
+                self._dm_of_case.clear()
+            self._forget(case.id)
+            self._latest[dm_room] = replace(case)
+            self._dm_of_case[case.id] = dm_room
+        return case
 
     async def case(self, case_id: int) -> Case | None:
         row = await self.db.fetchrow(f"SELECT {CASE_COLUMNS} FROM consult_case WHERE id=$1", case_id)
@@ -102,11 +134,16 @@ class ConsultationTables:
             dept_id, f"{dept_id.upper()}-{day}-%",
         )
         ref = f"{dept_id.upper()}-{day}-{count + 1:04d}"
-        await self.db.execute(
-            "INSERT INTO consult_case (ref, dept_id, citizen, dm_room, officers_room,"
-            " opened_by_event, status, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            ref, dept_id, citizen, dm_room, officers_room, event_id, OPEN, now_ms,
-        )
+        self._latest.pop(dm_room, None)
+        try:
+            await self.db.execute(
+                "INSERT INTO consult_case (ref, dept_id, citizen, dm_room, officers_room,"
+                " opened_by_event, status, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                ref, dept_id, citizen, dm_room, officers_room, event_id, OPEN, now_ms,
+            )
+        finally:
+            self._latest.pop(dm_room, None)
+            self._writes += 1
         row = await self.db.fetchrow(
             f"SELECT {CASE_COLUMNS} FROM consult_case WHERE opened_by_event=$1", event_id
         )
@@ -114,48 +151,57 @@ class ConsultationTables:
 
     async def set_status(self, case_id: int, status: str, *, claimed_by: str | None = None,
                          closed_at: int | None = None) -> None:
-        await self.db.execute(
+        await self._update(
+            case_id,
             "UPDATE consult_case SET status=$2, claimed_by=COALESCE($3, claimed_by),"
             " closed_at=$4 WHERE id=$1",
-            case_id, status, claimed_by, closed_at,
+            status, claimed_by, closed_at,
         )
 
     async def first_reply(self, case_id: int, at_ms: int, officer: str) -> None:
-        await self.db.execute(
+        await self._update(
+            case_id,
             "UPDATE consult_case SET first_reply_at=COALESCE(first_reply_at, $2),"
             " claimed_by=COALESCE(claimed_by, $3),"
             " status=CASE WHEN status='open' THEN 'claimed' ELSE status END WHERE id=$1",
-            case_id, at_ms, officer,
+            at_ms, officer,
         )
 
     async def move(self, case_id: int, dept_id: str, officers_room: str) -> None:
-        await self.db.execute(
+        await self._update(
+            case_id,
             "UPDATE consult_case SET dept_id=$2, officers_room=$3, status='open', claimed_by=NULL"
             " WHERE id=$1",
-            case_id, dept_id, officers_room,
+            dept_id, officers_room,
         )
 
     async def rate(self, case_id: int, rating: int, at_ms: int) -> None:
-        await self.db.execute(
-            "UPDATE consult_case SET rating=$2, rated_at=$3 WHERE id=$1", case_id, rating, at_ms
+        await self._update(
+            case_id,
+            "UPDATE consult_case SET rating=$2, rated_at=$3 WHERE id=$1",
+            rating, at_ms,
         )
 
     async def hold(self, case_id: int, attention_since: int | None) -> None:
         """Out of hours: the case waits for the next opening as a leave-message."""
-        await self.db.execute(
+        await self._update(
+            case_id,
             "UPDATE consult_case SET leave_message=true, waiting=$2, attention_since=$3 WHERE id=$1",
-            case_id, attention_since is None, attention_since,
+            attention_since is None, attention_since,
         )
 
     async def released(self, case_id: int, at_ms: int) -> None:
-        await self.db.execute(
-            "UPDATE consult_case SET waiting=false, attention_since=$2 WHERE id=$1", case_id, at_ms
+        await self._update(
+            case_id,
+            "UPDATE consult_case SET waiting=false, attention_since=$2 WHERE id=$1",
+            at_ms,
         )
 
     async def attend_from(self, case_id: int, at_ms: int) -> None:
-        await self.db.execute(
+        await self._update(
+            case_id,
             "UPDATE consult_case SET attention_since=COALESCE(attention_since, $2) WHERE id=$1",
-            case_id, at_ms,
+            at_ms,
         )
 
     async def waiting_cases(self) -> list[Case]:
