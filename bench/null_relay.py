@@ -37,7 +37,6 @@ class NullRelay:
         self.routes = routes
         self.queues: dict[str, asyncio.Queue[tuple[dict[str, Any], str]]] = {}
         self.session: ClientSession | None = None
-        self.relayed = 0
 
     async def transaction(self, request: web.Request) -> web.Response:
         header = request.headers.get("Authorization", "")
@@ -84,7 +83,6 @@ class NullRelay:
                 headers={"Authorization": f"Bearer {self.as_token}"},
             ) as resp:
                 await resp.read()
-            self.relayed += 1
 
 
 async def serve(args: argparse.Namespace) -> None:
