@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from devstack import Postgres
-from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
+from tests.kit.bridge import BridgeSettings, InProcessBridge, running_bridge, write_config
 from tests.kit.clients import UserFactory
 from tests.kit.duty import DutyRoom, start_duty_room
 from tests.kit.stack import Stack, start_stack
@@ -84,12 +84,8 @@ def roster_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def bridge(bridge_settings: BridgeSettings, tmp_path: Path) -> AsyncIterator[InProcessBridge]:
-    running = InProcessBridge(write_config(tmp_path / "config.yaml", bridge_settings))
-    await running.start()
-    try:
+    async with running_bridge(write_config(tmp_path / "config.yaml", bridge_settings)) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 @pytest.fixture

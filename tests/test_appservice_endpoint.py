@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
+from tests.kit.bridge import BridgeSettings, InProcessBridge, running_bridge, write_config
 from tests.kit.clients import eventually
 from tests.kit.recorder import processed
 from tests.kit.stack import Stack
@@ -43,10 +43,8 @@ async def put_txn(stack: Stack, txn_id: str, events: list[Any], token: str | Non
 async def recorder_bridge(bridge_settings: BridgeSettings, tmp_path: Path):
     bridge_settings.extra["bots.extra"] = [RECORDER]
     bridge_settings.extra["bots.disabled"] = ALL_BUILTIN
-    running = InProcessBridge(write_config(tmp_path / "config.yaml", bridge_settings))
-    await running.start()
-    yield running
-    await running.stop()
+    async with running_bridge(write_config(tmp_path / "config.yaml", bridge_settings)) as running:
+        yield running
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from bots.directory import DirectoryBot
 from bots.directory.bot import ROOMS
 from bridge.roster import Department
 from bridge.runtime import Runtime
-from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
+from tests.kit.bridge import BridgeSettings, InProcessBridge, running_bridge, write_config
 from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.kit.requests import count_requests
 from tests.kit.stack import Stack
@@ -124,12 +124,8 @@ async def roster_bridge(
 ) -> AsyncIterator[InProcessBridge]:
     """A bridge on the roster files in `roster_dir`, so editing them changes what it applies."""
     settings.rosters = [str(roster_dir / "*.yaml")]
-    running = InProcessBridge(write_config(tmp_path / "config.yaml", settings))
-    await running.start()
-    try:
+    async with running_bridge(write_config(tmp_path / "config.yaml", settings)) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 @pytest.fixture

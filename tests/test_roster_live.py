@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bridge.clock import FixedClock
-from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
+from tests.kit.bridge import BridgeSettings, InProcessBridge, running_bridge, write_config
 from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.kit.stack import Stack
 from tests.test_directory import q, resolve, room_state
@@ -93,15 +93,11 @@ async def test_english_messages(
 ) -> None:
     bridge_settings.language = "en"
     clock = FixedClock(datetime(2026, 2, 17, 10, 0, tzinfo=SHANGHAI))  # Spring Festival
-    running = InProcessBridge(write_config(tmp_path / "config.yaml", bridge_settings), clock)
-    await running.start()
-    try:
+    async with running_bridge(write_config(tmp_path / "config.yaml", bridge_settings), clock):
         citizen = await users("citizen")
         room = await resolve(citizen, f"#{prefix}gat:localhost")
         topic = (await room_state(citizen, room, "m.room.topic"))["topic"]
         assert topic.startswith("[Closed] Opens next: Tue 24 Feb 08:30"), topic
-    finally:
-        await running.stop()
 
 
 async def _is(value, expected: str) -> bool:

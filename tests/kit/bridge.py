@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,17 @@ class InProcessBridge:
         if self.runtime is not None:
             await self.runtime.stop()
             self.runtime = None
+
+
+@asynccontextmanager
+async def running_bridge(config_path: Path, clock: Clock | None = None) -> AsyncIterator[InProcessBridge]:
+    """An in-process bridge on this config, stopped again however the block ends."""
+    running = InProcessBridge(config_path, clock)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
 
 
 class BridgeProcess:
