@@ -4,6 +4,8 @@ handled twice after a crash changes nothing the second time."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
 from mautrix.util.async_db import Database
@@ -57,7 +59,7 @@ class ConsultationTables:
         self._dms: dict[str, tuple[str, str]] = {}
         self._pseudonyms: dict[tuple[str, str], int] = {}
         # The latest case of each DM, read for every message the citizen sends. Every write to a
-        # case goes through _update, which forgets it, so what is kept is what the table holds.
+        # case goes through _writing, which forgets it, so what is kept is what the table holds.
         self._latest: dict[str, Case] = {}
         self._dm_of_case: dict[int, str] = {}
         self._writes = 0  # case writes finished; a read that overlapped one is not kept
@@ -67,15 +69,20 @@ class ConsultationTables:
         if dm_room is not None:
             self._latest.pop(dm_room, None)
 
-    async def _update(self, case_id: int, query: str, *args: object) -> None:
-        # Forgotten before and after: a read that finished while the write was under way may
-        # have kept the old row.
-        self._forget(case_id)
+    @asynccontextmanager
+    async def _writing(self, forget: Callable[[], object]) -> AsyncIterator[None]:
+        """Around every write to a case: what is kept of it is forgotten before and after (a
+        read that finished while the write was under way may have kept the old row)."""
+        forget()
         try:
-            await self.db.execute(query, case_id, *args)
+            yield
         finally:
-            self._forget(case_id)
+            forget()
             self._writes += 1
+
+    async def _update(self, case_id: int, query: str, *args: object) -> None:
+        async with self._writing(lambda: self._forget(case_id)):
+            await self.db.execute(query, case_id, *args)
 
     # DM rooms ---------------------------------------------------------------------------------
     async def add_dm(self, room_id: str, citizen: str, dept_id: str) -> None:
@@ -134,16 +141,12 @@ class ConsultationTables:
             dept_id, f"{dept_id.upper()}-{day}-%",
         )
         ref = f"{dept_id.upper()}-{day}-{count + 1:04d}"
-        self._latest.pop(dm_room, None)
-        try:
+        async with self._writing(lambda: self._latest.pop(dm_room, None)):
             await self.db.execute(
                 "INSERT INTO consult_case (ref, dept_id, citizen, dm_room, officers_room,"
                 " opened_by_event, status, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 ref, dept_id, citizen, dm_room, officers_room, event_id, OPEN, now_ms,
             )
-        finally:
-            self._latest.pop(dm_room, None)
-            self._writes += 1
         row = await self.db.fetchrow(
             f"SELECT {CASE_COLUMNS} FROM consult_case WHERE opened_by_event=$1", event_id
         )
