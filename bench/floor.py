@@ -19,7 +19,7 @@ from urllib.parse import quote
 import aiohttp
 from ruamel.yaml import YAML
 
-from bench.stack import Stack
+from bench.stack import Stack, one_way
 from bench.stats import summary_ms
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ async def run_floor(stack: Stack, session: aiohttp.ClientSession, workdir: Path,
                     bot: str, ghost: str, messages: int, spacing_s: float, timeout: float,
                     tag: str) -> dict[str, Any]:
     # Here, not at the top: bench.relay calls this at the end of its own sections.
-    from bench.relay import WARMUP, Sampler, one_way, tally, thread_reply
+    from bench.relay import WARMUP, Sampler, tally, thread_reply
 
     routes = {
         dm: {"sender": citizen.user_id, "to_room": room, "as_user": bot, "thread_root": root},

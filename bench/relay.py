@@ -25,7 +25,7 @@ import aiohttp
 from bench.breakdown import relay_breakdown
 from bench.floor import run_floor
 from bench.provisioning import vm_rss_mb
-from bench.stack import PREFIX, Client, Stack, connector_session
+from bench.stack import PREFIX, Client, Stack, connector_session, one_way
 from bench.stats import CpuSince, cpu_s, summary_ms
 from tests.kit.bridge import BridgeProcess, BridgeSettings, load_config, write_config
 from tests.kit.duty import ALWAYS_OPEN, roster_officers
@@ -127,21 +127,6 @@ async def watcher(stack: Stack, session: aiohttp.ClientSession, localpart: str,
     client = Watcher(stack.url, user_id, token, session, senders=senders)
     await client.sync_once(0)
     return client
-
-
-async def one_way(send: Any, receiver: Watcher, markers: list[str], timeout: float,
-                  spacing_s: float) -> list[float]:
-    """Send each marker `spacing_s` after the last one's send returned; the receiver long-polls
-    meanwhile. Seconds each took."""
-    sent_at: dict[str, float] = {}
-    task = asyncio.create_task(receiver.sync_until(set(markers), time.monotonic() + timeout))
-    await asyncio.sleep(0.2)  # let the long-poll settle in
-    for marker in markers:
-        sent_at[marker] = time.perf_counter()
-        await send(marker)
-        await asyncio.sleep(spacing_s)
-    await task
-    return [receiver.seen[m] - sent_at[m] for m in markers if m in receiver.seen]
 
 
 class Sampler:

@@ -72,6 +72,21 @@ class Client:
             await self.sync_once(5000)
 
 
+async def one_way(send: Any, receiver: Client, markers: list[str], timeout: float,
+                  spacing_s: float) -> list[float]:
+    """Send each marker `spacing_s` after the last one's send returned; the receiver long-polls
+    meanwhile. Seconds each took."""
+    sent_at: dict[str, float] = {}
+    task = asyncio.create_task(receiver.sync_until(set(markers), time.monotonic() + timeout))
+    await asyncio.sleep(0.2)  # let the long-poll settle in
+    for marker in markers:
+        sent_at[marker] = time.perf_counter()
+        await send(marker)
+        await asyncio.sleep(spacing_s)
+    await task
+    return [receiver.seen[m] - sent_at[m] for m in markers if m in receiver.seen]
+
+
 async def make_client(stack: Stack, session: aiohttp.ClientSession, localpart: str) -> Client:
     user_id, token = await asyncio.to_thread(stack.synapse.register, localpart)
     client = Client(stack.url, user_id, token, session)
