@@ -9,6 +9,12 @@ from mautrix.errors import MatrixRequestError, MRoomInUse
 
 from .context import BotContext
 
+# Every room the bridge creates gives its creator power the way room version 12 does: unlimited,
+# without (and never with) an entry in `users`. Under an older version the homeserver refuses
+# such an override (measured: Synapse defaulting to version 10 made the bridge fail at its first
+# room), so the version is not left to the homeserver's default.
+ROOM_VERSION = "12"
+
 
 async def create_or_adopt(
     ctx: BotContext, alias_localpart: str, *, intent: IntentAPI | None = None, **create: Any
@@ -25,7 +31,9 @@ async def create_or_adopt(
     """
     creator = intent or ctx.bot_intent
     try:
-        room_id = await creator.create_room(alias_localpart=alias_localpart, **create)
+        room_id = await creator.create_room(
+            alias_localpart=alias_localpart, room_version=ROOM_VERSION, **create
+        )
     except MatrixRequestError as e:
         # M_ROOM_IN_USE, or a failure after the room and its alias were made (an invitee the
         # homeserver refused): either way the alias leads to the room to keep.

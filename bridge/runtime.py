@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mautrix.api import Method
+from mautrix.api import Path as ApiPath
 from mautrix.appservice.state_store.asyncpg import PgASStateStore
 from mautrix.types import Event
 from mautrix.util.async_db import Database
@@ -27,6 +29,7 @@ from .inbox_processor import InboxProcessor
 from .mail import MailTransport, mail_upgrade_table
 from .messages import Messages
 from .outbox_sender import OutboxSender
+from .rooms import ROOM_VERSION
 from .roster_watcher import RosterWatcher
 
 log = logging.getLogger("dutyroom.runtime")
@@ -139,6 +142,7 @@ class Runtime:
 
         await self.az.start(host=cfg["appservice.hostname"], port=int(cfg["appservice.port"]))
         self.az.ready = True
+        await self._check_room_version()
         await self._ensure_bot_profile()
         await self.outbox.resume()
         for bot in self.bots:
@@ -180,6 +184,18 @@ class Runtime:
         await intent.ensure_registered()
         await intent.set_displayname(self.rosters.current.departments[dept_id].name)
         return {}
+
+    async def _check_room_version(self) -> None:
+        """Refuse to start, naming the cause, rather than fail at the first room to create."""
+        answer = await self.az.intent.api.request(Method.GET, ApiPath.v3.capabilities)
+        versions = answer.get("capabilities", {}).get("m.room_versions", {})
+        available = versions.get("available")
+        if isinstance(available, dict) and ROOM_VERSION not in available:
+            raise RuntimeError(
+                f"The homeserver does not offer room version {ROOM_VERSION} (it offers "
+                f"{', '.join(sorted(available))}). The bridge's rooms need it: their creator "
+                "holds power by that version's rules. Upgrade the homeserver."
+            )
 
     async def _ensure_bot_profile(self) -> None:
         intent = self.az.intent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bridge.config import write_registration
 from devstack import Synapse
@@ -27,8 +28,9 @@ class Stack:
         return self.synapse.base_url
 
 
-def start_stack(workdir: Path) -> Stack:
-    """The registration comes first (from the bridge's own generator), then Synapse loads it."""
+def start_stack(workdir: Path, synapse_config: dict[str, Any] | None = None) -> Stack:
+    """The registration comes first (from the bridge's own generator), then Synapse loads it.
+    `synapse_config`: homeserver.yaml keys to set beside the defaults."""
     port = free_port()
     settings = BridgeSettings(
         homeserver_url="http://127.0.0.1:1", domain="localhost", as_token="-", hs_token="-",
@@ -40,6 +42,7 @@ def start_stack(workdir: Path) -> Stack:
     synapse = Synapse(
         workdir / "synapse", server_name="localhost",
         app_service_config_files=[workdir / "registration.yaml"],
+        extra_config=synapse_config,
     )
     synapse.start()
     return Stack(synapse, "localhost", port, registration["as_token"],
