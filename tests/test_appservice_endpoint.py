@@ -9,9 +9,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bridge.bot_host import BotHost
 from tests.kit.bridge import BridgeSettings, InProcessBridge, running_bridge, write_config
 from tests.kit.clients import eventually
-from tests.kit.recorder import processed
+from tests.kit.recorder import RecorderBot, processed
 from tests.kit.stack import Stack
 
 RECORDER = "tests.kit.recorder:RecorderBot"
@@ -19,14 +20,14 @@ RECORDER = "tests.kit.recorder:RecorderBot"
 ALL_BUILTIN = ["directory", "officers", "admin", "consultation", "mailbox", "complaints"]
 
 
-def probe(body: str, room: str = "!probe-room:localhost") -> dict[str, Any]:
+def probe(body: str, room: str = "!probe-room:localhost", msgtype: str = "m.text") -> dict[str, Any]:
     return {
         "event_id": f"${secrets.token_urlsafe(12)}",
         "room_id": room,
         "sender": "@someone:localhost",
         "type": "m.room.message",
         "origin_server_ts": 1,
-        "content": {"msgtype": "m.text", "body": body},
+        "content": {"msgtype": msgtype, "body": body},
     }
 
 
@@ -143,3 +144,34 @@ async def test_unprocessed_events_survive_a_restart(
         assert await processed(resumed.runtime) == {e["event_id"]: 1 for e in events}
     finally:
         await resumed.stop()
+
+
+async def test_commands_reach_their_handler_by_name_or_alias_with_their_arguments(
+    stack: Stack, recorder_bridge: InProcessBridge
+) -> None:
+    runtime = recorder_bridge.runtime
+    events = {
+        "by name": probe("!probe-cmd hello  world "),
+        "by alias, any case": probe("  !PC x"),
+        "a notice": probe("!pc from a notice", msgtype="m.notice"),
+        "an emote": probe("!pc waves", msgtype="m.emote"),
+        "unknown": probe("!nothing here"),
+        "no prefix": probe("pc x"),
+        "ours": {**probe("!pc echo"), "sender": runtime.config.bot_mxid},
+    }
+    assert await put_txn(stack, "7300", list(events.values())) == 200
+    await runtime.idle()
+    rows = await runtime.db.fetch("SELECT event_id, body FROM recorder_seen")
+    got = {r["event_id"]: r["body"] for r in rows}
+    assert got == {events["by name"]["event_id"]: "command:hello  world",
+                   events["by alias, any case"]["event_id"]: "command:x",
+                   events["a notice"]["event_id"]: "command:from a notice"}
+
+
+def test_a_command_declared_by_two_bots_is_refused() -> None:
+    class Clash(RecorderBot):
+        name = "clash"
+
+    ctx: Any = None
+    with pytest.raises(ValueError, match="!probe-cmd is declared twice"):
+        BotHost([RecorderBot(ctx), Clash(ctx)], is_own_user=lambda _: False)

@@ -1,11 +1,12 @@
-"""A bot for runtime tests: counts how often each probe event is processed, and echoes it."""
+"""A bot for runtime tests: counts how often each probe event is processed, echoes it, and takes
+one command (`!probe-cmd ARGS`, alias `!pc`) through the bot API's `@command`."""
 
 from __future__ import annotations
 
 from mautrix.types import EventType, MessageEvent
 from mautrix.util.async_db import Connection, UpgradeTable
 
-from bridge.bot import Bot, on
+from bridge.bot import Bot, command, on
 
 upgrade_table = UpgradeTable(version_table_name="recorder_version", database_name="recorder")
 
@@ -36,6 +37,13 @@ class RecorderBot(Bot):
             await self.ctx.send(
                 f"{event.event_id}/echo", event.room_id, content, sender=sender
             )
+
+    @command("probe-cmd", aliases=("pc",), help="record the arguments")
+    async def probe_command(self, event: MessageEvent, args: str) -> None:
+        await self.ctx.db.execute(
+            "INSERT INTO recorder_seen (event_id, body) VALUES ($1, $2)", event.event_id,
+            f"command:{args}",
+        )
 
 
 async def processed(db_bridge_runtime: object) -> dict[str, int]:
