@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
 import subprocess
 import sys
 import time
@@ -43,11 +44,16 @@ class NullRelayProcess:
                                          cwd=Path(__file__).resolve().parent.parent)
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.stdout.readline().strip() == b"ready":
+        # select() first, so that a process that hangs without a word still times out.
+        while (left := deadline - time.monotonic()) > 0:
+            if not select.select([self.proc.stdout], [], [], left)[0]:
+                continue
+            line = self.proc.stdout.readline()
+            if line.strip() == b"ready":
                 return
-            if self.proc.poll() is not None:
+            if not line:  # end of output: the process exited
                 break
+        self.stop()
         raise RuntimeError(f"the null relay did not start; see {self.log_path}")
 
     def stop(self) -> None:
