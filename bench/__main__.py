@@ -21,7 +21,7 @@ from bench.breakdown import HOPS
 from bench.latency import run_latency
 from bench.provisioning import run_provisioning
 from bench.relay import run_relay
-from bench.stack import start_stack
+from bench.stack import Stack, start_stack
 from bench.throughput import run_throughput
 from devstack import Postgres
 
@@ -31,10 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--messages", type=int, default=200, help="latency: messages A sends B")
-    p.add_argument("--spacing-ms", type=float, default=20,
-                   help="latency, direct and relayed: pause after each send returns (the issue's "
-                        "method: 20; a larger pause shows the ratios when the homeserver has "
-                        "CPU to spare)")
+    p.add_argument("--spacing-ms", type=float, nargs="+", default=[20, 250], metavar="MS",
+                   help="latency, direct and relayed: the pause after each send returns. The "
+                        "first pace is the main run; each further one runs the latency sections "
+                        "again (direct, relay both ways, floor). At 20 Synapse is busy nearly all "
+                        "the time, so messages queue; at 250 it has CPU to spare")
     p.add_argument("--senders", type=int, default=20, help="throughput: concurrent senders")
     p.add_argument("--per-sender", type=int, default=20, help="throughput: messages each")
     p.add_argument("--jurisdictions", type=int, default=12)
@@ -57,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bridge-database", choices=("sqlite", "postgres"), default="sqlite",
                    help="the bridge's database in the relay sections (postgres: a throwaway "
                         "PostgreSQL server from the machine's binaries)")
+    p.add_argument("--scratch", type=Path, default=Path("/tmp"),
+                   help="where the throwaway homeserver and bridge keep their files (/dev/shm, a "
+                        "tmpfs, takes the disk's fsync out of every commit)")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     return p.parse_args(argv)
 
@@ -67,7 +71,8 @@ def table(results: dict[str, Any]) -> str:
     rows += [("latency user→user p50 / p99 / max (ms)",
               f"{lat['p50_ms']} / {lat['p99_ms']} / {lat['max_ms']}"),
              ("latency received / sent", f"{lat['received']} / {lat['sent']}"),
-             ("  Synapse CPU per direct message (ms)", f"{lat['synapse_cpu_ms_per_message']}")]
+             ("  Synapse CPU per direct message (ms), Synapse busy",
+              f"{lat['synapse_cpu_ms_per_message']}, {lat.get('synapse_busy_pct', '—')}%")]
     tp = results["throughput"]
     rows += [(f"throughput {tp['senders']}×{tp['messages_each']} (msg/s, until synced)",
               f"{tp['msgs_per_s']}  ({tp['visible_s']} s; send acks {tp['send_ack_msgs_per_s']}/s)")]
@@ -124,10 +129,11 @@ def relay_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
         if hops and hops["messages"]:
             rows.append(("  hops p50 (ms): stored · pushed · bridge · send · copy stored",
                          " · ".join(str(hops[h]["p50_ms"]) for h, _ in HOPS)))
-        syn = r["bridge_cpu"][name]["synapse_cpu_ms_per_event"]
-        direct = results["latency"]["synapse_cpu_ms_per_message"]
-        rows.append(("  Synapse CPU per relayed message (ms)",
-                     f"{syn} = {round(syn / direct, 2) if direct else '—'}× a direct message"))
+        cpu = r["bridge_cpu"][name]
+        syn, direct = cpu["synapse_cpu_ms_per_event"], results["latency"]["synapse_cpu_ms_per_message"]
+        rows.append(("  Synapse CPU per relayed message (ms), Synapse busy",
+                     f"{syn} = {round(syn / direct, 2) if direct else '—'}× a direct message, "
+                     f"{cpu.get('synapse_busy_pct', '—')}%"))
     tp = r["throughput"]
     rows.append((f"relayed throughput {r['citizens']}×{r['per_citizen']} (msg/s, until synced)",
                  f"{tp['msgs_per_s']} = {tp['ratio_to_raw']}× raw ({tp['visible_s']} s)  "
@@ -148,6 +154,7 @@ def relay_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     rows.append(("bridge RSS after relay phases (separate process)",
                  f"{r['bridge_rss_after_relay_mb']} MB"))
     rows += floor_rows(r)
+    rows += pace_rows(results)
     oc = r.get("open_cases")
     if oc:
         rows.append((f"bridge RSS with {oc['open_in_db']} open cases (final / peak)",
@@ -178,10 +185,30 @@ def floor_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
                      f"{f['p50_ms']} / {f['p99_ms']}  = {f['p50_x']}× / {f['p99_x']}× direct; "
                      f"the bridge takes {round(bridge['p50_ms'] / f['p50_ms'], 2)}× / "
                      f"{round(bridge['p99_ms'] / f['p99_ms'], 2)}× the floor"))
-        rows.append((f"  null relay {label}: CPU per relayed event, lost",
+        rows.append((f"  null relay {label}: CPU per relayed event, lost, Synapse busy",
                      f"{f['cpu']['cpu_ms_per_event']} ms (bridge "
                      f"{r['bridge_cpu'][name]['cpu_ms_per_event']}), "
-                     f"{f['sync']['lost']} lost of {f['sent']}"))
+                     f"{f['sync']['lost']} lost of {f['sent']}, "
+                     f"{f['cpu'].get('synapse_busy_pct', '—')}%"))
+    return rows
+
+
+def pace_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """The latency sections again at each further pace, ratios to direct delivery at that pace."""
+    t = results["targets"]
+    rows: list[tuple[str, str]] = []
+    for pace, p in results.get("at_pace", {}).items():
+        lat, r = p["latency"], p["relay"]
+        rows.append((f"at {pace} ms pace: direct p50 / p99 (ms), Synapse busy",
+                     f"{lat['p50_ms']} / {lat['p99_ms']}, {lat.get('synapse_busy_pct', '—')}%"))
+        for name, label in (("citizen_to_officers", "c→o"), ("officer_to_citizen", "o→c")):
+            d, f = r[name], r.get("floor", {}).get(name)
+            met = d["p50_x"] <= t["relay_p50_x"] and d["p99_x"] <= t["relay_p99_x"]
+            floor = f"; floor {f['p50_x']}× / {f['p99_x']}×" if f else ""
+            rows.append((f"  relay {label} p50 / p99 (ms), Synapse busy",
+                         f"{d['p50_ms']} / {d['p99_ms']} = {d['p50_x']}× / {d['p99_x']}× "
+                         f"direct  [≤{t['relay_p50_x']}× / ≤{t['relay_p99_x']}×] {_ok(met)}"
+                         f"{floor}; {r['bridge_cpu'][name].get('synapse_busy_pct', '—')}%"))
     return rows
 
 
@@ -189,20 +216,25 @@ TARGETS = {"relay_p50_x": 2.2, "relay_p99_x": 2.35, "relayed_throughput_x": 0.45
            "lost": 0, "duplicated": 0, "cpu_ms_per_event": 1.0, "rss_mb_open_cases": 200}
 
 
+def add_latency_ratios(relay: dict[str, Any], lat: dict[str, Any]) -> None:
+    """Relay and floor latencies as multiples of direct delivery at the same pace."""
+    for d in [relay[name] for name in ("citizen_to_officers", "officer_to_citizen")] + list(
+            relay.get("floor", {}).values()):
+        d["p50_x"] = round(d["p50_ms"] / lat["p50_ms"], 2)
+        d["p99_x"] = round(d["p99_ms"] / lat["p99_ms"], 2)
+
+
 def add_ratios(results: dict[str, Any]) -> None:
-    r, lat, tp = results["relay"], results["latency"], results["throughput"]
-    for name in ("citizen_to_officers", "officer_to_citizen"):
-        r[name]["p50_x"] = round(r[name]["p50_ms"] / lat["p50_ms"], 2)
-        r[name]["p99_x"] = round(r[name]["p99_ms"] / lat["p99_ms"], 2)
-    for floor in r.get("floor", {}).values():
-        floor["p50_x"] = round(floor["p50_ms"] / lat["p50_ms"], 2)
-        floor["p99_x"] = round(floor["p99_ms"] / lat["p99_ms"], 2)
+    r, tp = results["relay"], results["throughput"]
+    add_latency_ratios(r, results["latency"])
+    for pace in results.get("at_pace", {}).values():
+        add_latency_ratios(pace["relay"], pace["latency"])
     r["throughput"]["raw_msgs_per_s"] = tp["msgs_per_s"]
     r["throughput"]["ratio_to_raw"] = round(r["throughput"]["msgs_per_s"] / tp["msgs_per_s"], 2)
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="dutyroom-bench-", dir="/tmp"))
+    workdir = Path(tempfile.mkdtemp(prefix="dutyroom-bench-", dir=args.scratch))
     started = time.perf_counter()
     stack = await asyncio.to_thread(start_stack, workdir)
     try:
@@ -213,7 +245,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "synapse_start_s": round(time.perf_counter() - started, 2),
             "targets": TARGETS,
         }
-        results["latency"] = await run_latency(stack, args.messages, args.spacing_ms / 1000)
+        first_pace, *more_paces = args.spacing_ms
+        results["latency"] = await run_latency(stack, args.messages, first_pace / 1000)
         results["throughput"] = await run_throughput(stack, args.senders, args.per_sender)
         if not args.skip_provisioning:
             results["provisioning"] = await run_provisioning(
@@ -229,13 +262,29 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     stack, workdir / "relay", messages=args.relay_messages,
                     citizens=args.citizens, per_citizen=args.per_citizen,
                     open_cases=args.open_cases, profile_s=args.profile_bridge,
-                    profile_out=profile, db_url=db_url, spacing_s=args.spacing_ms / 1000)
+                    profile_out=profile, db_url=db_url, spacing_s=first_pace / 1000)
             results["relay"]["bridge_database"] = args.bridge_database
+            for pace in more_paces:
+                results.setdefault("at_pace", {})[f"{pace:g}"] = await latency_at_pace(
+                    stack, workdir / f"relay-{pace:g}", args, pace)
             add_ratios(results)
         return results
     finally:
         await asyncio.to_thread(stack.synapse.stop)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def latency_at_pace(stack: Stack, workdir: Path, args: argparse.Namespace,
+                          pace_ms: float) -> dict[str, Any]:
+    """The latency sections alone at another pace: direct, relay both ways, the floor (a fresh
+    bridge; one citizen, so its throughput section is a single message and is left out)."""
+    latency = await run_latency(stack, args.messages, pace_ms / 1000)
+    with bridge_database(args.bridge_database, workdir) as db_url:
+        relay = await run_relay(
+            stack, workdir, messages=args.relay_messages, citizens=1, per_citizen=1,
+            open_cases=0, profile_s=0, profile_out=None, db_url=db_url, spacing_s=pace_ms / 1000)
+    kept = ("citizen_to_officers", "officer_to_citizen", "floor", "bridge_cpu")
+    return {"latency": latency, "relay": {k: relay[k] for k in kept if k in relay}}
 
 
 @contextmanager

@@ -106,6 +106,7 @@ async def run_floor(stack: Stack, session: aiohttp.ClientSession, workdir: Path,
             markers = [f"{key}-{tag}-{i}" for i in range(messages)]
             sampler = Sampler(relay.proc.pid, stack.synapse.pid)
             delays = await one_way(send, receiver, markers, timeout, spacing_s)
+            sampler.phase_over()
             await asyncio.sleep(1.5)
             result: dict[str, Any] = summary_ms(delays)
             result.update(sent=messages, received=len(delays), sync=tally(markers, receiver.counts),

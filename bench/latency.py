@@ -24,8 +24,9 @@ async def run_latency(stack: Stack, messages: int, spacing_s: float,
 
         synapse = CpuSince(stack.synapse.pid)
         delays = await one_way(send, bob, markers, timeout, spacing_s)
-        synapse_cpu = synapse.seconds()
+        synapse_cpu, busy = synapse.seconds(), synapse.busy_pct()
         result: dict[str, Any] = summary_ms(delays)
         result.update(sent=messages, received=len(delays), spacing_ms=spacing_s * 1000,
-                      synapse_cpu_ms_per_message=round(synapse_cpu * 1000 / messages, 2))
+                      synapse_cpu_ms_per_message=round(synapse_cpu * 1000 / messages, 2),
+                      synapse_busy_pct=busy)
         return result

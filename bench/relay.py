@@ -138,6 +138,11 @@ class Sampler:
         self.main0 = cpu_s(pid, pid)  # the event loop's thread; others: aiosqlite (opening, closing), asyncpg
         self.synapse = CpuSince(synapse)
         self.wall0 = time.perf_counter()
+        self.synapse_busy_pct = math.nan
+
+    def phase_over(self) -> None:
+        """The last message arrived: Synapse's busy share is read here, before the settling."""
+        self.synapse_busy_pct = self.synapse.busy_pct()
 
     def result(self, events: int) -> dict[str, Any]:
         cpu = cpu_s(self.pid) - self.cpu0
@@ -145,6 +150,7 @@ class Sampler:
         synapse = self.synapse.seconds()
         return {"relayed_events": events, "cpu_s": round(cpu, 2),
                 "synapse_cpu_ms_per_event": round(synapse * 1000 / events, 2) if events else math.nan,
+                "synapse_busy_pct": self.synapse_busy_pct,
                 "event_loop_thread_cpu_s": round(main, 2),
                 "other_threads_cpu_s": round(cpu - main, 2),
                 "wall_s": round(time.perf_counter() - self.wall0, 2),
@@ -370,6 +376,7 @@ async def run_relay(stack: Stack, workdir: Path, *, messages: int, citizens: int
                 markers = [f"{key}-{tag}-{i}" for i in range(messages)]
                 sampler = Sampler(pid, stack.synapse.pid)
                 delays = await one_way(send, receiver, markers, timeout, spacing_s)
+                sampler.phase_over()
                 await settle()
                 cpu[name] = sampler.result(messages)
                 target_room = room if receiver is officer else dm
@@ -400,6 +407,7 @@ async def run_relay(stack: Stack, workdir: Path, *, messages: int, citizens: int
             await asyncio.gather(*(burst(c, d, p) for c, d, p in zip(people, dms, plan, strict=True)))
             sent = time.perf_counter() - start
             await sync
+            sampler.phase_over()
             seen = [officer.seen[m] for m in wanted if m in officer.seen]
             visible = (max(seen) - start) if seen else math.nan
             await settle()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,9 +36,15 @@ class CpuSince:
     def __init__(self, pid: int | None) -> None:
         self.pid = pid
         self.start = cpu_s(pid) if pid else math.nan
+        self.wall0 = time.perf_counter()
 
     def seconds(self) -> float:
         return cpu_s(self.pid) - self.start if self.pid else math.nan
+
+    def busy_pct(self) -> float:
+        """Share of the wall time since this was made that the process spent on a CPU: near
+        100% for Synapse, which runs its Python on one core, means requests queue."""
+        return round(100 * self.seconds() / (time.perf_counter() - self.wall0), 1)
 
 
 def cpu_s(pid: int, tid: int | None = None) -> float:
