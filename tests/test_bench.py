@@ -1,0 +1,35 @@
+"""`python -m bench` end to end at tiny sizes: the command the README documents runs, counts every
+message at the far end and reports every section. Nothing here is a measurement: speed is the
+benchmark's to report, never a test's to assert."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["--skip-provisioning", "--open-cases", "0", "--messages", "5", "--relay-messages", "5",
+        "--citizens", "2", "--per-citizen", "2", "--senders", "2", "--per-sender", "2",
+        "--spacing-ms", "20", "100"]
+
+
+def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "bench", *TINY, "--scratch", str(tmp_path), "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    (written,) = out.glob("*.json")
+    results = json.loads(written.read_text(encoding="utf-8"))
+    relay = results["relay"]
+    for name in ("citizen_to_officers", "officer_to_citizen", "throughput"):
+        assert relay[name]["sync"] == relay[name]["history"] == {"lost": 0, "duplicated": 0}, name
+    for relayed in (relay, results["at_pace"]["100"]["relay"]):
+        for name in ("citizen_to_officers", "officer_to_citizen"):
+            assert relayed[name]["received"] == 5 and relayed[name]["p50_x"] > 0
+            assert relayed["floor"][name]["received"] == 5
+            assert relayed["bridge_cpu"][name]["synapse_busy_pct"] > 0
+    for row in ("relay citizen→officers", "relayed throughput", "bridge CPU per relayed event",
+                "floor: null relay c→o", "at 100 ms pace", f"JSON: {written}"):
+        assert row in done.stdout, row
