@@ -7,7 +7,7 @@ import os
 import re
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mautrix.util.config import (
     BaseFileConfig,
@@ -27,11 +27,19 @@ SERVICE_ACCOUNTS = ("mailbox", "complaints")
 PLACEHOLDER_TOKEN = "This value is generated when generating the registration"
 
 
+class Identities(NamedTuple):
+    domain: str
+    prefix: str
+    bot: str
+    ghost: re.Pattern[str]  # a department ghost's ID; group 1 is the department
+    services: dict[str, str]  # service account name → ID
+
+
 class Config(BaseFileConfig, BaseValidatableConfig):
     """Config values come from the file, overridden by DUTYROOM_* environment variables."""
 
     def __init__(self, path: str | Path, base_path: str | Path = EXAMPLE_CONFIG) -> None:
-        self._identity_cache: tuple[Any, tuple[re.Pattern[str], str, frozenset[str]]] | None = None
+        self._identity_cache: tuple[Any, Identities] | None = None
         super().__init__(str(path), str(base_path))
         self.env: dict[str, Any] = {}
         for key, value in os.environ.items():
@@ -47,6 +55,10 @@ class Config(BaseFileConfig, BaseValidatableConfig):
     def __getitem__(self, key: str) -> Any:
         found, value = self._env_value(key)
         return value if found else super().__getitem__(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._identity_cache = None
 
     def get(self, key: str, default_value: Any = None, allow_recursion: bool = True) -> Any:
         found, value = self._env_value(key)
@@ -145,15 +157,15 @@ class Config(BaseFileConfig, BaseValidatableConfig):
 
     @property
     def domain(self) -> str:
-        return self["homeserver.domain"]
+        return self._identities().domain
 
     @property
     def prefix(self) -> str:
-        return self["appservice.namespace_prefix"]
+        return self._identities().prefix
 
     @property
     def bot_mxid(self) -> str:
-        return f"@{self['appservice.bot.username']}:{self.domain}"
+        return self._identities().bot
 
     def ghost_mxid(self, dept_id: str) -> str:
         return f"@{self.prefix}{dept_id}:{self.domain}"
@@ -163,30 +175,35 @@ class Config(BaseFileConfig, BaseValidatableConfig):
 
     def ghost_dept_id(self, mxid: str) -> str | None:
         """The department a ghost user stands for, or None if the ID is not a ghost's."""
-        ghost, bot, _ = self._identities()
-        match = ghost.fullmatch(mxid)
-        if not match or mxid == bot or match.group(1) in SERVICE_ACCOUNTS:
+        ids = self._identities()
+        match = ids.ghost.fullmatch(mxid)
+        if not match or mxid == ids.bot or match.group(1) in SERVICE_ACCOUNTS:
             return None
         return match.group(1)
 
     def is_own_user(self, mxid: str) -> bool:
         """The bridge bot, a department ghost or a service account: never a person."""
-        _, bot, services = self._identities()
-        return mxid == bot or mxid in services or self.ghost_dept_id(mxid) is not None
+        ids = self._identities()
+        return (mxid == ids.bot or mxid in ids.services.values()
+                or self.ghost_dept_id(mxid) is not None)
 
-    def _identities(self) -> tuple[re.Pattern[str], str, frozenset[str]]:
-        """(ghost ID pattern, bot ID, service account IDs), asked for every event: worked out
-        again only when the settings were (re)loaded or updated, which replaces `_data`."""
+    def _identities(self) -> Identities:
+        """Asked several times for every event (a config lookup parses its dotted key each
+        time): worked out again only when the settings were (re)loaded or updated, which
+        replaces `_data`, or set (which forgets them)."""
         if self._identity_cache is None or self._identity_cache[0] is not self._data:
-            ghost = rf"@{re.escape(self.prefix)}([a-z][a-z0-9]*):{re.escape(self.domain)}"
-            services = frozenset(self.service_mxid(name) for name in SERVICE_ACCOUNTS)
-            self._identity_cache = (self._data, (re.compile(ghost), self.bot_mxid, services))
+            domain, prefix = self["homeserver.domain"], self["appservice.namespace_prefix"]
+            ghost = rf"@{re.escape(prefix)}([a-z][a-z0-9]*):{re.escape(domain)}"
+            services = {name: f"@{prefix}{name}:{domain}" for name in SERVICE_ACCOUNTS}
+            bot = f"@{self['appservice.bot.username']}:{domain}"
+            self._identity_cache = (
+                self._data, Identities(domain, prefix, bot, re.compile(ghost), services)
+            )
         return self._identity_cache[1]
 
     def service_mxid(self, name: str) -> str:
         """A bridge service account that is not a department, e.g. the mailbox."""
-        assert name in SERVICE_ACCOUNTS
-        return f"@{self.prefix}{name}:{self.domain}"
+        return self._identities().services[name]
 
     def mail_settings(self) -> MailSettings:
         return MailSettings(

@@ -110,3 +110,9 @@ def test_own_users_are_told_from_people_and_follow_a_reload(tmp_path: Path) -> N
     config.load()
     assert config.ghost_dept_id(f"@duty_fgw:{domain}") == "fgw"
     assert not config.is_own_user(f"@dutyroom_fgw:{domain}")
+    assert config.prefix == "duty_" and config.ghost_mxid("fgw") == f"@duty_fgw:{domain}"
+    # A value set in place (as `-g` does with new tokens) is followed as well.
+    config["homeserver.domain"] = "gov.example"
+    assert config.domain == "gov.example" and config.bot_mxid.endswith(":gov.example")
+    assert config.ghost_dept_id("@duty_fgw:gov.example") == "fgw"
+    assert not config.is_own_user(f"@duty_fgw:{domain}")
