@@ -28,32 +28,12 @@ from urllib.parse import unquote, urlsplit
 
 import nh3
 
-# --- Matrix's HTML allowlist -------------------------------------------------------------------
-# Client-server API, "m.room.message msgtypes". Kept here (not imported from the mail sanitiser)
-# so this module stands alone; the lead may merge the two copies later.
-ALLOWED_TAGS: frozenset[str] = frozenset(
-    {
-        "font", "del", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul", "ol",
-        "sup", "sub", "li", "b", "i", "u", "strong", "em", "s", "code", "hr", "br", "div",
-        "table", "thead", "tbody", "tr", "th", "td", "caption", "pre", "span", "img", "details",
-        "summary",
-    }
-)  # fmt: skip
-ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
-    "font": frozenset({"data-mx-bg-color", "data-mx-color", "color"}),
-    "span": frozenset({"data-mx-bg-color", "data-mx-color", "data-mx-spoiler", "data-mx-maths"}),
-    "a": frozenset({"target", "href"}),
-    "img": frozenset({"width", "height", "alt", "title", "src"}),
-    "ol": frozenset({"start"}),
-    "code": frozenset({"class"}),
-    "div": frozenset({"data-mx-maths"}),
-}
+from .matrix_html import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, LINK_REL
+
+# Links may use these schemes (the spec's list); images only mxc:, since a remote image would
+# leak the reader's IP address.
 ALLOWED_URL_SCHEMES: frozenset[str] = frozenset({"https", "http", "ftp", "mailto", "magnet"})
-# The spec allows only mxc: for images: a remote image would leak the reader's IP address.
 IMG_URL_SCHEMES: frozenset[str] = frozenset({"mxc"})
-# We add rel="noopener" to kept links (nh3's default also adds "noreferrer"; Matrix clients
-# strip rel anyway, so one value is enough).
-LINK_REL = "noopener"
 
 OFFICER_PLACEHOLDER = "[值班人员]"
 HIDDEN_PLACEHOLDER = "[已隐去]"

@@ -9,16 +9,16 @@ from __future__ import annotations
 import html
 import json
 import random
-from html.parser import HTMLParser
-from urllib.parse import quote, urlsplit
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bridge.mail.sanitise import sanitise_html as mail_sanitise_html
+from bridge.matrix_html import ALLOWED_TAGS
 from bridge.relay_content import (
-    ALLOWED_ATTRIBUTES,
-    ALLOWED_TAGS,
     ALLOWED_URL_SCHEMES,
     IMG_URL_SCHEMES,
     citizen_to_officer,
@@ -27,6 +27,7 @@ from bridge.relay_content import (
     sanitise_html,
     strip_reply_fallback,
 )
+from tests.kit.html import allowlist_problems
 
 DOMAIN = "gov.example"
 # (MXID, display name) of the department's officers.
@@ -418,31 +419,17 @@ def test_citizen_to_officer_sanitises_and_drops_relations() -> None:
 
 
 # --- sanitise_html only emits the allowlist ----------------------------------------------------
-class _Collector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.problems: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            self.problems.append(f"tag {tag}")
-        allowed = ALLOWED_ATTRIBUTES.get(tag, frozenset()) | ({"rel"} if tag == "a" else set())
-        for name, value in attrs:
-            if name not in allowed:
-                self.problems.append(f"{tag}[{name}]")
-            elif name == "href" and urlsplit(value or "").scheme not in ALLOWED_URL_SCHEMES:
-                self.problems.append(f"href {value}")
-            elif name == "src" and urlsplit(value or "").scheme not in IMG_URL_SCHEMES:
-                self.problems.append(f"src {value}")
-            elif name == "class" and not all(c.startswith("language-") for c in value.split()):
-                self.problems.append(f"class {value}")
-
-
 def _allowlist_problems(output: str) -> list[str]:
-    collector = _Collector()
-    collector.feed(output)
-    collector.close()
-    return collector.problems
+    return allowlist_problems(output, ALLOWED_URL_SCHEMES, IMG_URL_SCHEMES)
+
+
+@pytest.mark.parametrize("sanitise", [sanitise_html, mail_sanitise_html], ids=["relay", "mail"])
+def test_both_sanitisers_keep_the_one_shared_allowlist(sanitise: Any) -> None:
+    """Citizens' HTML and mail HTML are cut down to the same list (bridge/matrix_html.py)."""
+    for tag in ("s", "strike", "del", "u", "sup", "sub", "code", "b", "strong", "em", "font",
+                "span", "p", "div", "blockquote", "pre", "h3", "details"):
+        assert sanitise(f"<{tag}>x</{tag}>") == f"<{tag}>x</{tag}>", tag
+    assert sanitise("<marquee>x</marquee>") == "x"
 
 
 def test_sanitise_html_corpus_only_allowlisted() -> None:

@@ -1,9 +1,8 @@
-"""HTML allowed into Matrix: the spec's allowlist (client-server API, m.room.message formats).
+"""A mail's HTML cut down to Matrix's allowlist (bridge/matrix_html.py) for a `formatted_body`.
 
-Reused by anything that puts foreign HTML into a Matrix `formatted_body`. Stricter than the spec
-where mail needs it: links only http/https/mailto, images only mxc:// (a mail's http images
-would be fetched by every reader's client: tracking pixels), no style, no class except
-`language-*` on code.
+Stricter than the spec where mail needs it: links only http/https/mailto, images only mxc:// (a
+mail's http images would be fetched by every reader's client: tracking pixels), no style, no
+class except `language-*` on code.
 """
 
 from __future__ import annotations
@@ -13,22 +12,8 @@ from html.parser import HTMLParser
 
 import nh3
 
-ALLOWED_TAGS: frozenset[str] = frozenset({
-    "font", "del", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul", "ol", "sup",
-    "sub", "li", "b", "i", "u", "strong", "em", "strike", "code", "hr", "br", "div", "table",
-    "thead", "tbody", "tr", "th", "td", "caption", "pre", "span", "img", "details", "summary",
-})
-ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
-    "font": frozenset({"data-mx-bg-color", "data-mx-color", "color"}),
-    "span": frozenset({"data-mx-bg-color", "data-mx-color", "data-mx-spoiler", "data-mx-maths"}),
-    "div": frozenset({"data-mx-maths"}),
-    "a": frozenset({"href", "target"}),
-    "img": frozenset({"width", "height", "alt", "title", "src"}),
-    "ol": frozenset({"start"}),
-    "code": frozenset({"class"}),
-}
-# nh3 adds this to every <a>; it is not an input attribute, so a checker must allow it.
-LINK_REL = "noopener"
+from ..matrix_html import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, LINK_REL
+
 LINK_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
 IMAGE_SCHEMES: frozenset[str] = frozenset({"mxc"})
 # Removed with their content: their text is never meant to be read (scripts, styles, mail

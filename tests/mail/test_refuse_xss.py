@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from html.parser import HTMLParser
 
 from bridge.mail.inbound import parse_reply
-from bridge.mail.sanitise import (
-    ALLOWED_ATTRIBUTES,
-    ALLOWED_TAGS,
-    IMAGE_SCHEMES,
-    LINK_SCHEMES,
-    sanitise_html,
-)
+from bridge.mail.sanitise import IMAGE_SCHEMES, LINK_SCHEMES, sanitise_html
+from tests.kit.html import allowlist_problems
 
 PAYLOADS = [
     "<script>alert(1)</script>", "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
@@ -51,35 +45,11 @@ WRAPPERS = [
 ]
 
 
-class Checker(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.problems: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            self.problems.append(f"tag {tag}")
-        for name, value in attrs:
-            allowed = ALLOWED_ATTRIBUTES.get(tag, frozenset()) | ({"rel"} if tag == "a" else set())
-            if name not in allowed:
-                self.problems.append(f"attribute {tag} {name}")
-            elif name == "href" and (value or "").split(":", 1)[0].lower() not in LINK_SCHEMES:
-                self.problems.append(f"href {value}")
-            elif name == "src" and (value or "").split(":", 1)[0].lower() not in IMAGE_SCHEMES:
-                self.problems.append(f"src {value}")
-            elif name == "rel" and value != "noopener":
-                self.problems.append(f"rel {value}")
-
-    handle_startendtag = handle_starttag
-
-
 def problems(html: str) -> list[str]:
-    checker = Checker()
-    checker.feed(html)
-    checker.close()
+    found = allowlist_problems(html, LINK_SCHEMES, IMAGE_SCHEMES)
     if "javascript:" in html.lower() or "<script" in html.lower():
-        checker.problems.append("script text")
-    return checker.problems
+        found.append("script text")
+    return found
 
 
 BODIES = [w.format(p) for p in PAYLOADS for w in WRAPPERS]
