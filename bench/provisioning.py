@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 
 from bench.stack import PREFIX, Stack
 from bench.stats import CpuSince
-from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
+from tests.kit.bridge import InProcessBridge, write_config
 from tests.kit.requests import count_requests
 
 PER_JURISDICTION = 62
@@ -90,11 +90,8 @@ async def run_provisioning(stack: Stack, workdir: Path, jurisdictions: int,
     officers = [(await asyncio.to_thread(stack.synapse.register, f"bench_officer{i}"))[0]
                 for i in range(officers_per_department)]
     count_j, count_d = write_roster(workdir / "roster", jurisdictions, departments, officers)
-    settings = BridgeSettings(
-        homeserver_url=stack.url, domain=stack.domain, as_token=stack.as_token,
-        hs_token=stack.hs_token, port=stack.port, database=f"sqlite:{workdir}/bridge.db",
-        prefix=PREFIX, rosters=[str(workdir / "roster" / "*.yaml")],
-    )
+    settings = stack.bridge_settings(f"sqlite:{workdir}/bridge.db", PREFIX,
+                                     [str(workdir / "roster" / "*.yaml")])
     config = write_config(workdir / "config.yaml", settings)
     cold, bridge = await _phase(config, stack)
     rss = vm_rss_mb()

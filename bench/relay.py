@@ -27,7 +27,7 @@ from bench.floor import run_floor
 from bench.provisioning import vm_rss_mb
 from bench.stack import PREFIX, Client, Stack, connector_session, one_way
 from bench.stats import CpuSince, cpu_s, summary_ms
-from tests.kit.bridge import BridgeProcess, BridgeSettings, load_config, write_config
+from tests.kit.bridge import BridgeProcess, load_config, write_config
 from tests.kit.duty import ALWAYS_OPEN, roster_officers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,10 +293,8 @@ async def run_relay(stack: Stack, workdir: Path, *, messages: int, citizens: int
                            "spacing_ms": spacing_s * 1000, "warmup": WARMUP}
     async with connector_session() as session:
         tag = uuid.uuid4().hex[:6]
-        settings = BridgeSettings(
-            homeserver_url=stack.url, domain=stack.domain, as_token=stack.as_token,
-            hs_token=stack.hs_token, port=stack.port, database=db_url, prefix=PREFIX,
-            rosters=[str(roster / "*.yaml")],
+        settings = stack.bridge_settings(
+            db_url, PREFIX, [str(roster / "*.yaml")],
             extra={"consultation.check_interval": CHECK_INTERVAL_S},
         )
         config_path = workdir / "config.yaml"

@@ -67,11 +67,7 @@ def prefix() -> str:
 
 @pytest.fixture
 def bridge_settings(stack: Stack, database_url: str, prefix: str) -> BridgeSettings:
-    return BridgeSettings(
-        homeserver_url=stack.url, domain=stack.domain, as_token=stack.as_token,
-        hs_token=stack.hs_token, port=stack.port, database=database_url, prefix=prefix,
-        rosters=[str(DATA / "rosters" / "small" / "*.yaml")],
-    )
+    return stack.bridge_settings(database_url, prefix, [str(DATA / "rosters" / "small" / "*.yaml")])
 
 
 @pytest.fixture

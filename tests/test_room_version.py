@@ -12,7 +12,7 @@ import pytest
 
 from bridge.runtime import Runtime
 from tests.conftest import DATA
-from tests.kit.bridge import BridgeSettings, running_bridge, write_config
+from tests.kit.bridge import running_bridge, write_config
 from tests.kit.clients import UserFactory
 from tests.kit.stack import Stack, start_stack
 from tests.test_directory import hierarchy, resolve, room_state
@@ -43,11 +43,7 @@ async def test_rooms_are_version_12_and_managed_on_a_homeserver_defaulting_to_10
         )
         (roster / "officers.yaml").write_text(officers_yaml((officer.user_id, "张")),
                                               encoding="utf-8")
-        settings = BridgeSettings(
-            homeserver_url=stack.url, domain=stack.domain, as_token=stack.as_token,
-            hs_token=stack.hs_token, port=stack.port, database=database_url, prefix=prefix,
-            rosters=[str(roster / "*.yaml")],
-        )
+        settings = stack.bridge_settings(database_url, prefix, [str(roster / "*.yaml")])
         async with running_bridge(write_config(tmp_path / "config.yaml", settings)) as running:
             assert running.runtime is not None
             directory, officers = running.runtime.bots[0], running.runtime.bots[1]

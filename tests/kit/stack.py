@@ -27,6 +27,15 @@ class Stack:
     def url(self) -> str:
         return self.synapse.base_url
 
+    def bridge_settings(self, database: str, prefix: str, rosters: list[str],
+                        **more: Any) -> BridgeSettings:
+        """A bridge on this homeserver, under its registration (`more`: other settings)."""
+        return BridgeSettings(
+            homeserver_url=self.url, domain=self.domain, as_token=self.as_token,
+            hs_token=self.hs_token, port=self.port, database=database, prefix=prefix,
+            rosters=rosters, **more,
+        )
+
 
 def start_stack(workdir: Path, synapse_config: dict[str, Any] | None = None) -> Stack:
     """The registration comes first (from the bridge's own generator), then Synapse loads it.
