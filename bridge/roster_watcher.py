@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import glob
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from .roster import Roster, RosterError, load_roster
+from .roster.files import roster_files
 
 log = logging.getLogger("dutyroom.roster")
 
 Listener = Callable[[], Awaitable[None]]
 ErrorListener = Callable[[RosterError], Awaitable[None]]
-
-
-def expand(patterns: Sequence[str], base: Path) -> list[Path]:
-    files: list[Path] = []
-    for pattern in patterns:
-        full = pattern if Path(pattern).is_absolute() else str(base / pattern)
-        matches = sorted(glob.glob(full))
-        if not matches and not glob.has_magic(full):
-            matches = [full]  # a missing plain file is reported by the loader, not skipped
-        files.extend(Path(m) for m in matches)
-    return files
 
 
 class RosterWatcher:
@@ -48,7 +37,7 @@ class RosterWatcher:
         return self._current
 
     def _read(self) -> tuple[list[Path], str]:
-        files = expand(self.patterns, self.base)
+        files = roster_files(self.patterns, self.base)
         digest = hashlib.sha256()
         for path in files:
             digest.update(str(path).encode())

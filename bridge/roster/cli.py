@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from .errors import RosterError
+from .files import roster_files
 from .loader import load_roster
 from .model import WEEKDAYS, Shift
 from .roster import Roster
@@ -31,18 +32,23 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="roster", description="Check and inspect duty rosters.")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="validate roster files")
-    check.add_argument("files", nargs="*", help=f"roster files (default {EXAMPLE_GLOB})")
+    check.add_argument("files", nargs="*",
+                       help=f"roster files or folders (default {EXAMPLE_GLOB})")
     show = sub.add_parser("show", help="a department's hours and duty at a moment")
     show.add_argument("dept", help="department id, e.g. fgw")
     show.add_argument("--at", help='moment in the roster time zone, e.g. "2026-02-14 10:00" '
                                    "(default now)")
-    show.add_argument("files", nargs="*", help=f"roster files (default {EXAMPLE_GLOB})")
+    show.add_argument("files", nargs="*",
+                      help=f"roster files or folders (default {EXAMPLE_GLOB})")
     return parser
 
 
-def _load(files: Sequence[str]) -> Roster | None:
+def _load(files: Sequence[str], *, say_which: bool = False) -> Roster | None:
+    paths = roster_files(list(files) or default_files(), Path.cwd())
+    if say_which:
+        print(f"Reading {len(paths)} file(s): {', '.join(str(p) for p in paths)}")
     try:
-        return load_roster(list(files) or default_files())
+        return load_roster(paths)
     except RosterError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -58,7 +64,7 @@ def main(argv: list[str]) -> int:
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.files = [*args.files, *extra]
-    roster = _load(args.files)
+    roster = _load(args.files, say_which=args.command == "check")
     if roster is None:
         return 1
     if args.command == "check":

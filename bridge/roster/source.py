@@ -74,6 +74,9 @@ def suggest(word: str, choices: Sequence[str]) -> str:
 def load_file(path: Path | str, rep: Reporter) -> Node | None:
     """Parse one roster file; syntax errors and duplicate keys become problems."""
     name = str(path)
+    if Path(path).is_dir():
+        rep.add(name, 1, 1, "file", "a folder with no roster files (*.yaml, *.yml) in it")
+        return None
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bridge.roster.cli import main
+from bridge.roster.files import roster_files
 
 BROKEN = Path(__file__).parent / "broken"
 
@@ -44,3 +45,24 @@ def test_show_unknown_department_and_bad_time(capsys):
     assert main(["show", "fwg"]) == 2
     assert "did you mean" in capsys.readouterr().err
     assert main(["show", "fgw", "--at", "tomorrow"]) == 2
+
+
+def test_check_accepts_a_folder_and_says_which_files_it_read(capsys, tmp_path):
+    folder = Path(__file__).resolve().parents[2] / "rosters" / "example"
+    assert main(["check", str(folder)]) == 0
+    out = capsys.readouterr().out
+    names = sorted(p.name for p in folder.glob("*.yaml"))
+    assert out.startswith(f"Reading {len(names)} file(s): ")
+    assert all(name in out.splitlines()[0] for name in names)
+    assert out.strip().splitlines()[-1].startswith("OK: ")
+    # A folder without roster files is a problem named after the folder, not "Is a directory".
+    assert main(["check", str(tmp_path)]) == 1
+    assert f"{tmp_path}:1:1: file: a folder with no roster files" in capsys.readouterr().err
+
+
+def test_the_bridge_reads_a_folder_named_in_its_config(tmp_path):
+    (tmp_path / "b.yml").write_text("")
+    (tmp_path / "a.yaml").write_text("")
+    (tmp_path / "notes.txt").write_text("")
+    assert roster_files([str(tmp_path)], Path("/")) == [tmp_path / "a.yaml", tmp_path / "b.yml"]
+    assert roster_files(["roster"], tmp_path) == [tmp_path / "roster"]  # missing: reported later
