@@ -20,7 +20,8 @@ from ruamel.yaml import YAML
 
 from .mail import MailSettings
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.yaml"
+# Inside the package (an installed wheel carries a copy; a checkout links it to the top level).
+EXAMPLE_CONFIG = Path(__file__).resolve().parent / "config.example.yaml"
 ENV_PREFIX = "DUTYROOM_"
 # Ghost-like accounts of the bridge that are not departments (the roster reserves these ids).
 SERVICE_ACCOUNTS = ("mailbox", "complaints")
@@ -218,6 +219,8 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             token_secret=str(self["mail.token_secret"] or "").encode(),
             token_ttl_days=int(self["mail.token_ttl_days"]),
             retry_for_seconds=float(self["mail.retry_for_seconds"]),
+            retry_min_seconds=float(self["mail.retry_min_seconds"]),
+            retry_max_seconds=float(self["mail.retry_max_seconds"]),
             max_attachment_bytes=int(self["mail.max_attachment_bytes"]),
             listen_host=self["mail.listen_host"],
             listen_port=int(self["mail.listen_port"]),

@@ -116,3 +116,22 @@ def test_own_users_are_told_from_people_and_follow_a_reload(tmp_path: Path) -> N
     assert config.domain == "gov.example" and config.bot_mxid.endswith(":gov.example")
     assert config.ghost_dept_id("@duty_fgw:gov.example") == "fgw"
     assert not config.is_own_user(f"@duty_fgw:{domain}")
+
+
+def test_mail_retry_waits_come_from_the_config(tmp_path: Path) -> None:
+    """The first retry of a failed mail waits what the operator configured, not a fixed 30 s."""
+    yaml = YAML()
+    data = yaml.load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    data["mail"].update(token_secret="0123456789abcdef0123", retry_min_seconds=5,
+                        retry_max_seconds=120)
+    path = tmp_path / "config.yaml"
+    with open(path, "w", encoding="utf-8") as stream:
+        yaml.dump(data, stream)
+    config = Config(path)
+    config.load()
+    settings = config.mail_settings()
+    assert (settings.retry_min_seconds, settings.retry_max_seconds) == (5.0, 120.0)
+    default = Config(EXAMPLE_CONFIG)
+    default.load()
+    default["mail.token_secret"] = "0123456789abcdef0123"
+    assert default.mail_settings().retry_min_seconds == 30.0

@@ -30,6 +30,7 @@ from tests.kit.duty import DutyRoom, start_duty_room
 
 DOMAIN = "reply.dutyroom.example"
 GOVERNOR = "governor@mail.example.gov.cn"
+SERVICE = "测试市政务服务 · 网上值班室"  # the configured From name, which also signs the mail
 
 
 # Pure helpers ----------------------------------------------------------------------------------
@@ -65,7 +66,8 @@ def sink() -> Any:
 @pytest.fixture
 async def duty(bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
                users: UserFactory, sink: MailSink) -> AsyncIterator[DutyRoom]:
-    enable_mail(bridge_settings, sink.port, **{"mailbox.require_phone": True})
+    enable_mail(bridge_settings, sink.port,
+                **{"mailbox.require_phone": True, "mail.from_name": SERVICE})
     room = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
     room.runtime.mail.poll_seconds = 0.05  # type: ignore[union-attr]
     yield room
@@ -156,8 +158,10 @@ async def test_letter_reaches_the_governor_and_the_reply_the_citizen(
     assert str(mail["Subject"]) == f"【省长信箱】关于西湖区公交线路调整的建议（{number}）"
     assert mail["X-Dutyroom-Ref"] == number
     body = mail.get_body(("plain",)).get_content()
-    for expected in (number, "张三", "13812345678", "建议增加 K193 路的班次。", "【办结】"):
+    for expected in (number, "张三", "13812345678", "建议增加 K193 路的班次。", "【办结】", SERVICE):
         assert expected in body
+    assert "浙江政务通" not in body
+    assert mail["From"].addresses[0].display_name == SERVICE
     [photo] = list(mail.iter_attachments())
     assert photo.get_filename() == "现场照片.png" and photo.get_content() == b"\x89PNG fake image"
     assert mail["Reply-To"].addresses[0].username.startswith("reply+")
@@ -204,6 +208,7 @@ async def test_deadline_reminder_fires_once_and_status_is_private(
     reminders = await wait_mail(sink, 2)
     assert reminders[1].rcpt_tos == ["fgw@mail.example.gov.cn"]
     assert str(reminders[1].message["Subject"]).startswith("【催办】")
+    assert SERVICE in reminders[1].message.get_body(("plain",)).get_content()
     await chat.citizen.wait_for(chat.room, chat._from_bot("已超过办理时限"))
     await asyncio.sleep(1)
     assert len(sink.messages) == 2

@@ -54,6 +54,11 @@ class LetterBot(SharedSteps, Bot):
     def t(self, key: str, **fields: object) -> str:
         return self.ctx.messages(key, **fields)
 
+    @property
+    def service_name(self) -> str:
+        """Who signs the mail to offices: the From name the operator configured."""
+        return str(self.ctx.config["mail.from_name"] or "").strip() or "网上值班室"
+
     @staticmethod
     def notice(text: str) -> dict[str, Any]:
         return {"msgtype": "m.notice", "body": text}

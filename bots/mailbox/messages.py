@@ -74,7 +74,7 @@ LETTER_MESSAGES = {
         "letters.remind_subject": "【催办】{subject}（{number}）",
         "letters.remind_text": (
             "您单位收到的来信 {number}「{subject}」已超过办理时限（{deadline}）仍未答复。"
-            "请尽快回复原邮件（或本邮件）答复来信人。\n\n——浙江政务通 · 网上值班室\n"
+            "请尽快回复原邮件（或本邮件）答复来信人。\n\n——{service}\n"
         ),
         "letters.mail_number": "编号",
         "letters.mail_submitted": "提交时间",
@@ -82,7 +82,7 @@ LETTER_MESSAGES = {
         "letters.mail_deadline_value": "{deadline} 前（{days} 个工作日）",
         "letters.mail_subject": "主题",
         "letters.mail_footer": (
-            "请直接回复本邮件，答复会送达来信人（浙江政务通 · 网上值班室）。"
+            "请直接回复本邮件，答复会送达来信人（{service}）。"
             "回复的主题或正文以「【转办】」开头表示已转办，以「【办结】」开头表示已办结。"
         ),
     },
@@ -156,7 +156,7 @@ LETTER_MESSAGES = {
         "letters.remind_subject": "[Reminder] {subject} ({number})",
         "letters.remind_text": (
             "Letter {number} \"{subject}\" passed its deadline ({deadline}) unanswered. "
-            "Please reply to it.\n"
+            "Please reply to it.\n\n-- {service}\n"
         ),
         "letters.mail_number": "Number",
         "letters.mail_submitted": "Submitted",
@@ -164,7 +164,7 @@ LETTER_MESSAGES = {
         "letters.mail_deadline_value": "{deadline} ({days} working days)",
         "letters.mail_subject": "Subject",
         "letters.mail_footer": (
-            "Reply to this mail to answer the citizen. Start the subject or text with 【转办】 "
+            "Reply to this mail to answer the citizen ({service}). Start the subject or text with 【转办】 "
             "(transferred) or 【办结】 (finished) to set the status."
         ),
     },

@@ -98,6 +98,6 @@ class OfficeSide:
             to_name=letter.recipient,
             subject=t("letters.remind_subject", number=letter.number, subject=letter.subject),
             text=t("letters.remind_text", number=letter.number, subject=letter.subject,
-                   deadline=letter.deadline),
+                   deadline=letter.deadline, service=self.bot.service_name),
             reply_ref=letter.number, headers={"X-Dutyroom-Kind": "reminder"},
         )

@@ -95,4 +95,4 @@ class Submitter:
                 (t("letters.mail_subject"), spec.subject)]
         head = "\n".join(f"{label}：{value}" for label, value in rows)
         body = "\n\n".join(draft.data.get("text", []))
-        return f"{head}\n\n{body}\n\n——\n{t('letters.mail_footer')}\n"
+        return f"{head}\n\n{body}\n\n——\n{t('letters.mail_footer', service=self.bot.service_name)}\n"
