@@ -1,10 +1,3 @@
-import sys
+from .cli import main
 
-if len(sys.argv) > 1 and sys.argv[1] == "roster":
-    from .roster.cli import main
-
-    sys.exit(main(sys.argv[2:]))
-
-from .program import DutyRoomProgram  # noqa: E402
-
-DutyRoomProgram().run()
+main()

@@ -1,0 +1,20 @@
+"""`dutyroom` (the installed console script) and `python -m bridge`: one entry point.
+
+The first argument picks a tool (`roster …`); anything else runs the bridge itself (mautrix's
+Program: `-c config.yaml`, `-g` to write the registration, …).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args and args[0] == "roster":
+        from .roster.cli import main as roster_main
+
+        sys.exit(roster_main(args[1:]))
+    from .program import DutyRoomProgram
+
+    DutyRoomProgram().run()
