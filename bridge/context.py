@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mautrix.appservice import IntentAPI
@@ -15,6 +15,7 @@ from .config import Config
 from .mail import MailTransport
 from .messages import Messages
 from .outbox_sender import OutboxSender
+from .room_versions import RoomSettings
 
 if TYPE_CHECKING:
     from .appservice import DurableAppService
@@ -34,6 +35,8 @@ class BotContext:
     log: logging.Logger
     # The e-mail transport, or None when `mail.enabled` is false.
     mail: MailTransport | None = None
+    # The room version new rooms get (shared by all bots; worked out at start).
+    rooms: RoomSettings = field(default_factory=RoomSettings)
 
     @property
     def roster(self) -> Roster:

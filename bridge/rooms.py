@@ -6,14 +6,15 @@ from typing import Any
 
 from mautrix.appservice import IntentAPI
 from mautrix.errors import MatrixRequestError, MRoomInUse
+from mautrix.types import EventType
 
 from .context import BotContext
 
-# Every room the bridge creates gives its creator power the way room version 12 does: unlimited,
-# without (and never with) an entry in `users`. Under an older version the homeserver refuses
-# such an override (measured: Synapse defaulting to version 10 made the bridge fail at its first
-# room), so the version is not left to the homeserver's default.
-ROOM_VERSION = "12"
+
+async def version_of(intent: IntentAPI, room_id: str) -> str:
+    """The version of a room that exists (one adopted after a crash, whose record is lost)."""
+    create = await intent.get_state_event(room_id, EventType.ROOM_CREATE, ensure_joined=False)
+    return str(getattr(create, "room_version", None) or "1")
 
 
 async def create_or_adopt(
@@ -32,7 +33,7 @@ async def create_or_adopt(
     creator = intent or ctx.bot_intent
     try:
         room_id = await creator.create_room(
-            alias_localpart=alias_localpart, room_version=ROOM_VERSION, **create
+            alias_localpart=alias_localpart, room_version=ctx.rooms.version, **create
         )
     except MatrixRequestError as e:
         # M_ROOM_IN_USE, or a failure after the room and its alias were made (an invitee the

@@ -29,7 +29,7 @@ from .inbox_processor import InboxProcessor
 from .mail import MailTransport, mail_upgrade_table
 from .messages import Messages
 from .outbox_sender import OutboxSender
-from .rooms import ROOM_VERSION
+from .room_versions import RoomSettings, choose_version
 from .roster_watcher import RosterWatcher
 
 log = logging.getLogger("dutyroom.runtime")
@@ -114,6 +114,7 @@ class Runtime:
             await mail_upgrade_table.upgrade(self.db)
             self.mail = MailTransport(self.db, cfg.mail_settings(), self.clock)
         messages = Messages(cfg["messages.language"])
+        self.room_settings = RoomSettings()  # one for all bots, worked out once the endpoint runs
         for bot_class in self.bot_classes:
             ctx = BotContext(
                 config=cfg,
@@ -125,6 +126,7 @@ class Runtime:
                 clock=self.clock,
                 log=logging.getLogger(f"dutyroom.bot.{bot_class.name}"),
                 mail=self.mail,
+                rooms=self.room_settings,
             )
             messages.add(bot_class.messages)
             if bot_class.upgrade_table is not None:
@@ -142,7 +144,7 @@ class Runtime:
 
         await self.az.start(host=cfg["appservice.hostname"], port=int(cfg["appservice.port"]))
         self.az.ready = True
-        await self._check_room_version()
+        await self._choose_room_version()
         await self._ensure_bot_profile()
         await self.outbox.resume()
         for bot in self.bots:
@@ -185,17 +187,11 @@ class Runtime:
         await intent.set_displayname(self.rosters.current.departments[dept_id].name)
         return {}
 
-    async def _check_room_version(self) -> None:
+    async def _choose_room_version(self) -> None:
         """Refuse to start, naming the cause, rather than fail at the first room to create."""
         answer = await self.az.intent.api.request(Method.GET, ApiPath.v3.capabilities)
-        versions = answer.get("capabilities", {}).get("m.room_versions", {})
-        available = versions.get("available")
-        if isinstance(available, dict) and ROOM_VERSION not in available:
-            raise RuntimeError(
-                f"The homeserver does not offer room version {ROOM_VERSION} (it offers "
-                f"{', '.join(sorted(available))}). The bridge's rooms need it: their creator "
-                "holds power by that version's rules. Upgrade the homeserver."
-            )
+        self.room_settings.version = choose_version(self.config["appservice.room_version"], answer)
+        log.info("New rooms are made in room version %s", self.room_settings.version)
 
     async def _ensure_bot_profile(self) -> None:
         intent = self.az.intent

@@ -146,7 +146,7 @@ async def _sync_department_as_before(
     createRoom and joining after, no owner recorded (the rooms existing deployments have)."""
     if ghost_name != dept.name:
         await self._ensure_ghost(dept.id, dept.name)
-    desired = self._department_state(dept, None)
+    desired = self._department_state(dept, None, "12")
     if existing is None:
         existing = await self._create(ROOMS, dept.id, dept.id, desired)
     self.dept_rooms[dept.id] = await self._ensure(ROOMS, dept.id, desired, existing)

@@ -12,7 +12,6 @@ from mautrix.types import RoomCreatePreset
 
 from bridge.bot import Bot
 from bridge.context import BotContext
-from bridge.rooms import ROOM_VERSION
 from bridge.roster import RosterError
 
 from .messages import MESSAGES
@@ -52,7 +51,7 @@ class AdminBot(Bot):
         room_id = await self.ctx.room_by_alias(alias)
         if room_id is None:
             room_id = await bot.create_room(
-                alias_localpart=alias, preset=RoomCreatePreset.PRIVATE, room_version=ROOM_VERSION,
+                alias_localpart=alias, preset=RoomCreatePreset.PRIVATE, room_version=self.ctx.rooms.version,
                 name=t("admin.room_name"), topic=t("admin.room_topic"),
             )
         admins = list(self.ctx.config["admins"] or [])

@@ -19,10 +19,10 @@ from bridge.bot import Bot, on
 from bridge.context import BotContext
 from bridge.parallel import bounded, provision_concurrency
 from bridge.rooms import create_or_adopt
-from bridge.roster import Department
+from bridge.roster import Department, Jurisdiction
 
 from .db import DirectoryTables
-from .layout import GHOST_OWNER, closed_room_state, room_state, space_state
+from .layout import GHOST_OWNER, closed_room_state, room_state, space_state, version_of
 from .messages import MESSAGES
 from .upgrade import upgrade_table
 
@@ -71,7 +71,7 @@ class DirectoryBot(Bot):
             await self._sync()
 
     async def _sync(self) -> None:
-        roster, t = self.ctx.roster, self.ctx.messages
+        roster = self.ctx.roster
         spaces = await self.tables.rooms(SPACES)
         rooms = await self.tables.rooms(ROOMS)
         ghost_names = await self.tables.ghost_names()
@@ -79,8 +79,7 @@ class DirectoryBot(Bot):
         # Spaces first: a department room is created with its m.space.parent already in place.
         jurisdictions = list(roster.jurisdictions.values())
         space_ids = await bounded(limit, (
-            self._sync_space(jur.id, space_state(jur, t), spaces.get(jur.id))
-            for jur in jurisdictions
+            self._sync_space(jur, spaces.get(jur.id)) for jur in jurisdictions
         ))
         self.space_rooms.update(zip((jur.id for jur in jurisdictions), space_ids, strict=True))
         await bounded(limit, (
@@ -92,11 +91,15 @@ class DirectoryBot(Bot):
         await bounded(limit, (self._close(*room) for room in gone))
 
     async def _sync_space(
-        self, jur_id: str, desired: dict[str, Any], existing: tuple[str, dict[str, Any]] | None
+        self, jur: Jurisdiction, existing: tuple[str, dict[str, Any]] | None
     ) -> str:
+        config, t = self.ctx.config, self.ctx.messages
         if existing is None:
-            existing = await self._create(SPACES, jur_id, f"space_{jur_id}", desired, is_space=True)
-        return await self._ensure(SPACES, jur_id, desired, existing, is_space=True)
+            new = space_state(jur, t, config, self.ctx.rooms.version)
+            existing = await self._create(SPACES, jur.id, f"space_{jur.id}", new, is_space=True)
+        # A space keeps the version it was made in, whatever the config says now.
+        desired = space_state(jur, t, config, version_of(existing[1]))
+        return await self._ensure(SPACES, jur.id, desired, existing, is_space=True)
 
     async def _sync_department(
         self, dept: Department, existing: tuple[str, dict[str, Any]] | None, ghost_name: str | None
@@ -107,15 +110,18 @@ class DirectoryBot(Bot):
         if existing is None:
             # The ghost creates its own room: no invite in createRoom and no join after it, the
             # two costliest requests after createRoom itself (issue #7).
-            existing = await self._create(ROOMS, dept.id, dept.id,
-                                          self._department_state(dept, GHOST_OWNER))
-        # Rooms made by the bot before record no owner and stay the bot's to manage.
-        desired = self._department_state(dept, existing[1].get("owner"))
+            existing = await self._create(
+                ROOMS, dept.id, dept.id,
+                self._department_state(dept, GHOST_OWNER, self.ctx.rooms.version),
+            )
+        # Rooms made by the bot before record no owner and stay the bot's to manage; every room
+        # keeps the version it was made in.
+        desired = self._department_state(dept, existing[1].get("owner"), version_of(existing[1]))
         self.dept_rooms[dept.id] = await self._ensure(ROOMS, dept.id, desired, existing)
 
-    def _department_state(self, dept: Department, owner: str | None) -> dict[str, Any]:
+    def _department_state(self, dept: Department, owner: str | None, version: str) -> dict[str, Any]:
         return room_state(dept, self.ctx.roster, self.ctx.config, self.ctx.messages,
-                          self.ctx.clock.now(), owner)
+                          self.ctx.clock.now(), owner, version)
 
     async def _close(self, dept_id: str, room_id: str, applied: dict[str, Any]) -> None:
         self.ctx.log.info("Department %s left the roster: marking its room closed", dept_id)
@@ -190,7 +196,7 @@ class DirectoryBot(Bot):
         )
         if created:
             self.created += 1
-            applied = {k: desired[k] for k in ("name", "topic", "power_levels", "owner")
+            applied = {k: desired[k] for k in ("name", "topic", "power_levels", "owner", "version")
                        if k in desired}
             applied["listed"] = True
             if ghost_owned:
@@ -200,22 +206,26 @@ class DirectoryBot(Bot):
             if space_room is not None:
                 applied["space_parent"] = space_room  # the child link in the space is still to send
         else:
-            applied = {} if is_space else await self._adopted(room_id, key)
+            applied = await self._adopted(room_id, None if is_space else key)
         await self.tables.save_room(table, key, room_id, applied)
         return room_id, applied
 
-    async def _adopted(self, room_id: str, dept_id: str) -> dict[str, Any]:
-        """What stands applied in a department room adopted after a crash: only who owns it.
+    async def _adopted(self, room_id: str, dept_id: str | None) -> dict[str, Any]:
+        """What stands applied in a room adopted after a crash: its version, and for a
+        department room who owns it.
 
         Its creator decides which of our users can change it. A room whose creation crashed
         under an earlier version is the bot's, so the create event is read rather than assumed;
         the room is world-readable, so this works whether or not the ghost is in it.
         """
-        ghost = self.ctx.ghost(dept_id)
-        create = await ghost.get_state_event(
+        intent = self.ctx.ghost(dept_id) if dept_id else self.ctx.bot_intent
+        create = await intent.get_state_event(
             room_id, EventType.ROOM_CREATE, format="event", ensure_joined=False
         )
-        return {"owner": GHOST_OWNER} if create.sender == ghost.mxid else {}
+        applied: dict[str, Any] = {"version": str(create.content.room_version or "1")}
+        if dept_id is not None and create.sender == intent.mxid:
+            applied["owner"] = GHOST_OWNER
+        return applied
 
     async def _apply(
         self, room_id: str, dept_id: str | None, applied: dict[str, Any], desired: dict[str, Any]

@@ -11,6 +11,7 @@ from typing import Any
 
 from bridge.config import Config
 from bridge.messages import Messages
+from bridge.room_versions import RECORDED_BEFORE, with_creator
 from bridge.roster import Department, Jurisdiction, Roster
 
 # Posting needs 50; citizens have 0, the department's ghost 50, the room's creator everything.
@@ -37,18 +38,30 @@ def read_only_power_levels(ghost: str | None) -> dict[str, Any]:
     }
 
 
-def department_power_levels(ghost: str, owner: str | None) -> dict[str, Any]:
-    """A ghost that created its room needs no level: room version 12 gives creators unlimited
-    power and refuses a createRoom (or a power_levels event) that lists them in `users`."""
-    return read_only_power_levels(None if owner == GHOST_OWNER else ghost)
+def department_power_levels(
+    config: Config, dept_id: str, owner: str | None, version: str
+) -> dict[str, Any]:
+    """A ghost that created its room posts as its creator: in room version 12 that is unlimited
+    power without an entry in `users` (listing it is refused); before 12 it is listed at 100. A
+    room the bot created lists the ghost at the posting level (and the bot, before 12)."""
+    ghost = config.ghost_mxid(dept_id)
+    if owner == GHOST_OWNER:
+        return with_creator(read_only_power_levels(None), ghost, version)
+    return with_creator(read_only_power_levels(ghost), config.bot_mxid, version)
 
 
-def space_state(jur: Jurisdiction, t: Messages) -> dict[str, Any]:
+def space_state(jur: Jurisdiction, t: Messages, config: Config, version: str) -> dict[str, Any]:
+    """A space as the bot made it in `version` (recorded with it: rooms keep their version)."""
     return {
         "name": jur.space_name,
         "topic": t("directory.space_topic", jurisdiction=jur.name),
-        "power_levels": read_only_power_levels(None),
+        "power_levels": with_creator(read_only_power_levels(None), config.bot_mxid, version),
+        "version": version,
     }
+
+
+def version_of(applied: dict[str, Any]) -> str:
+    return str(applied.get("version") or RECORDED_BEFORE)
 
 
 WEEKDAYS = {"zh": "一二三四五六日", "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
@@ -79,7 +92,7 @@ def status_text(dept: Department, roster: Roster, t: Messages, now: datetime) ->
 
 def room_state(
     dept: Department, roster: Roster, config: Config, t: Messages, now: datetime,
-    owner: str | None,
+    owner: str | None, version: str,
 ) -> dict[str, Any]:
     ghost = config.ghost_mxid(dept.id)
     description = dept.description.strip()
@@ -99,7 +112,8 @@ def room_state(
         "dept_name": dept.name,
         "name": dept.name,
         "topic": topic,
-        "power_levels": department_power_levels(ghost, owner),
+        "power_levels": department_power_levels(config, dept.id, owner, version),
+        "version": version,
         "space": dept.jurisdiction,
         "order": f"{dept.order:05d}",
         "closed": False,
@@ -116,7 +130,8 @@ def closed_room_state(last: dict[str, Any], dept_id: str, config: Config, t: Mes
         **last,
         "name": t("directory.closed_name", name=dept_name),
         "topic": t("directory.closed_topic"),
-        "power_levels": department_power_levels(config.ghost_mxid(dept_id), last.get("owner")),
+        "power_levels": department_power_levels(config, dept_id, last.get("owner"),
+                                                version_of(last)),
         "order": "z" + str(last.get("order", "")),
         "closed": True,
     }

@@ -14,7 +14,7 @@ from bridge.parallel import bounded, provision_concurrency
 from bridge.roster import Department
 
 from .messages import MESSAGES
-from .rooms import OfficersTable, create_room, desired_state, members
+from .rooms import OfficersTable, create_room, desired_state, members, version_of
 from .upgrade import upgrade_table
 
 
@@ -55,12 +55,12 @@ class OfficersBot(Bot):
 
     async def _sync_room(self, dept: Department, stored: tuple[str, dict[str, Any]] | None) -> str:
         bot = self.ctx.bot_intent
-        desired = desired_state(self.ctx, dept)
         if stored is None:
-            room_id, applied, created = await create_room(self.ctx, dept, desired)
+            room_id, applied, created = await create_room(self.ctx, dept, desired_state(self.ctx, dept))
             self.created += created
         else:
             room_id, applied = stored
+        desired = desired_state(self.ctx, dept, version_of(applied))  # the room's own version
         if applied == desired:
             if stored is None:
                 await self.table.save(dept.id, room_id, applied)

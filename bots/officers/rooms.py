@@ -13,15 +13,19 @@ from mautrix.types import RoomCreatePreset
 from mautrix.util.async_db import Database
 
 from bridge.context import BotContext
+from bridge.room_versions import RECORDED_BEFORE, with_creator
 from bridge.rooms import create_or_adopt
+from bridge.rooms import version_of as room_version
 from bridge.roster import Department
 
 SUPERVISOR_LEVEL = 50
 TABLE = "officers_room"
 
 
-def power_levels(dept: Department) -> dict[str, Any]:
-    return {
+def power_levels(dept: Department, creator: str, version: str) -> dict[str, Any]:
+    """The bot creates the room: before room version 12 it is listed at 100 (see
+    bridge/room_versions.py)."""
+    return with_creator({
         "users": {mxid: SUPERVISOR_LEVEL for mxid in sorted(dept.supervisors)},
         "users_default": 0,
         "events_default": 0,
@@ -31,7 +35,7 @@ def power_levels(dept: Department) -> dict[str, Any]:
         "ban": 100,
         "redact": SUPERVISOR_LEVEL,
         "events": {},
-    }
+    }, creator, version)
 
 
 def members(dept: Department) -> list[str]:
@@ -42,14 +46,21 @@ def alias_localpart(ctx: BotContext, dept_id: str) -> str:
     return f"{ctx.config.prefix}officers_{dept_id}"
 
 
-def desired_state(ctx: BotContext, dept: Department) -> dict[str, Any]:
-    t = ctx.messages
+def desired_state(ctx: BotContext, dept: Department, version: str | None = None) -> dict[str, Any]:
+    """What the room should look like; `version`: the room's (a new room's: the configured one).
+    Recorded with the room, since a room keeps the version it was made in."""
+    t, version = ctx.messages, version or ctx.rooms.version
     return {
         "name": t("officers.room_name", name=dept.short_name or dept.name),
         "topic": t("officers.room_topic", name=dept.name),
-        "power_levels": power_levels(dept),
+        "power_levels": power_levels(dept, ctx.config.bot_mxid, version),
         "members": members(dept),
+        "version": version,
     }
+
+
+def version_of(applied: dict[str, Any]) -> str:
+    return str(applied.get("version") or RECORDED_BEFORE)
 
 
 async def create_room(
@@ -74,7 +85,10 @@ async def create_room(
         ],
     )
     await ctx.ghost(dept.id).join_room_by_id(room_id)
-    applied = {k: desired[k] for k in ("name", "topic", "power_levels", "members")} if created else {}
+    if created:
+        applied = {k: desired[k] for k in ("name", "topic", "power_levels", "members", "version")}
+    else:  # adopted after a crash: only its version is known (its state is sent again)
+        applied = {"version": await room_version(ctx.bot_intent, room_id)}
     return room_id, applied, created
 
 
