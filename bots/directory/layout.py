@@ -81,7 +81,9 @@ def status_text(dept: Department, roster: Roster, t: Messages, now: datetime) ->
     local = now.astimezone(roster.timezone)
     if roster.is_open(dept.id, local):
         until = roster.current_period_end(dept.id, local)
-        return t("directory.status_open", until=moment_text(until, local, t.language) if until else "—")
+        if until is None:
+            return t("directory.status_open_always")
+        return t("directory.status_open", until=moment_text(until, local, t.language))
     if roster.is_working_time(dept.id, local):
         return t("directory.status_unstaffed")
     opening = roster.next_opening(dept.id, local)
@@ -100,8 +102,11 @@ def room_state(
         description += "。" if t.language == "zh" else "."
     if description and t.language == "en":
         description += " "
+    local = now.astimezone(roster.timezone)
+    # Open now with no end in sight (a 24-hour service): no "leave a message out of hours".
+    always = roster.is_open(dept.id, local) and roster.current_period_end(dept.id, local) is None
     topic = t(
-        "directory.room_topic",
+        "directory.room_topic_always" if always else "directory.room_topic",
         status=status_text(dept, roster, t, now),
         description=description,
         hours=roster.hours_text(dept.id, t.language),

@@ -5,6 +5,7 @@ MESSAGES = {
             "私信部门账号即可向值班人员咨询，非工作时间可以留言。"
         ),
         "directory.status_open": "【值班中】工作人员在线，私信即可咨询（本时段至 {until}）。",
+        "directory.status_open_always": "【值班中】全天有人值班，私信即可咨询。",
         "directory.status_unstaffed": "【工作时间，暂无值班人员】可以留言，值班人员到岗后答复。",
         "directory.status_closed": "【休息中】下次开放：{next}。现在可以留言。",
         "directory.status_no_opening": "【休息中】暂无开放安排。现在可以留言。",
@@ -12,6 +13,10 @@ MESSAGES = {
             "{status}\n{description}值班时间：{hours}。咨询方式：私信「{name}」（{ghost}），"
             "工作时间由值班人员实时答复，非工作时间可留言，上班后值班人员会主动联系您。"
             "本房间只用于展示信息，不能发言。"
+        ),
+        "directory.room_topic_always": (
+            "{status}\n{description}值班时间：{hours}。咨询方式：私信「{name}」（{ghost}），"
+            "值班人员随时实时答复。本房间只用于展示信息，不能发言。"
         ),
         "directory.closed_name": "{name}（已停止服务）",
         "directory.closed_topic": (
@@ -27,13 +32,18 @@ MESSAGES = {
             "the officer on duty, or leave a message outside working hours."
         ),
         "directory.status_open": "[On duty] An officer is online until {until}: send a DM to ask.",
+        "directory.status_open_always": "[On duty] Officers are on duty around the clock: send a DM to ask.",
         "directory.status_unstaffed": "[Working hours, nobody on duty] Leave a message; an officer will answer.",
         "directory.status_closed": "[Closed] Opens next: {next}. You can leave a message now.",
         "directory.status_no_opening": "[Closed] No opening scheduled. You can leave a message now.",
         "directory.room_topic": (
-            "{status}\n{description} Hours: {hours}. To ask: send a direct message to “{name}” ({ghost}). "
+            "{status}\n{description}Hours: {hours}. To ask: send a direct message to “{name}” ({ghost}). "
             "During working hours the officer on duty answers; outside them, leave a message and "
             "an officer will contact you when work starts. This room is read-only."
+        ),
+        "directory.room_topic_always": (
+            "{status}\n{description}Hours: {hours}. To ask: send a direct message to “{name}” ({ghost}); "
+            "the officer on duty answers at any hour. This room is read-only."
         ),
         "directory.closed_name": "{name} (no longer in service)",
         "directory.closed_topic": (
