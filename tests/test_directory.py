@@ -100,6 +100,12 @@ async def test_citizen_finds_space_joins_room_cannot_post_and_can_dm(
     await citizen.join(fgw_room)
     resp = await citizen.send_text(fgw_room, "你好")
     assert isinstance(resp, nio.RoomSendError) and resp.status_code == "M_FORBIDDEN"
+    # Never a two-member room holding the department, which some clients take for "the DM":
+    # the bot joins when the first citizen does.
+    bot = bridge.runtime.config.bot_mxid  # type: ignore[union-attr]
+    await eventually(lambda: _membership_is(citizen, fgw_room, bot, "join"))
+    joined = [m for m, state in (await members(citizen, fgw_room)).items() if state == "join"]
+    assert len(joined) == 3
 
     # The department's ghost carries its name and accepts a DM.
     ghost = f"@{prefix}fgw:localhost"
