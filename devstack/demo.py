@@ -401,6 +401,9 @@ def print_info(args: argparse.Namespace, paths: Paths, prefix: str, officers: li
 用 Element 登录 / Sign in with Element (Web or Desktop):
   登录 → 编辑主服务器 → {url}
   Sign in → Edit homeserver → {url}
+  其他客户端（nheko、FluffyChat 等）：在登录界面填写主服务器地址 {url}
+  Other clients (nheko, FluffyChat, …): type the homeserver URL {url} on the login screen
+  (the server name "{DOMAIN}" cannot be discovered from a user name).
   从另一台机器访问 / From another machine, tunnel first:
     ssh -L {args.port}:127.0.0.1:{args.port} <this-host>
 
