@@ -49,3 +49,13 @@ def test_office_hours_departments_say_until_when_and_when_they_open(roster: Rost
     night = topic(roster, "fgw", NIGHT)
     assert night.startswith("【休息中】下次开放：08:30") and "非工作时间可留言" in night
     assert "  " not in topic(roster, "fgw", NIGHT, "en")
+
+
+def test_officers_rooms_of_a_city_carry_the_city(roster: Roster) -> None:
+    from types import SimpleNamespace
+
+    from bots.officers.rooms import room_name
+
+    ctx = SimpleNamespace(roster=roster)
+    assert room_name(ctx, roster.departments["gat"]) == roster.departments["gat"].short_name
+    assert room_name(ctx, roster.departments["hzgaj"]) == "杭州市公安局"  # not 「市公安局」

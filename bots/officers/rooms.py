@@ -42,6 +42,19 @@ def members(dept: Department) -> list[str]:
     return sorted({o.mxid for o in dept.officers} | set(dept.supervisors))
 
 
+# A short name that starts with its level (市公安局, 区民政局) is the same in every city or district.
+AMBIGUOUS_SHORT_PREFIXES = ("市", "区", "县")
+
+
+def room_name(ctx: BotContext, dept: Department) -> str:
+    """The short name (省公安厅), except one that every city or district has alike (市公安局):
+    then the full name (杭州市公安局), since an officer may sit in the rooms of several."""
+    short = dept.short_name
+    if not short or short.startswith(AMBIGUOUS_SHORT_PREFIXES):
+        return dept.name
+    return short
+
+
 def alias_localpart(ctx: BotContext, dept_id: str) -> str:
     return f"{ctx.config.prefix}officers_{dept_id}"
 
@@ -51,7 +64,7 @@ def desired_state(ctx: BotContext, dept: Department, version: str | None = None)
     Recorded with the room, since a room keeps the version it was made in."""
     t, version = ctx.messages, version or ctx.rooms.version
     return {
-        "name": t("officers.room_name", name=dept.short_name or dept.name),
+        "name": t("officers.room_name", name=room_name(ctx, dept)),
         "topic": t("officers.room_topic", name=dept.name),
         "power_levels": power_levels(dept, ctx.config.bot_mxid, version),
         "members": members(dept),
