@@ -19,6 +19,7 @@ from typing import Any
 
 from bench.breakdown import HOPS
 from bench.latency import run_latency
+from bench.presence import run_presence
 from bench.provisioning import run_provisioning
 from bench.relay import run_relay
 from bench.stack import Stack, start_stack
@@ -44,6 +45,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="provisioning: N officers on every department's roster, so every "
                         "department gets an officers' room (0: nobody staffed, as in issue #7)")
     p.add_argument("--skip-provisioning", action="store_true")
+    p.add_argument("--presence-departments", type=int, default=None, metavar="N",
+                   help="presence: department accounts kept online (default --departments; "
+                        "0 skips the section, which runs on a homeserver of its own)")
+    p.add_argument("--presence-sync-users", type=int, default=50, metavar="N",
+                   help="presence floor: ordinary users whose idle /sync is measured")
     p.add_argument("--relay-messages", type=int, default=200,
                    help="relay latency: messages each way (after a warm-up of 5)")
     p.add_argument("--citizens", type=int, default=20, help="relayed throughput: citizens at once")
@@ -94,6 +100,7 @@ def table(results: dict[str, Any]) -> str:
                  ("bridge RSS after provisioning (in-process VmRSS)",
                   f"{prov['bridge_rss_mb']} MB (Synapse {prov['synapse_rss_mb']} MB)")]
     rows += relay_rows(results)
+    rows += presence_rows(results)
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
@@ -102,6 +109,20 @@ def table(results: dict[str, Any]) -> str:
         lines += [f"  {n:6d} {secs.get(kind, 0):8.1f} s  {kind}"
                   for kind, n in list(prov["cold"]["top_requests"].items())[:14]]
     return "\n".join(lines)
+
+
+def presence_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    pr = results.get("presence")
+    if not pr:
+        return []
+    return [
+        (f"presence: Synapse CPU per update ({pr['departments']} accounts × {pr['rounds']})",
+         f"{pr['synapse_cpu_ms_per_update']} ms; a round {pr['round_wall_s']} s"),
+        (f"  all {pr['departments']} kept online (every {pr['refresh_s']:g} s), share of a core",
+         f"{pr['core_pct_all']}%; floor (as many users idle-syncing) "
+         f"{pr['floor_core_pct_same_number_syncing']}% = {pr['ratio_to_floor']}× the floor "
+         f"({pr['floor_synapse_cpu_ms_per_idle_sync']} ms per idle /sync)"),
+    ]
 
 
 def _ok(good: bool) -> str:
@@ -252,6 +273,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             results["provisioning"] = await run_provisioning(
                 stack, workdir / "bridge", args.jurisdictions, args.departments,
                 args.officers_per_department)
+        presence = args.departments if args.presence_departments is None else (
+            args.presence_departments)
+        if presence > 0:
+            results["presence"] = await run_presence(workdir, presence,
+                                                     sync_users=args.presence_sync_users)
         if not args.skip_relay:
             profile = None
             if args.profile_bridge > 0:

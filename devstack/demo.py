@@ -298,8 +298,11 @@ def pin_synapse_port(workdir: Path, port: int) -> None:
 
 def start_synapse(paths: Paths, port: int) -> Synapse:
     pin_synapse_port(paths.synapse, port)
+    # Presence on, so the departments show online while someone is on duty (off in the tests'
+    # homeserver, where only the presence test needs it).
     synapse = Synapse(paths.synapse, server_name=DOMAIN, port=port,
-                      app_service_config_files=[paths.registration])
+                      app_service_config_files=[paths.registration],
+                      extra_config={"presence": {"enabled": True}})
     synapse.start(timeout=120)
     return synapse
 

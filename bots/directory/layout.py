@@ -13,6 +13,7 @@ from bridge.config import Config
 from bridge.messages import Messages
 from bridge.room_versions import RECORDED_BEFORE, with_creator
 from bridge.roster import Department, Jurisdiction, Roster
+from bridge.roster.text import moment_text
 
 # Posting needs 50; citizens have 0, the department's ghost 50, the room's creator everything.
 POSTING_LEVEL = 50
@@ -62,18 +63,6 @@ def space_state(jur: Jurisdiction, t: Messages, config: Config, version: str) ->
 
 def version_of(applied: dict[str, Any]) -> str:
     return str(applied.get("version") or RECORDED_BEFORE)
-
-
-WEEKDAYS = {"zh": "一二三四五六日", "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
-
-
-def moment_text(at: datetime, now: datetime, lang: str) -> str:
-    """'12:00' today, '11月30日（周一）08:30' / 'Mon 30 Nov 08:30' on another day."""
-    if at.date() == now.date():
-        return at.strftime("%H:%M")
-    if lang == "zh":
-        return f"{at.month}月{at.day}日（周{WEEKDAYS['zh'][at.weekday()]}）{at:%H:%M}"
-    return f"{WEEKDAYS['en'][at.weekday()]} {at.day} {at:%b %H:%M}"
 
 
 def status_text(dept: Department, roster: Roster, t: Messages, now: datetime) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from .fields import DAY
 from .model import HoursSet, Period
 
@@ -38,3 +40,15 @@ def hours_text(hours: HoursSet, lang: str = "zh") -> str:
         spans = (", " if english else "、").join(period_text(p) for p in periods)
         parts.append(f"{en if english else zh} {spans}")
     return ("; " if english else "；").join(parts)
+
+
+WEEKDAY_NAMES = {"zh": "一二三四五六日", "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
+
+
+def moment_text(at: datetime, now: datetime, lang: str) -> str:
+    """'12:00' today, '11月30日（周一）08:30' / 'Mon 30 Nov 08:30' on another day."""
+    if at.date() == now.date():
+        return at.strftime("%H:%M")
+    if lang == "zh":
+        return f"{at.month}月{at.day}日（周{WEEKDAY_NAMES['zh'][at.weekday()]}）{at:%H:%M}"
+    return f"{WEEKDAY_NAMES['en'][at.weekday()]} {at.day} {at:%b %H:%M}"

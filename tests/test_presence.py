@@ -1,0 +1,95 @@
+"""Presence: a department's account follows the duty calendar, as citizens see it through the
+presence API (capability 9; issue #14). Uses a homeserver of its own with presence enabled."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from tests.kit.clients import MatrixUser, UserFactory, eventually
+from tests.kit.duty import SHANGHAI, DutyRoom, start_duty_room
+from tests.kit.stack import Stack, start_stack
+
+# 2026's Spring Festival: Saturday 14 February is an adjusted working day (调休), and the
+# holiday runs from the 15th to the 23rd.
+ADJUSTED_SATURDAY = datetime(2026, 2, 14, 10, 0, tzinfo=SHANGHAI)
+SPRING_FESTIVAL = datetime(2026, 2, 17, 10, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(scope="module")
+def presence_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = start_stack(tmp_path_factory.mktemp("presence"), {"presence": {"enabled": True}})
+    try:
+        yield running
+    finally:
+        running.synapse.stop()
+
+
+@pytest.fixture
+async def presence_duty(
+    presence_stack: Stack, database_url: str, prefix: str, roster_dir: Path, tmp_path: Path
+) -> AsyncIterator[tuple[DutyRoom, UserFactory]]:
+    users = UserFactory(presence_stack)
+    settings = presence_stack.bridge_settings(database_url, prefix, [str(roster_dir / "*.yaml")])
+    duty = await start_duty_room(settings, roster_dir, tmp_path, users, at=ADJUSTED_SATURDAY)
+    try:
+        yield duty, users
+    finally:
+        await duty.bridge.stop()
+        for user in users.made:
+            await user.close()
+
+
+async def presence_of(user: MatrixUser, mxid: str) -> dict:
+    status, body = await user.request("GET", f"/_matrix/client/v3/presence/{quote(mxid)}/status")
+    assert status == 200, body
+    return body
+
+
+async def test_a_departments_presence_follows_the_duty_calendar(
+    presence_duty: tuple[DutyRoom, UserFactory],
+) -> None:
+    duty, users = presence_duty
+    bot, citizen, ghost = duty.bot("presence"), await users("citizen"), duty.ghost("fgw")
+    assert await bot.watched() == []  # nobody can see a department yet: nothing is sent
+    dm = await citizen.create_dm(ghost)
+    await citizen.wait_for(dm, lambda e: "网上值班室" in e.get("content", {}).get("body", ""))
+    assert await bot.watched() == ["fgw"]
+
+    # A 调休 Saturday is a working day: on duty until the lunch break.
+    assert await bot.refresh() == 1
+    seen = await presence_of(citizen, ghost)
+    assert (seen["presence"], seen.get("status_msg")) == ("online", "值班中 · 至 12:00")
+    assert bot.homeserver_keeps_presence is True
+
+    # The Spring Festival: closed, and says when it opens.
+    duty.clock.set(SPRING_FESTIVAL)
+    await bot.refresh()
+    seen = await presence_of(citizen, ghost)
+    assert seen["presence"] == "unavailable"
+    assert seen.get("status_msg") == "下班 · 2月24日（周二）08:30 上班"
+
+    # Back at work: online again, and the loop keeps it so.
+    duty.clock.set(datetime(2026, 2, 24, 9, 0, tzinfo=SHANGHAI))
+    await bot.refresh()
+    await eventually(lambda: _online(citizen, ghost))
+
+
+async def _online(user: MatrixUser, mxid: str) -> bool:
+    return (await presence_of(user, mxid))["presence"] == "online"
+
+
+async def test_a_homeserver_without_presence_is_noticed_and_asked_rarely(
+    duty: DutyRoom, users: UserFactory
+) -> None:
+    """The shared test homeserver has presence off: the bot says so instead of sending every
+    20 s for nothing."""
+    bot, citizen = duty.bot("presence"), await users("citizen")
+    dm = await citizen.create_dm(duty.ghost("gat"))
+    await citizen.wait_for(dm, lambda e: "网上值班室" in e.get("content", {}).get("body", ""))
+    await bot.refresh()
+    assert bot.homeserver_keeps_presence is False
