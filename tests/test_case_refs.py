@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -20,11 +21,15 @@ from mautrix.util.async_db import Database, UpgradeTable
 
 from bots.consultation.db import CLOSED, ConsultationTables
 from bots.consultation.upgrade import upgrade_table
+from tests.kit.clients import UserFactory
+from tests.kit.duty import DutyRoom
+from tests.test_consultation import body_of, has, in_thread, is_root, open_case, send, thread_reply
 
 DEPTS = ("fgw", "gat", "czt")
 REGULARS = 4  # citizens who come back; crowds bring new ones
 QUIET_MS = 30 * 60_000
 START_MS = 1_795_000_000_000
+REF = re.compile(r"[A-Z]+-\d{8}-\d{4}")
 TABLES = ("consult_case", "consult_log", "consult_dm", "consult_pseudonym", "consult_pending",
           "consult_ref_counter")
 
@@ -218,3 +223,35 @@ async def test_an_upgraded_database_never_issues_an_existing_reference(database_
         assert case.ref == "FGW-20261127-0004" and case.reopened_by is None
     finally:
         await db.stop()
+
+
+async def test_live_transfer_out_then_three_citizens_at_once(duty: DutyRoom, users: UserFactory) -> None:
+    """On the real homeserver: fgw transfers its first case of the day to gat, then three new
+    citizens write to fgw at once; all three are opened, relayed and answered."""
+    first = await users("citizen")
+    dm, root, ref = await open_case(duty, first, "fgw", "第一位市民，稍后转给公安")
+    assert ref == "FGW-20261127-0001"
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await send(officer, room, thread_reply(root, "!转办 gat 涉及户籍"))
+    await duty.officers["gat1"].wait_for(duty.officers_rooms["gat"], has("转入咨询"))
+    await first.wait_for(dm, has("已转交"))
+
+    citizens = [await users("citizen") for _ in range(3)]
+    dms = await asyncio.gather(*(c.create_dm(duty.ghost("fgw")) for c in citizens))
+    pairs = list(zip(citizens, dms, strict=True))
+    await asyncio.gather(*(c.wait_for(d, has("网上值班室")) for c, d in pairs))
+    await asyncio.gather(*(c.send_text(d, f"同一天的新问题 {i}") for i, (c, d) in enumerate(pairs)))
+    acks = await asyncio.gather(*(c.wait_for(d, has("已收到您的咨询")) for c, d in pairs))
+    refs = [REF.search(body_of(ack[0])).group(0) for ack in acks]  # type: ignore[union-attr]
+    assert sorted(refs) == ["FGW-20261127-0002", "FGW-20261127-0003", "FGW-20261127-0004"]
+
+    roots = {REF.search(body_of(e)).group(0): e["event_id"]  # type: ignore[union-attr]
+             for e in await officer.wait_for(room, is_root, count=4)}
+    for i, ref_i in enumerate(refs):
+        await officer.wait_for(room, in_thread(roots[ref_i], f"同一天的新问题 {i}"))
+        await send(officer, room, thread_reply(roots[ref_i], f"答复第 {i} 位市民"))
+    for i, (citizen, dm_i) in enumerate(pairs):
+        await citizen.wait_for(dm_i, has(f"答复第 {i} 位市民"))
+    failed = await duty.runtime.db.fetchval(
+        "SELECT COUNT(*) FROM inbox_event WHERE state='dead' OR error IS NOT NULL")
+    assert failed == 0  # no handler failed, not even once
