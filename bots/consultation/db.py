@@ -179,12 +179,13 @@ class ConsultationTables:
     async def reopen(self, case_id: int, event_id: str) -> None:
         """The citizen wrote again soon after the close: the case is open again, and which
         message reopened it is kept (a reprocessed message then finishes the announcement).
-        The rating is cleared so that the next close asks for, and takes, a new one; every
-        rating stays in the case log."""
+        The rating is cleared so that the next close asks for, and takes, a new one (every
+        rating stays in the case log); so is the attention clock, which restarts now (or at the
+        next opening), not at the first opening of the case."""
         await self._update(
             case_id,
             "UPDATE consult_case SET status='open', reopened_by_event=$2, rating=NULL,"
-            " rated_at=NULL WHERE id=$1 AND status='closed'",
+            " rated_at=NULL, attention_since=NULL WHERE id=$1 AND status='closed'",
             event_id,
         )
 
