@@ -165,7 +165,7 @@ async def fresh_world(url: str) -> World:
     return World(url, db, ConsultationTables(db))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=st.lists(OPERATIONS, min_size=1, max_size=30))
 async def test_references_unique_and_every_message_in_one_case(
     database_url: str, operations: list[tuple]  # type: ignore[type-arg]
