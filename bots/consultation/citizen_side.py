@@ -11,7 +11,7 @@ from mautrix.types import Event, EventType, StateEvent
 from bridge.relay_content import citizen_to_officer
 
 from . import relay
-from .db import CLOSED, OPEN, Case
+from .db import CLOSED, Case
 from .media import MediaTooLarge, human_size, reupload
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class CitizenSide:
         case = await self._case_for(event, case, citizen, dept_id)
         if await self.bot.attention.wants_email(case, str(content.get("body", "")), event.event_id):
             return
-        if not self.bot.off_hours.is_open(dept_id):
+        if not self.bot.off_hours.is_open(case.dept_id):  # a transferred case: where it is now
             await self.bot.off_hours.auto_reply(case, content)
             if not case.waiting:
                 await self.tables.hold(case.id, case.attention_since or self.bot.now_ms())
@@ -85,11 +85,12 @@ class CitizenSide:
     async def _case_for(self, event: Event, case: Case | None, citizen: str, dept_id: str) -> Case:
         quiet_ms = int(self.ctx.config["consultation.quiet_period_minutes"]) * 60_000
         if case is not None and case.status != CLOSED:
+            if case.reopened_by == event.event_id:  # handled again after a crash mid-reopen
+                return await self._announce_reopen(event, case)
             return case
         if case is not None and self.bot.now_ms() - (case.closed_at or 0) <= quiet_ms:
-            await self.tables.set_status(case.id, OPEN)
-            await self.tables.log(event.event_id, case.id, "reopened", self.bot.now_ms())
-            return await self.tables.case(case.id) or case
+            await self.tables.reopen(case.id, event.event_id)
+            return await self._announce_reopen(event, await self.tables.case(case.id) or case)
         room = await self.bot.officers_room(dept_id)
         if room is None:
             self.ctx.log.error("No officers' room for %s; message %s waits", dept_id, event.event_id)
@@ -108,6 +109,29 @@ class CitizenSide:
         ack = self.ctx.messages("consult.opened", ref=case.ref)
         await self.ctx.send(f"{event.event_id}/ack", event.room_id, self.bot.notice(ack),
                             sender=self.ctx.config.ghost_mxid(dept_id))
+        return case
+
+    async def _announce_reopen(self, event: Event, case: Case) -> Case:
+        """A reopened case is as visible as a new one: the citizen is told which case continues,
+        and the officers on duty see the root's new status and are mentioned in the thread. Out
+        of hours the case waits as a leave-message, and the mention comes at the next opening
+        (the backlog's post_root). Every send is keyed by the reopening message, so handling it
+        again sends nothing twice."""
+        t, now_ms = self.ctx.messages, self.bot.now_ms()
+        await self.tables.log(f"{event.event_id}/reopened", case.id, "reopened", now_ms)
+        is_open = self.bot.off_hours.is_open(case.dept_id)
+        text = t("consult.reopened" if is_open else "consult.reopened_off_hours", ref=case.ref)
+        await self.ctx.send(f"{event.event_id}/reopened", event.room_id, self.bot.notice(text),
+                            sender=self.ctx.config.ghost_mxid(case.dept_id))
+        if not is_open:
+            if not case.waiting:
+                await self.tables.hold(case.id, None)
+                case = await self.tables.case(case.id) or case
+            await self.bot.officers.show_status(case, t("officer.status_reopened"),
+                                                f"{event.event_id}/root-status")
+            return case
+        await self.tables.attend_from(case.id, now_ms)
+        await self.bot.officers.reopened(case, event.event_id)
         return case
 
     async def _rating(self, event: Event, content: dict[str, Any], case: Case) -> bool:

@@ -31,6 +31,7 @@ class Case:
     leave_message: bool = False
     waiting: bool = False
     attention_since: int | None = None
+    reopened_by: str | None = None  # the citizen's message that last reopened the case
 
     @property
     def root_key(self) -> str:
@@ -40,16 +41,20 @@ class Case:
 
 CASE_COLUMNS = (
     "id, ref, dept_id, citizen, dm_room, officers_room, status, claimed_by, opened_at,"
-    " first_reply_at, closed_at, rating, leave_message, waiting, attention_since"
+    " first_reply_at, closed_at, rating, leave_message, waiting, attention_since, reopened_by_event"
 )
 
 
 def _case(row) -> Case | None:  # type: ignore[no-untyped-def]
     if row is None:
         return None
-    values = [row[i] for i in range(15)]
+    values = [row[i] for i in range(16)]
     values[12], values[13] = bool(values[12]), bool(values[13])
     return Case(*values)
+
+
+class _OpenedMeanwhile(Exception):
+    """Rolls back a number taken for an event whose case another worker inserted first."""
 
 
 class ConsultationTables:
@@ -130,27 +135,59 @@ class ConsultationTables:
         self, *, event_id: str, dept_id: str, citizen: str, dm_room: str, officers_room: str,
         now_ms: int, day: str,
     ) -> Case:
-        """Open a case for the citizen's message `event_id` (once, however often it is handled)."""
+        """Open a case for the citizen's message `event_id` (once, however often it is handled).
+
+        The reference is `<DEPT>-<day>-<n>`, n from a counter per prefix that only grows
+        (consult_ref_counter), so a reference is never issued twice whatever happens to the case
+        later (transferred out, reopened) and however many citizens open cases at once. The
+        number is taken and the case inserted in one transaction: a crash rolls both back, and
+        a reprocessed event finds its case and takes no number. (Were the two ever split, a
+        crash between them would only skip a number; a gap is harmless, a duplicate is not.)
+        """
         existing = await self.db.fetchrow(
             f"SELECT {CASE_COLUMNS} FROM consult_case WHERE opened_by_event=$1", event_id
         )
         if existing is not None:
             return _case(existing)  # type: ignore[return-value]
-        count = await self.db.fetchval(
-            "SELECT COUNT(*) FROM consult_case WHERE dept_id=$1 AND ref LIKE $2",
-            dept_id, f"{dept_id.upper()}-{day}-%",
-        )
-        ref = f"{dept_id.upper()}-{day}-{count + 1:04d}"
-        async with self._writing(lambda: self._latest.pop(dm_room, None)):
-            await self.db.execute(
-                "INSERT INTO consult_case (ref, dept_id, citizen, dm_room, officers_room,"
-                " opened_by_event, status, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                ref, dept_id, citizen, dm_room, officers_room, event_id, OPEN, now_ms,
-            )
+        prefix = f"{dept_id.upper()}-{day}"
+        try:
+            async with self._writing(lambda: self._latest.pop(dm_room, None)):
+                async with self.db.acquire() as conn, conn.transaction():
+                    number = await conn.fetchval(
+                        "INSERT INTO consult_ref_counter (prefix, last_number) VALUES ($1, 1)"
+                        " ON CONFLICT (prefix) DO UPDATE"
+                        " SET last_number = consult_ref_counter.last_number + 1"
+                        " RETURNING last_number",
+                        prefix,
+                    )
+                    inserted = await conn.fetchval(
+                        "INSERT INTO consult_case (ref, dept_id, citizen, dm_room, officers_room,"
+                        " opened_by_event, status, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                        " ON CONFLICT (opened_by_event) DO NOTHING RETURNING id",
+                        f"{prefix}-{number:04d}", dept_id, citizen, dm_room, officers_room,
+                        event_id, OPEN, now_ms,
+                    )
+                    if inserted is None:
+                        raise _OpenedMeanwhile  # the same event, handled twice at once
+        except _OpenedMeanwhile:
+            pass  # rolled back: the number goes back to the counter
         row = await self.db.fetchrow(
             f"SELECT {CASE_COLUMNS} FROM consult_case WHERE opened_by_event=$1", event_id
         )
         return _case(row)  # type: ignore[return-value]
+
+    async def reopen(self, case_id: int, event_id: str) -> None:
+        """The citizen wrote again soon after the close: the case is open again, and which
+        message reopened it is kept (a reprocessed message then finishes the announcement).
+        The rating is cleared so that the next close asks for, and takes, a new one (every
+        rating stays in the case log); so is the attention clock, which restarts now (or at the
+        next opening), not at the first opening of the case."""
+        await self._update(
+            case_id,
+            "UPDATE consult_case SET status='open', reopened_by_event=$2, rating=NULL,"
+            " rated_at=NULL, attention_since=NULL WHERE id=$1 AND status='closed'",
+            event_id,
+        )
 
     async def set_status(self, case_id: int, status: str, *, claimed_by: str | None = None,
                          closed_at: int | None = None) -> None:

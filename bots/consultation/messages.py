@@ -20,6 +20,13 @@ MESSAGES = {
             "5 非常满意，4 满意，3 基本满意，2 不满意，1 非常不满意。"
         ),
         "consult.rated_citizen": "感谢您的评价（{rating} 分）。如有新的问题，欢迎随时留言。",
+        "consult.reopened": (
+            "您的咨询（编号 {ref}）已重新打开，继续办理。您的新消息已转给值班人员，请稍候答复。"
+        ),
+        "consult.reopened_off_hours": (
+            "您的咨询（编号 {ref}）已重新打开，继续办理。现在是非工作时间，您的留言已记录，"
+            "值班人员上班后会在这里答复您，无需重复发送。"
+        ),
         "consult.rated_bad_citizen": (
             "感谢您的评价（{rating} 分）。您的意见已转给部门负责人督办，我们会尽快再次与您联系。"
         ),
@@ -29,6 +36,8 @@ MESSAGES = {
         "officer.status_claimed": "已认领（{alias}）",
         "officer.status_closed": "已办结",
         "officer.status_transferred": "已转办至「{to}」",
+        "officer.status_reopened": "市民再次来信，待处理",
+        "officer.reopened": "{ref} 办结后市民再次来信，咨询已重新打开。",
         "officer.claimed": "{alias} 已认领 {ref}。",
         "officer.not_officer": "您不在「{dept}」的值班名单中，这条消息没有转给市民。",
         "officer.note_saved": "内部备注已记录（不会发给市民）。",
@@ -120,6 +129,14 @@ MESSAGES = {
             "satisfied, 4 satisfied, 3 acceptable, 2 unsatisfied, 1 very unsatisfied."
         ),
         "consult.rated_citizen": "Thank you for your rating ({rating}). Write any time if you have a new question.",
+        "consult.reopened": (
+            "Your consultation {ref} is open again. Your new message was passed to the officers "
+            "on duty; please wait for their answer."
+        ),
+        "consult.reopened_off_hours": (
+            "Your consultation {ref} is open again. We are closed now: your message is recorded "
+            "and an officer will answer here when duty starts, no need to resend."
+        ),
         "consult.rated_bad_citizen": (
             "Thank you for your rating ({rating}). It was passed to the department's supervisors, "
             "who will contact you again soon."
@@ -130,6 +147,8 @@ MESSAGES = {
         "officer.status_claimed": "claimed by {alias}",
         "officer.status_closed": "closed",
         "officer.status_transferred": "transferred to {to}",
+        "officer.status_reopened": "the citizen wrote again, to be handled",
+        "officer.reopened": "{ref}: the citizen wrote again after the close; the consultation is open again.",
         "officer.claimed": "{alias} claimed {ref}.",
         "officer.not_officer": "You are not on the duty roster of {dept}; this message was not passed to the citizen.",
         "officer.note_saved": "Internal note recorded (never sent to the citizen).",

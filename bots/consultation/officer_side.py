@@ -50,13 +50,10 @@ class OfficerSide:
         new = {"msgtype": "m.notice", "body": text, "m.mentions": {}}
         await self.ctx.send(key, case.officers_room, relay.edit_of(relay.ref(case.root_key), new))
 
-    async def post_root(self, case: Case) -> None:
-        """The thread root of a case, mentioning the officers on duty now."""
-        t, roster = self.ctx.messages, self.ctx.roster
-        text = await self.root_text(case, t("officer.status_open"))
-        on_duty = [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
-        content: dict[str, Any] = self.bot.notice(text)
+    def _mentioning(self, content: dict[str, Any], text: str, on_duty: list[str]) -> dict[str, Any]:
+        """`content` made a notifying m.text that names and mentions the officers on duty."""
         if on_duty:
+            t = self.ctx.messages
             mentions = t("officer.root_mentions", mentions=", ".join(on_duty))
             content.update(
                 body=f"{text}\n{mentions}",
@@ -66,7 +63,32 @@ class OfficerSide:
             )
             content["m.mentions"] = {"user_ids": on_duty}
             content["msgtype"] = "m.text"  # notices do not notify
+        return content
+
+    async def post_root(self, case: Case) -> None:
+        """The thread root of a case, mentioning the officers on duty now. A reopened case
+        already has its root (a leave-message reopened out of hours, delivered at opening): it
+        gets the reopening announcement instead."""
+        if case.reopened_by is not None:
+            await self.reopened(case, case.reopened_by)
+            return
+        t, roster = self.ctx.messages, self.ctx.roster
+        text = await self.root_text(case, t("officer.status_open"))
+        on_duty = [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
+        content = self._mentioning(self.bot.notice(text), text, on_duty)
         await self.ctx.send(case.root_key, case.officers_room, content)
+
+    async def reopened(self, case: Case, event_id: str) -> None:
+        """A closed case the citizen wrote to again: its root shows it open again and the
+        officers on duty are mentioned in its thread, as they are for a new case. Keyed by the
+        reopening message, so each reopening is announced once."""
+        t, roster = self.ctx.messages, self.ctx.roster
+        await self.show_status(case, t("officer.status_reopened"), f"{event_id}/root-status")
+        text = t("officer.reopened", ref=case.ref)
+        on_duty = [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
+        content = self._mentioning(self.bot.notice(text), text, on_duty)
+        content["m.relates_to"] = relay.thread(case.root_key)
+        await self.ctx.send(f"{event_id}/reopened-mention", case.officers_room, content)
 
     async def thread_notice(self, case: Case, key: str, text: str, mention: list[str] | None = None) -> None:
         content = self.bot.notice(text)

@@ -71,3 +71,27 @@ async def upgrade_v2(conn: Connection, scheme: Scheme) -> None:
             content   TEXT NOT NULL
         )
     """)
+
+
+@upgrade_table.register(description="Reference numbers from a counter; the event that reopened a case")
+async def upgrade_v3(conn: Connection, scheme: Scheme) -> None:
+    """References were "cases of the department today + 1", which collides once a case moves
+    away (a transfer) and races between two citizens opening at once. Now each reference prefix
+    (`FGW-20261127`) has a counter that only grows, seeded from the references already issued so
+    an upgraded database never issues one of them again."""
+    await conn.execute("""
+        CREATE TABLE consult_ref_counter (
+            prefix       TEXT PRIMARY KEY,
+            last_number  INTEGER NOT NULL
+        )
+    """)
+    highest: dict[str, int] = {}
+    for row in await conn.fetch("SELECT ref FROM consult_case"):
+        prefix, _, number = str(row["ref"]).rpartition("-")
+        if prefix and number.isdigit():
+            highest[prefix] = max(highest.get(prefix, 0), int(number))
+    for prefix, number in highest.items():
+        await conn.execute(
+            "INSERT INTO consult_ref_counter (prefix, last_number) VALUES ($1, $2)", prefix, number
+        )
+    await conn.execute("ALTER TABLE consult_case ADD COLUMN reopened_by_event TEXT")
