@@ -10,6 +10,7 @@ from mautrix.appservice import IntentAPI
 from mautrix.errors import MNotFound
 from mautrix.util.async_db import Database
 
+from .avatars import Avatars
 from .clock import Clock
 from .config import Config
 from .mail import MailTransport
@@ -37,6 +38,8 @@ class BotContext:
     mail: MailTransport | None = None
     # The room version new rooms get (shared by all bots; worked out at start).
     rooms: RoomSettings = field(default_factory=RoomSettings)
+    # Generated avatars, uploaded once (shared by all bots); None in contexts made without one.
+    avatars: Avatars | None = None
 
     @property
     def roster(self) -> Roster:

@@ -17,6 +17,7 @@ from mautrix.types import Event
 from mautrix.util.async_db import Database
 
 from .appservice import DurableAppService
+from .avatars import BOT_COLOUR, Avatars, avatar_upgrade_table
 from .bot import Bot
 from .bot_host import BotHost
 from .clock import Clock
@@ -114,6 +115,9 @@ class Runtime:
             await mail_upgrade_table.upgrade(self.db)
             self.mail = MailTransport(self.db, cfg.mail_settings(), self.clock)
         messages = Messages(cfg["messages.language"])
+        await avatar_upgrade_table.upgrade(self.db)
+        self.avatars = Avatars(self.db, enabled=bool(cfg["avatars.enabled"]),
+                               font=str(cfg["avatars.font"] or ""))
         self.room_settings = RoomSettings()  # one for all bots, worked out once the endpoint runs
         for bot_class in self.bot_classes:
             ctx = BotContext(
@@ -127,6 +131,7 @@ class Runtime:
                 log=logging.getLogger(f"dutyroom.bot.{bot_class.name}"),
                 mail=self.mail,
                 rooms=self.room_settings,
+                avatars=self.avatars,
             )
             messages.add(bot_class.messages)
             if bot_class.upgrade_table is not None:
@@ -199,6 +204,9 @@ class Runtime:
         name = self.config["appservice.bot.displayname"]
         if name:
             await intent.set_displayname(name)
+        avatar = await self.avatars.generated(intent, self.config["avatars.bot_label"], BOT_COLOUR)
+        if avatar:
+            await intent.set_avatar_url(avatar)  # reads the current one first: once, at start
 
     async def _ping_homeserver(self) -> None:
         """Makes the homeserver flush queued transactions at once instead of after its backoff."""

@@ -13,6 +13,7 @@ import pytest
 
 from bots.directory import DirectoryBot
 from bots.directory.bot import ROOMS
+from bridge.avatars import department_avatar
 from bridge.roster import Department
 from bridge.runtime import Runtime
 from tests.kit.bridge import BridgeSettings, InProcessBridge, running_bridge, write_config
@@ -152,7 +153,7 @@ async def _sync_department_as_before(
     createRoom and joining after, no owner recorded (the rooms existing deployments have)."""
     if ghost_name != dept.name:
         await self._ensure_ghost(dept.id, dept.name)
-    desired = self._department_state(dept, None, "12")
+    desired = self._department_state(dept, None, "12", await department_avatar(self.ctx, dept))
     if existing is None:
         existing = await self._create(ROOMS, dept.id, dept.id, desired)
     self.dept_rooms[dept.id] = await self._ensure(ROOMS, dept.id, desired, existing)
@@ -176,7 +177,8 @@ async def warm_restart(first: InProcessBridge, stack: Stack) -> tuple[InProcessB
     with count_requests(stack.url) as (counts, _):
         runtime = await again.start()
     created = runtime.bots[0].created
-    changed = [kind for kind in counts if kind.startswith("PUT") or "createRoom" in kind]
+    changed = [kind for kind in counts
+               if kind.startswith("PUT") or "createRoom" in kind or "upload" in kind]
     if created or changed:
         await again.stop()
         raise AssertionError(f"a warm restart created {created} rooms and sent {changed}")

@@ -15,6 +15,7 @@ from mautrix.types import (
     StateEvent,
 )
 
+from bridge.avatars import SPACE_COLOUR, department_avatar, label_for
 from bridge.bot import Bot, on
 from bridge.context import BotContext
 from bridge.parallel import bounded, provision_concurrency
@@ -94,11 +95,12 @@ class DirectoryBot(Bot):
         self, jur: Jurisdiction, existing: tuple[str, dict[str, Any]] | None
     ) -> str:
         config, t = self.ctx.config, self.ctx.messages
+        avatar = await self._avatar(label_for(jur.name), SPACE_COLOUR)
         if existing is None:
-            new = space_state(jur, t, config, self.ctx.rooms.version)
+            new = space_state(jur, t, config, self.ctx.rooms.version, avatar)
             existing = await self._create(SPACES, jur.id, f"space_{jur.id}", new, is_space=True)
         # A space keeps the version it was made in, whatever the config says now.
-        desired = space_state(jur, t, config, version_of(existing[1]))
+        desired = space_state(jur, t, config, version_of(existing[1]), avatar)
         return await self._ensure(SPACES, jur.id, desired, existing, is_space=True)
 
     async def _sync_department(
@@ -107,21 +109,28 @@ class DirectoryBot(Bot):
         if ghost_name != dept.name:
             # Before the room is made: a profile change after joining is copied into every room.
             await self._ensure_ghost(dept.id, dept.name)
+        avatar = await department_avatar(self.ctx, dept)
         if existing is None:
             # The ghost creates its own room: no invite in createRoom and no join after it, the
             # two costliest requests after createRoom itself (issue #7).
             existing = await self._create(
                 ROOMS, dept.id, dept.id,
-                self._department_state(dept, GHOST_OWNER, self.ctx.rooms.version),
+                self._department_state(dept, GHOST_OWNER, self.ctx.rooms.version, avatar),
             )
         # Rooms made by the bot before record no owner and stay the bot's to manage; every room
         # keeps the version it was made in.
-        desired = self._department_state(dept, existing[1].get("owner"), version_of(existing[1]))
+        desired = self._department_state(dept, existing[1].get("owner"), version_of(existing[1]),
+                                         avatar)
         self.dept_rooms[dept.id] = await self._ensure(ROOMS, dept.id, desired, existing)
 
-    def _department_state(self, dept: Department, owner: str | None, version: str) -> dict[str, Any]:
+    def _department_state(self, dept: Department, owner: str | None, version: str,
+                          avatar: str | None = None) -> dict[str, Any]:
         return room_state(dept, self.ctx.roster, self.ctx.config, self.ctx.messages,
-                          self.ctx.clock.now(), owner, version)
+                          self.ctx.clock.now(), owner, version, avatar)
+
+    async def _avatar(self, label: str, colour: str) -> str | None:
+        avatars = self.ctx.avatars
+        return await avatars.generated(self.ctx.bot_intent, label, colour) if avatars else None
 
     async def _close(self, dept_id: str, room_id: str, applied: dict[str, Any]) -> None:
         self.ctx.log.info("Department %s left the roster: marking its room closed", dept_id)
@@ -175,6 +184,10 @@ class DirectoryBot(Bot):
             {"type": "m.room.history_visibility", "content": {"history_visibility": "world_readable"}},
             {"type": "m.room.guest_access", "content": {"guest_access": "can_join"}},
         ]
+        if desired.get("avatar"):
+            initial_state.append({"type": "m.room.avatar", "content": {"url": desired["avatar"]}})
+        if desired.get("ghost_avatar"):  # before the room, for the same reason as the name
+            await self.ctx.ghost(key).set_avatar_url(desired["ghost_avatar"], check_current=False)
         space_room = None if is_space else self.space_rooms.get(desired["space"])
         if space_room is not None:
             initial_state.append({
@@ -196,8 +209,8 @@ class DirectoryBot(Bot):
         )
         if created:
             self.created += 1
-            applied = {k: desired[k] for k in ("name", "topic", "power_levels", "owner", "version")
-                       if k in desired}
+            applied = {k: desired[k] for k in ("name", "topic", "power_levels", "owner", "version",
+                                               "avatar", "ghost_avatar") if k in desired}
             applied["listed"] = True
             if ghost_owned:
                 applied["ghost_joined"] = True  # as the room's creator
@@ -243,6 +256,12 @@ class DirectoryBot(Bot):
             await owner.send_state_event(
                 room_id, EventType.ROOM_POWER_LEVELS, desired["power_levels"]
             )
+        if desired.get("avatar") and applied.get("avatar") != desired["avatar"]:
+            await owner.send_state_event(room_id, EventType.ROOM_AVATAR, {"url": desired["avatar"]})
+        if dept_id and desired.get("ghost_avatar") and (
+                applied.get("ghost_avatar") != desired["ghost_avatar"]):
+            await self.ctx.ghost(dept_id).set_avatar_url(desired["ghost_avatar"],
+                                                         check_current=False)
         if applied.get("listed") != desired["listed"]:
             visibility = RoomDirectoryVisibility.PUBLIC if desired["listed"] else (
                 RoomDirectoryVisibility.PRIVATE

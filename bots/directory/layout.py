@@ -51,14 +51,19 @@ def department_power_levels(
     return with_creator(read_only_power_levels(ghost), config.bot_mxid, version)
 
 
-def space_state(jur: Jurisdiction, t: Messages, config: Config, version: str) -> dict[str, Any]:
+def space_state(
+    jur: Jurisdiction, t: Messages, config: Config, version: str, avatar: str | None = None
+) -> dict[str, Any]:
     """A space as the bot made it in `version` (recorded with it: rooms keep their version)."""
-    return {
+    state = {
         "name": jur.space_name,
         "topic": t("directory.space_topic", jurisdiction=jur.name),
         "power_levels": with_creator(read_only_power_levels(None), config.bot_mxid, version),
         "version": version,
     }
+    if avatar:
+        state["avatar"] = avatar
+    return state
 
 
 def version_of(applied: dict[str, Any]) -> str:
@@ -83,8 +88,9 @@ def status_text(dept: Department, roster: Roster, t: Messages, now: datetime) ->
 
 def room_state(
     dept: Department, roster: Roster, config: Config, t: Messages, now: datetime,
-    owner: str | None, version: str,
+    owner: str | None, version: str, avatar: str | None = None,
 ) -> dict[str, Any]:
+    """`avatar`: the department's image, for its room and its account."""
     ghost = config.ghost_mxid(dept.id)
     description = dept.description.strip()
     if description and description[-1] not in "。.!！":
@@ -114,6 +120,8 @@ def room_state(
     }
     if owner is not None:
         state["owner"] = owner
+    if avatar:
+        state["avatar"] = state["ghost_avatar"] = avatar
     return state
 
 

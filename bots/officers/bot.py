@@ -8,13 +8,20 @@ from typing import Any
 from mautrix.errors import MatrixRequestError
 from mautrix.types import EventType
 
+from bridge.avatars import department_avatar
 from bridge.bot import Bot
 from bridge.context import BotContext
 from bridge.parallel import bounded, provision_concurrency
 from bridge.roster import Department
 
 from .messages import MESSAGES
-from .rooms import OfficersTable, create_room, desired_state, members, version_of
+from .rooms import (
+    OfficersTable,
+    create_room,
+    desired_state,
+    members,
+    version_of,
+)
 from .upgrade import upgrade_table
 
 
@@ -55,12 +62,14 @@ class OfficersBot(Bot):
 
     async def _sync_room(self, dept: Department, stored: tuple[str, dict[str, Any]] | None) -> str:
         bot = self.ctx.bot_intent
+        avatar = await department_avatar(self.ctx, dept)
         if stored is None:
-            room_id, applied, created = await create_room(self.ctx, dept, desired_state(self.ctx, dept))
+            room_id, applied, created = await create_room(
+                self.ctx, dept, desired_state(self.ctx, dept, avatar=avatar))
             self.created += created
         else:
             room_id, applied = stored
-        desired = desired_state(self.ctx, dept, version_of(applied))  # the room's own version
+        desired = desired_state(self.ctx, dept, version_of(applied), avatar)  # the room's version
         if applied == desired:
             if stored is None:
                 await self.table.save(dept.id, room_id, applied)
@@ -71,6 +80,8 @@ class OfficersBot(Bot):
             await bot.set_room_topic(room_id, desired["topic"])
         if applied.get("power_levels") != desired["power_levels"]:
             await bot.send_state_event(room_id, EventType.ROOM_POWER_LEVELS, desired["power_levels"])
+        if desired.get("avatar") and applied.get("avatar") != desired["avatar"]:
+            await bot.send_state_event(room_id, EventType.ROOM_AVATAR, {"url": desired["avatar"]})
         done = await self._sync_members(room_id, set(applied.get("members", [])), desired["members"])
         desired["members"] = done
         await self.table.save(dept.id, room_id, desired)

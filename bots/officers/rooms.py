@@ -59,17 +59,22 @@ def alias_localpart(ctx: BotContext, dept_id: str) -> str:
     return f"{ctx.config.prefix}officers_{dept_id}"
 
 
-def desired_state(ctx: BotContext, dept: Department, version: str | None = None) -> dict[str, Any]:
+def desired_state(ctx: BotContext, dept: Department, version: str | None = None,
+                  avatar: str | None = None) -> dict[str, Any]:
     """What the room should look like; `version`: the room's (a new room's: the configured one).
-    Recorded with the room, since a room keeps the version it was made in."""
+    Recorded with the room, since a room keeps the version it was made in. `avatar`: the
+    department's image (the directory's), so officers find the room by it."""
     t, version = ctx.messages, version or ctx.rooms.version
-    return {
+    state = {
         "name": t("officers.room_name", name=room_name(ctx, dept)),
         "topic": t("officers.room_topic", name=dept.name),
         "power_levels": power_levels(dept, ctx.config.bot_mxid, version),
         "members": members(dept),
         "version": version,
     }
+    if avatar:
+        state["avatar"] = avatar
+    return state
 
 
 def version_of(applied: dict[str, Any]) -> str:
@@ -95,11 +100,14 @@ async def create_room(
         invitees=[ghost, *desired["members"]],
         initial_state=[
             {"type": "m.room.history_visibility", "content": {"history_visibility": "shared"}},
+            *([{"type": "m.room.avatar", "content": {"url": desired["avatar"]}}]
+              if desired.get("avatar") else []),
         ],
     )
     await ctx.ghost(dept.id).join_room_by_id(room_id)
     if created:
-        applied = {k: desired[k] for k in ("name", "topic", "power_levels", "members", "version")}
+        applied = {k: desired[k] for k in ("name", "topic", "power_levels", "members", "version",
+                                           "avatar") if k in desired}
     else:  # adopted after a crash: only its version is known (its state is sent again)
         applied = {"version": await room_version(ctx.bot_intent, room_id)}
     return room_id, applied, created

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from .errors import Reporter
@@ -124,6 +125,30 @@ def get_mxid(rep: Reporter, node: Node) -> str | None:
                          "(lowercase localpart)")
         return None
     return value
+
+
+AVATAR_MAX_BYTES = 1024 * 1024
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+
+def get_image_path(rep: Reporter, node: Node) -> str | None:
+    """An image file (PNG or JPEG, at most 1 MiB) named relative to the roster file."""
+    value = get_str(rep, node, max_len=500)
+    if value is None:
+        return None
+    path = (Path(node.file).parent / value).resolve()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        error(rep, node, f"cannot read image {value!r} ({path}): {exc.strerror or exc}")
+        return None
+    if len(data) > AVATAR_MAX_BYTES:
+        error(rep, node, f"image {value!r} is {len(data)} bytes, at most {AVATAR_MAX_BYTES}")
+        return None
+    if not data.startswith(IMAGE_MAGIC):
+        error(rep, node, f"{value!r} is not a PNG or JPEG image")
+        return None
+    return str(path)
 
 
 def get_email(rep: Reporter, node: Node) -> str | None:

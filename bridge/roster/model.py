@@ -39,6 +39,8 @@ class Department:
     officers: tuple[Officer, ...]
     show_citizen_id: bool
     sign_replies_with_alias: bool
+    # The department's own avatar image (an absolute path), instead of the generated one.
+    avatar: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from .fields import (
     get_bool,
     get_email,
     get_id,
+    get_image_path,
     get_list,
     get_mxid,
     get_name,
@@ -20,7 +21,7 @@ from .source import Node, error
 RESERVED_IDS = ("bot", "space", "officers", "admins", "mailbox", "complaints")
 JURISDICTION_KEYS = ("id", "name", "space_name")
 DEPARTMENT_KEYS = ("id", "name", "short_name", "category", "jurisdiction", "email", "description",
-                   "hours", "supervisors", "show_citizen_id", "sign_replies_with_alias")
+                   "hours", "supervisors", "show_citizen_id", "sign_replies_with_alias", "avatar")
 OFFICER_KEYS = ("mxid", "alias", "departments")
 
 
@@ -58,6 +59,8 @@ def parse_departments(rep: Reporter, section: Node, drafts: Drafts) -> None:
                 values[key] = get_str(rep, fields[key], max_len=limit)
         if "email" in fields:
             values["email"] = get_email(rep, fields["email"])
+        if "avatar" in fields:
+            values["avatar"] = get_image_path(rep, fields["avatar"])
         for key in ("show_citizen_id", "sign_replies_with_alias"):
             if key in fields:
                 values[key] = get_bool(rep, fields[key])

@@ -99,7 +99,8 @@ def resolve(rep: Reporter, d: Drafts) -> Resolved:
             order=order,
             hours=hours_name, supervisors=v["supervisors"], officers=mine,  # type: ignore[arg-type]
             show_citizen_id=bool(v.get("show_citizen_id", False)),
-            sign_replies_with_alias=bool(v.get("sign_replies_with_alias", True)))
+            sign_replies_with_alias=bool(v.get("sign_replies_with_alias", True)),
+            avatar=str(v["avatar"]) if v.get("avatar") else None)
 
     shifts = []
     for s in d.shifts:

@@ -140,3 +140,19 @@ shifts:
     assert "'25:00' is not a time of day" in found[0]
     assert "unknown officer '@zz:example.org'" in found[1]
     assert "@c:example.org is not an officer of department 'fgw'" in found[2]
+
+
+def test_a_department_avatar_must_be_a_small_image_beside_the_roster(problems, tmp_path):
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 10)
+    (tmp_path / "notes.txt").write_text("not an image")
+    found = problems("""
+jurisdictions: [{id: zj, name: 浙江省}]
+departments:
+  - {id: fgw, name: 发改委, jurisdiction: zj, email: fgw@example.org, avatar: logo.png}
+  - {id: gat, name: 公安厅, jurisdiction: zj, email: gat@example.org, avatar: missing.png}
+  - {id: czt, name: 财政厅, jurisdiction: zj, email: czt@example.org, avatar: notes.txt}
+""")
+    assert [p.split(": ", 2)[1] for p in found] == ["departments[1].avatar",
+                                                    "departments[2].avatar"]
+    assert "cannot read image 'missing.png'" in found[0]
+    assert "'notes.txt' is not a PNG or JPEG image" in found[1]
