@@ -65,7 +65,7 @@ URL = re.compile(
     rf"|matrix:(?:u|r|roomid|user|room)/)[^\s<>\"{_URL_END}]+",
     re.IGNORECASE,
 )
-# A citizen's pseudonym: "市民 #4821" / "Citizen #4821" (any number of digits), or a bare "#4821"
+# A citizen's pseudonym: "市民 #4821" / "Citizen #4821" (up to ten digits), or a bare "#4821"
 # (exactly four, the pseudonyms' range) that is not part of a word, a URL or a time ("#1:30").
 # group("n"): the digits, possibly split by invisible characters.
 PSEUDONYM = re.compile(
