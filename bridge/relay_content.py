@@ -7,14 +7,21 @@ identities and other citizens' identities never leak to a citizen"), so the cont
 from an allowlist of keys instead of being copied and patched: anything we do not understand is
 dropped rather than forwarded.
 
-What is removed on the way to a citizen:
-- Matrix IDs (``@user:server``), room IDs, event IDs, aliases of rooms on our own server;
+What is removed on the way to a citizen (the identifier forms: bridge/matrix_ids.py):
+- Matrix IDs (``@user:server``), room IDs with and without a server part (room version 12 has
+  none), event IDs, aliases of rooms on our own server - in bodies, HTML text, link text and
+  attributes, full-width or percent-encoded; a user ID reads as [值班人员] only if it is one of
+  the department's staff, anyone else's as the neutral [已隐去] (a citizen is no officer);
 - user pills and every matrix.to / ``matrix:`` link (they point into the officers' room);
+- every citizen pseudonym (市民 #4821, Citizen #4821, a bare #4821) except the recipient's
+  own. The pattern is hidden rather than a list of known pseudonyms: no lookup can miss one
+  (a citizen of another department, one created a moment ago), and a false positive only
+  hides a number;
 - reply fallbacks (``<mx-reply>`` and the leading ``> <@user:server> ...`` quote lines);
 - ``m.mentions`` (emptied) and ``m.relates_to`` (the caller adds relations that point at the
   citizen-room events it maps to);
-- every caller-supplied hidden name (officers' display names and aliases, other citizens'
-  pseudonyms and IDs), unless it is the signature the department chose to sign with.
+- every caller-supplied hidden name (officers' display names and aliases, the officers' room
+  ID), unless it is the signature the department chose to sign with.
 """
 
 from __future__ import annotations
@@ -22,13 +29,34 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import nh3
 
 from .matrix_html import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, LINK_REL
+from .matrix_ids import (
+    ALIAS,
+    BARE_MENTION,
+    EVENT_ID,
+    INVISIBLE,
+    MXID,
+    PERCENT_RUN,
+    PSEUDONYM,
+    ROOM_ID,
+    URL,
+    URL_SEPARATORS,
+    decode,
+    is_matrix_link,
+    label_number,
+    names_matrix_entity,
+    normal_id,
+    pseudonym_number,
+    split_url,
+    tolerant,
+    user_in_link,
+)
 
 # Links may use these schemes (the spec's list); images only mxc:, since a remote image would
 # leak the reader's IP address.
@@ -58,35 +86,9 @@ _CLEAN_CONTENT_TAGS = frozenset(
 _VOID_TAGS = frozenset({"br", "hr", "img"})
 _COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 _CODE_CLASS = re.compile(r"language-[A-Za-z0-9_+#.\-]{1,40}")
+_DROP_INVISIBLE = {ord(c): None for c in INVISIBLE}
 
-# --- identifier patterns -----------------------------------------------------------------------
-# Invisible characters an identifier may be split with (copy/paste from clients inserts them).
-_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-_GAP = f"[{_INVISIBLE}]*"
-# A server name must contain a letter (or be an IP literal) so "#1:30" or "!ok:2" stay text.
-_SERVER = (
-    r"(?:\[[0-9A-Fa-f:.]+\]|\d{1,3}(?:\.\d{1,3}){3}|[A-Za-z0-9\-]*[A-Za-z][A-Za-z0-9.\-]*)"
-    r"(?::\d{1,5})?"
-)
-# Full-width sigils and colons included: they read the same to a citizen.
-_MXID = re.compile(rf"[@＠][^\s:：@＠<>\"'&\[\]]+[:：]{_SERVER}")
-# No look-behind on "!" and "#": "xx!room:server" must not slip through; a false positive only
-# hides a word, a false negative shows a citizen an internal room.
-_ROOM_ID = re.compile(rf"[!！][A-Za-z0-9._~=\-/+]+[:：]{_SERVER}")
-_EVENT_ID = re.compile(rf"\$[A-Za-z0-9+/_\-]{{40,}}|\$[A-Za-z0-9._~=\-/+]+[:：]{_SERVER}")
-_ALIAS = re.compile(rf"[#＃]([^\s:：#＃<>\"'&]+)[:：]({_SERVER})")
-# "@zhang" without a server still names a colleague; "a@b.c" (e-mail) is not matched.
-_BARE_MENTION = re.compile(r"(?<![A-Za-z0-9._%+\-@＠])[@＠](?!room\b)[A-Za-z0-9][A-Za-z0-9._=\-/]*")
-_URL = re.compile(
-    r"(?:https?|ftp)://[^\s<>\"]+|matrix:(?:u|r|roomid|user|room)/[^\s<>\"]+", re.IGNORECASE
-)
-
-
-def _tolerant(name: str) -> str:
-    """Regex for `name` that also matches it split by invisible characters."""
-    return _GAP.join(re.escape(ch) for ch in name)
-
-
+# --- text scrubbing ----------------------------------------------------------------------------
 def _clean_names(names: Iterable[str]) -> list[str]:
     seen: dict[str, str] = {}
     for name in names:
@@ -98,51 +100,28 @@ def _clean_names(names: Iterable[str]) -> list[str]:
     return list(seen.values())
 
 
+@lru_cache(maxsize=64)
+def _names_pattern(variants: tuple[str, ...]) -> re.Pattern[str] | None:
+    # Cached: a department's hidden names are the same for every reply, and compiling an
+    # alternation of a few hundred names costs more than scrubbing the message.
+    if not variants:
+        return None
+    return re.compile("|".join(tolerant(v) for v in variants), re.IGNORECASE)
+
+
+def _search_variants(pattern: re.Pattern[str], text: str) -> bool:
+    """Also HTML-unescaped and percent-decoded: how a leak would slip past a plain search."""
+    return any(pattern.search(v) for v in {text, html.unescape(text), decode(text)})
+
+
 def contains_identifier(text: str, identifiers: Iterable[str]) -> bool:
     """True if any identifier occurs in `text` - also HTML-unescaped or percent-decoded, in
     any letter case, or split by invisible characters (how a leak would slip past a plain
     substring test)."""
-    names = _clean_names(identifiers)
-    if not names:
-        return False
-    pattern = re.compile("|".join(_tolerant(n) for n in names), re.IGNORECASE)
-    variants = {text, html.unescape(text), _decode(text)}
-    return any(pattern.search(v) for v in variants)
+    pattern = _names_pattern(tuple(_clean_names(identifiers)))
+    return pattern is not None and _search_variants(pattern, text)
 
 
-def _decode(text: str) -> str:
-    # Repeated because links may be double-encoded (%2540 -> %40 -> @).
-    for _ in range(3):
-        decoded = unquote(text)
-        if decoded == text:
-            break
-        text = decoded
-    return text
-
-
-def _is_matrix_link(url: str) -> bool:
-    """matrix.to permalinks and matrix: URIs: they always point at users, rooms or events."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() == "matrix":
-        return True
-    host = (parts.hostname or "").lower()
-    return host == "matrix.to" or host.endswith(".matrix.to")
-
-
-def _user_in_link(url: str) -> str | None:
-    """The user a matrix.to / matrix:u/ link names, or None if it names no user."""
-    decoded = _decode(url.strip())
-    parts = urlsplit(decoded)
-    if parts.scheme.lower() == "matrix":
-        m = re.match(r"(?:u|user)/([^?#]+)", parts.path, re.IGNORECASE)
-        return "@" + m.group(1) if m else None
-    if _is_matrix_link(decoded):
-        m = re.match(r"/?(@[^/?]+)", parts.fragment)
-        return m.group(1) if m else None
-    return None
-
-
-# --- text scrubbing ----------------------------------------------------------------------------
 class _Scrubber:
     """Replaces identifiers in a piece of plain text. Built once per message."""
 
@@ -152,6 +131,8 @@ class _Scrubber:
         domain: str,
         signature: str | None,
         public_aliases: Iterable[str] = (),
+        staff_ids: Iterable[str] = (),
+        own_pseudonym: str | None = None,
     ) -> None:
         keep = signature.strip().casefold() if signature else None
         names = [n for n in _clean_names(hidden_names) if n.casefold() != keep]
@@ -163,39 +144,55 @@ class _Scrubber:
                 # A hidden MXID also leaks as "@zhang" or "zhang@" (an e-mail on the same
                 # localpart); the bare localpart alone is left, it is often an ordinary word.
                 variants += ["@" + m.group(1), m.group(1) + "@"]
-        self.hidden_ids = {n.casefold() for n in names}
+        self.staff = {normal_id(s) for s in staff_ids if isinstance(s, str)}
+        self.staff_localparts = {s[1:].split(":")[0] for s in self.staff if s.startswith("@")}
+        self.own = label_number(own_pseudonym)
         self.domain = domain.strip().casefold()
-        self.public_aliases = {a.strip().casefold() for a in public_aliases if isinstance(a, str)}
+        self.public_aliases = {normal_id(a.strip()) for a in public_aliases if isinstance(a, str)}
         # Longest first so "张三丰" is not left as "[已隐去]丰".
-        variants = sorted(set(variants), key=len, reverse=True)
-        self.names = (
-            re.compile("|".join(_tolerant(v) for v in variants), re.IGNORECASE)
-            if variants
-            else None
-        )
-        self.all_names = variants
+        self.names = _names_pattern(tuple(sorted(set(variants), key=lambda v: (-len(v), v))))
 
     def _id_placeholder(self, mxid: str) -> str:
-        # Other citizens (in the hidden list) read as "hidden", everyone else is staff.
-        normal = mxid.replace("＠", "@").replace("：", ":").casefold()
-        return HIDDEN_PLACEHOLDER if normal in self.hidden_ids else OFFICER_PLACEHOLDER
+        # Only the department's staff read as staff; anyone else (another citizen, a stranger)
+        # reads as hidden, so a citizen is never called an officer.
+        return OFFICER_PLACEHOLDER if normal_id(mxid) in self.staff else HIDDEN_PLACEHOLDER
+
+    def _mention(self, m: re.Match[str]) -> str:
+        local = m.group(0)[1:].casefold()
+        return OFFICER_PLACEHOLDER if local in self.staff_localparts else HIDDEN_PLACEHOLDER
+
+    def _pseudonym(self, m: re.Match[str]) -> str:
+        # The recipient may read their own pseudonym; every other one is hidden, known or not:
+        # matching the pattern needs no lookup that could miss a citizen.
+        return m.group(0) if pseudonym_number(m) == self.own else HIDDEN_PLACEHOLDER
+
+    def _foreign_pseudonym(self, text: str) -> bool:
+        return any(pseudonym_number(m) != self.own for m in PSEUDONYM.finditer(text))
 
     def url_leaks(self, url: str) -> bool:
         """True if a URL must not reach a citizen: matrix links, or any identifier inside."""
-        if _is_matrix_link(url):
+        return is_matrix_link(url) or self._decoded_leaks(url, decode(url))
+
+    def _decoded_leaks(self, raw: str, decoded: str) -> bool:
+        if names_matrix_entity(decoded):
             return True
-        decoded = _decode(url)
-        if _MXID.search(decoded) or _ROOM_ID.search(decoded) or _EVENT_ID.search(decoded):
+        if self._foreign_pseudonym(URL_SEPARATORS.sub(" ", decoded)):
             return True
-        if any(self._alias_internal(m) for m in _ALIAS.finditer(decoded)):
+        if any(self._alias_internal(m) for m in ALIAS.finditer(decoded)):
             return True
-        return bool(self.names and (self.names.search(decoded) or self.names.search(url)))
+        return bool(self.names and (self.names.search(decoded) or self.names.search(raw)))
+
+    def _encoded(self, m: re.Match[str]) -> str:
+        run = m.group(0)
+        if "%" not in run:
+            return run
+        decoded = decode(run)
+        return HIDDEN_PLACEHOLDER if decoded != run and self._decoded_leaks(run, decoded) else run
 
     def _alias_internal(self, m: re.Match[str]) -> bool:
         # Aliases on our own server name internal rooms (the officers' rooms among them);
         # public directory rooms the department wants to name are passed in as public_aliases.
-        alias = m.group(0).replace("＃", "#").replace("：", ":").casefold()
-        if alias in self.public_aliases:
+        if normal_id(m.group(0)) in self.public_aliases:
             return False
         server = m.group(2).casefold()
         # startswith, not ==: text glued to the alias ("#x:gov.example0") extends the match.
@@ -204,33 +201,36 @@ class _Scrubber:
     def __call__(self, text: str) -> str:
         def url(m: re.Match[str]) -> str:
             link = m.group(0)
-            user = _user_in_link(link)
+            user = user_in_link(link)
             if user is not None:
                 return self._id_placeholder(user)
-            if _is_matrix_link(link):
+            if is_matrix_link(link):
                 return HIDDEN_PLACEHOLDER
             return LINK_PLACEHOLDER if self.url_leaks(link) else link
 
-        text = _URL.sub(url, text)
-        text = _MXID.sub(lambda m: self._id_placeholder(m.group(0)), text)
-        text = _ROOM_ID.sub(HIDDEN_PLACEHOLDER, text)
-        text = _EVENT_ID.sub(HIDDEN_PLACEHOLDER, text)
-        text = _ALIAS.sub(
+        text = URL.sub(url, text)
+        if "%" in text:
+            text = PERCENT_RUN.sub(self._encoded, text)
+        text = MXID.sub(lambda m: self._id_placeholder(m.group(0)), text)
+        text = ROOM_ID.sub(HIDDEN_PLACEHOLDER, text)
+        text = EVENT_ID.sub(HIDDEN_PLACEHOLDER, text)
+        text = ALIAS.sub(
             lambda m: HIDDEN_PLACEHOLDER if self._alias_internal(m) else m.group(0), text
         )
+        text = PSEUDONYM.sub(self._pseudonym, text)
         if self.names is not None:
             text = self.names.sub(HIDDEN_PLACEHOLDER, text)
-        return _BARE_MENTION.sub(OFFICER_PLACEHOLDER, text)
+        return BARE_MENTION.sub(self._mention, text)
 
     def leaks(self, text: str) -> bool:
         """Safety net over text that was scrubbed in pieces (an identifier split across HTML
         text nodes, e.g. 张<b>三</b>, escapes per-node scrubbing)."""
-        joined = text.translate({ord(c): None for c in _INVISIBLE})
-        if _MXID.search(joined) or _ROOM_ID.search(joined) or _EVENT_ID.search(joined):
+        joined = text.translate(_DROP_INVISIBLE)
+        if names_matrix_entity(joined) or self._foreign_pseudonym(joined):
             return True
-        if any(self._alias_internal(m) for m in _ALIAS.finditer(joined)):
+        if any(self._alias_internal(m) for m in ALIAS.finditer(joined)):
             return True
-        return contains_identifier(text, self.all_names)
+        return self.names is not None and _search_variants(self.names, text)
 
 
 # --- HTML --------------------------------------------------------------------------------------
@@ -250,7 +250,8 @@ def _nh3_clean(source: str) -> str:
 
 
 def _scheme(url: str) -> str:
-    return urlsplit(url.strip()).scheme.lower()
+    parts = split_url(url)
+    return parts.scheme.lower() if parts is not None else ""
 
 
 class _Rebuilder(HTMLParser):
@@ -292,7 +293,9 @@ class _Rebuilder(HTMLParser):
                 if value.strip().isdigit():
                     kept.append((name, value.strip()))
             elif name == "src":
-                if _scheme(value) in IMG_URL_SCHEMES:
+                if _scheme(value) in IMG_URL_SCHEMES and not (
+                    self.scrub is not None and self.scrub.url_leaks(value)
+                ):
                     kept.append((name, value.strip()))
             else:  # alt, title, data-mx-maths, data-mx-spoiler: free text a citizen sees
                 kept.append((name, self._text(value)))
@@ -303,7 +306,7 @@ class _Rebuilder(HTMLParser):
 
     def _start_link(self, values: dict[str, str]) -> None:
         href = values.get("href", "").strip()
-        user = _user_in_link(href) if href else None
+        user = user_in_link(href) if href else None
         if user is not None and self.scrub is not None:
             # A pill: its text is a display name we may not know, so replace it whole.
             placeholder = self.scrub._id_placeholder(user)
@@ -311,7 +314,7 @@ class _Rebuilder(HTMLParser):
             self.text.append(placeholder)
             self.suppress = 1
             return
-        keep = bool(href) and _scheme(href) in ALLOWED_URL_SCHEMES and not _is_matrix_link(href)
+        keep = bool(href) and _scheme(href) in ALLOWED_URL_SCHEMES and not is_matrix_link(href)
         if keep and self.scrub is not None and self.scrub.url_leaks(href):
             keep = False
         self.links.append(keep)
@@ -483,15 +486,19 @@ def officer_to_citizen(
     domain: str,
     signature: str | None = None,
     public_aliases: Iterable[str] = (),
+    staff_ids: Iterable[str] = (),
+    own_pseudonym: str | None = None,
 ) -> dict[str, Any]:
     """The citizen-side content for an officer's message (see the module docstring).
 
     `domain` is our homeserver's: room aliases on it are internal and hidden unless listed in
-    `public_aliases`. For an edit the result is the scrubbed m.new_content plus a "* " fallback;
-    the caller adds m.relates_to. Media keep url/info for the caller to re-upload."""
+    `public_aliases`. A user ID in `staff_ids` becomes [值班人员], any other [已隐去].
+    `own_pseudonym` is the recipient's label (市民 #4821): it may stay, every other pseudonym
+    goes. For an edit the result is the scrubbed m.new_content plus a "* " fallback; the caller
+    adds m.relates_to. Media keep url/info for the caller to re-upload."""
     if not isinstance(content, Mapping):
         return {"msgtype": "m.text", "body": "", "m.mentions": {}}
-    scrub = _Scrubber(hidden_names, domain, signature, public_aliases)
+    scrub = _Scrubber(hidden_names, domain, signature, public_aliases, staff_ids, own_pseudonym)
 
     def formatted(source: str, scrubbed_body: str) -> str | None:
         rebuilt, visible = _rebuild(source, scrub)

@@ -146,7 +146,10 @@ class Attention:
         t = self.ctx.messages
         dept = self.ctx.roster.departments.get(case.dept_id)
         name = dept.name if dept else case.dept_id
-        text = t("consult.email_reply", dept=name, ref=case.ref, text=mail.text)
+        # An officer wrote this mail: the same privacy filter as a reply in the thread.
+        safe = await self.bot.officers.for_citizen({"msgtype": "m.text", "body": mail.text},
+                                                   case, case.officers_room)
+        text = t("consult.email_reply", dept=name, ref=case.ref, text=safe["body"])
         await self.ctx.send(f"mail/{mail.message_id}", case.dm_room, {"msgtype": "m.text", "body": text},
                             sender=self.ctx.config.ghost_mxid(case.dept_id))
         await self.tables.first_reply(case.id, self.bot.now_ms(), f"mail:{mail.sender}")

@@ -166,11 +166,9 @@ class OfficerSide:
         return await self.tables.case(int(key.split("/")[1]))
 
     async def _relay(self, event: Event, content: dict[str, Any], case: Case) -> None:
-        signature = self._signature(event.sender, case.dept_id)
-        hidden = await self._hidden_names(event.room_id)
         ghost = self.ctx.ghost(case.dept_id)
-        safe = officer_to_citizen(content, hidden_names=hidden, domain=self.ctx.config.domain,
-                                  signature=signature)
+        safe = await self.for_citizen(content, case, event.room_id,
+                                      self._signature(event.sender, case.dept_id))
         try:
             safe = await reupload(safe, self.ctx.bot_intent, ghost,
                                   int(self.ctx.config["consultation.max_media_bytes"]))
@@ -199,21 +197,45 @@ class OfficerSide:
         )
         return await self.tables.case(case_id) if case_id is not None else None
 
-    async def _hidden_names(self, room_id: str) -> list[str]:
-        """Everything that could name an officer: IDs, aliases, display names in the room."""
-        names: set[str] = set()
-        for officer in self.ctx.roster.officers.values():
-            names.update((officer.mxid, officer.alias))
+    async def _hidden_names(self, room_id: str) -> tuple[list[str], list[str]]:
+        """(names, staff IDs): everything that could name an officer or point into the
+        officers' room - officers' and supervisors' IDs and aliases, every member's ID and
+        display name, the room's own ID (and, for a room version 12 ID, its bare hash); and
+        the user IDs that may read as staff. Citizens' pseudonyms are not listed: the filter
+        hides that pattern itself (bridge/relay_content.py says why)."""
+        roster = self.ctx.roster
+        staff: set[str] = set()
+        names: set[str] = {room_id}
+        if ":" not in room_id:
+            names.add(room_id[1:])
+        for officer in roster.officers.values():
+            staff.add(officer.mxid)
+            names.add(officer.alias)
+        for dept in roster.departments.values():
+            staff.update(dept.supervisors)
         # Straight from the state store's table: mautrix 0.21's get_member_profiles() fails on
-        # SQLite (it passes sqlite3.Row to Member.deserialize).
+        # SQLite (it passes sqlite3.Row to Member.deserialize). Everyone in an officers' room
+        # is staff: officers, supervisors, the bridge's bots and ghosts; citizens never are.
+        # The ghosts' names are the departments' public names, which replies may well use.
         rows = await self.ctx.db.fetch(
             "SELECT user_id, displayname FROM mx_user_profile WHERE room_id=$1", room_id
         )
         for row in rows:
-            names.add(row["user_id"])
-            if row["displayname"]:
+            staff.add(row["user_id"])
+            if row["displayname"] and not self.ctx.config.is_own_user(row["user_id"]):
                 names.add(row["displayname"])
-        return sorted(n for n in names if n)
+        names.update(staff)
+        return sorted(n for n in names if n), sorted(staff)
+
+    async def for_citizen(self, content: dict[str, Any], case: Case | None, room_id: str,
+                          signature: str | None = None) -> dict[str, Any]:
+        """What the citizen of `case` may read of officer-written `content` (a reply, an edit's
+        new content, a mail answer) written in officers' room `room_id`: the one privacy filter
+        every path to a citizen goes through. The citizen keeps their own pseudonym."""
+        names, staff = await self._hidden_names(room_id)
+        own = await self.bot.citizen_label(case.dept_id, case.citizen) if case else None
+        return officer_to_citizen(content, hidden_names=names, domain=self.ctx.config.domain,
+                                  signature=signature, staff_ids=staff, own_pseudonym=own)
 
     async def _redaction(self, event: Event) -> None:
         target = relay.redacted(event)
@@ -231,10 +253,9 @@ class OfficerSide:
         if target is None:
             return  # the original was a command, a note or never relayed
         room, sender = target
-        hidden = await self._hidden_names(event.room_id)
         case = await self._case_of_relayed(original)
-        safe = officer_to_citizen(new, hidden_names=hidden, domain=self.ctx.config.domain,
-                                  signature=self._signature(event.sender, case.dept_id) if case else None)
+        safe = await self.for_citizen(
+            new, case, event.room_id, self._signature(event.sender, case.dept_id) if case else None)
         safe.pop("m.relates_to", None)
         await self.ctx.send(relay.key_out(event.event_id), room, relay.edit_of(relay.ref(key), safe),
                             sender=sender)
