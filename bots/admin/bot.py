@@ -98,7 +98,7 @@ class AdminBot(Bot):
         unknown = t("admin.dead_unknown")
         fields = {
             "id": letter.id, "event": letter.event_id or unknown, "room": letter.room_id or unknown,
-            "sender": letter.sender or unknown, "error": letter.error[:500], "key": letter.key,
+            "sender": letter.sender or unknown, "error": letter.error[:500], "send_key": letter.key,
         }
         if letter.kind == "outbox":
             text = t("admin.dead_send", recipients=await self._recipients(letter), **fields)

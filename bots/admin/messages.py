@@ -18,7 +18,7 @@ MESSAGES = {
         ),
         "admin.dead_send": (
             "⚠ 发送失败 {id}：系统已放弃发送一条消息，对方没有收到。\n"
-            "房间：{room}\n收件人：{recipients}\n发送身份：{sender}\n键：{key}\n错误：{error}"
+            "房间：{room}\n收件人：{recipients}\n发送身份：{sender}\n键：{send_key}\n错误：{error}"
         ),
         "admin.dead_again": "（此前已重放过一次，重放后再次失败。）",
         "admin.dead_howto": (
@@ -47,7 +47,7 @@ MESSAGES = {
         ),
         "admin.dead_send": (
             "⚠ Send failed {id}: a message was given up on and did not arrive.\n"
-            "Room: {room}\nFor: {recipients}\nSent as: {sender}\nKey: {key}\nError: {error}"
+            "Room: {room}\nFor: {recipients}\nSent as: {sender}\nKey: {send_key}\nError: {error}"
         ),
         "admin.dead_again": "(It had been retried once before and failed again.)",
         "admin.dead_howto": (
