@@ -52,6 +52,14 @@ def _whole_relation(content: dict[str, Any]) -> list[str]:
     return dropped
 
 
+def _info(content: dict[str, Any]) -> list[str]:
+    """A media message's `info` that is not an object: the media itself can still be relayed."""
+    if "info" in content and not isinstance(content["info"], dict):
+        del content["info"]
+        return ["info"]
+    return []
+
+
 def _extras(content: dict[str, Any]) -> list[str]:
     """Everything but the text itself."""
     keep = {"msgtype", "body", "format", "formatted_body", "m.relates_to", "m.new_content"}
@@ -71,7 +79,7 @@ def _text_only(content: dict[str, Any]) -> list[str]:
     return dropped
 
 
-STEPS: tuple[Step, ...] = (_relation, _whole_relation, _extras, _text_only)
+STEPS: tuple[Step, ...] = (_relation, _info, _whole_relation, _extras, _text_only)
 
 
 def repaired(payload: dict[str, Any], readable: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
