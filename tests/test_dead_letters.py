@@ -96,7 +96,7 @@ async def test_a_forced_dead_letter_is_told_and_replayed_exactly_once(
     assert "No unresolved dead letters" in dead_letters_cli(config, "list").stdout
 
 
-async def test_a_send_given_up_on_is_told_to_the_administrators(
+async def test_a_send_given_up_on_is_told_and_retried_and_letter_writers_are_told_too(
     watched: tuple[DutyRoom, MatrixUser, Path], users: UserFactory
 ) -> None:
     duty, admin, config = watched
@@ -110,10 +110,34 @@ async def test_a_send_given_up_on_is_told_to_the_administrators(
     for part in (dm, citizen.user_id, "M_FORBIDDEN", "outbox/"):
         assert part in body_of(alert)  # whom it was for: the citizen cannot be told that way
     await eventually(lambda: unresolved("outbox") == 1)
-    [letter_id] = [w for w in dead_letters_cli(config, "list").stdout.split()
-                   if w.startswith("outbox/")]
-    assert dead_letters_cli(config, "discard", letter_id).returncode == 0
+    [refused] = [w for w in dead_letters_cli(config, "list").stdout.split() if w.startswith("outbox/")]
+    assert dead_letters_cli(config, "discard", refused).returncode == 0
     await eventually(lambda: unresolved("outbox") == 0)
+
+    # A send refused until the cause is fixed (the ghost is not in the room yet), then retried.
+    resp = await citizen.client.room_create(name="稍后")
+    later, ghost = resp.room_id, duty.ghost("fgw")
+    await duty.runtime.outbox.queue("test/later", later, ghost, {"msgtype": "m.notice", "body": "稍后送达"})
+    await admin.wait_for(admin_room, has("test/later"), timeout=60)
+    await citizen.client.room_invite(later, ghost)  # the fix: the ghost joins the room
+    await eventually(lambda: _joined(citizen, later, ghost))
+    [letter_id] = [w for w in dead_letters_cli(config, "list").stdout.split() if w.startswith("outbox/")]
+    assert dead_letters_cli(config, "retry", letter_id).returncode == 0
+    assert dead_letters_cli(config, "retry", letter_id).returncode == 1  # once only
+    await citizen.wait_for(later, has("稍后送达"), timeout=30)
+    assert "sent" in dead_letters_cli(config, "show", letter_id).stdout
+
+    # The mailbox bot tells a letter writer whose message became a dead letter, too.
+    mailbox = f"@{duty.prefix}mailbox:localhost"
+    letters = await citizen.create_dm(mailbox)
+    await citizen.wait_for(letters, lambda e: e["sender"] == mailbox)
+    await send(citizen, letters, {"msgtype": "m.text", "body": "boom"})
+    [told] = await citizen.wait_for(letters, has("系统已通知管理员"), timeout=60)
+    assert told["sender"] == mailbox
+
+
+async def _joined(user: MatrixUser, room_id: str, member: str) -> bool:
+    return (await user.members(room_id)).get(member) == "join"
 
 
 async def test_broken_parts_never_cost_the_citizens_text(
