@@ -42,6 +42,7 @@ class DeadLetterWatch:
         self.hooks: list[DeadLetterHook] = []
         self._poked = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._counted = False
 
     def poke(self) -> None:
         """A dead letter was just made: sweep now rather than at the next interval."""
@@ -75,6 +76,10 @@ class DeadLetterWatch:
         counts = await self.table.unresolved_counts()
         for kind in KINDS:
             DEAD_LETTERS_UNRESOLVED.labels(kind).set(counts[kind])
+        if not self._counted and any(counts.values()):
+            log.warning("Unresolved dead letters at start: %s. See `python -m bridge dead-letters"
+                        " list`.", ", ".join(f"{n} {kind}" for kind, n in counts.items() if n))
+        self._counted = True
         inbox_rooms, outbox_rooms = await self.table.replayed_rooms()
         if inbox_rooms:
             self.wake_inbox(inbox_rooms)

@@ -31,14 +31,20 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bridge dead-letters",
         description="List, inspect, replay (once) or discard events and sends the bridge gave up on.",
     )
-    parser.add_argument("-c", "--config", default="config.yaml", help="the bridge's config file")
+    config_help = "the bridge's config file (default config.yaml)"
+    parser.add_argument("-c", "--config", default="config.yaml", help=config_help)
     sub = parser.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="dead letters waiting for an administrator")
     listing.add_argument("--kind", choices=KINDS, help="only this kind")
+    commands = [listing]
     for name, text in (("show", "everything about one dead letter"),
                        ("retry", "replay one, exactly once, after the cause is fixed"),
                        ("discard", "resolve one without replaying it")):
-        sub.add_parser(name, help=text).add_argument("id", help="e.g. inbox/42 (see list)")
+        command = sub.add_parser(name, help=text)
+        command.add_argument("id", help="e.g. inbox/42 (see list)")
+        commands.append(command)
+    for command in commands:  # -c before or after the command, as the administrator types it
+        command.add_argument("-c", "--config", default=argparse.SUPPRESS, help=config_help)
     return parser
 
 
@@ -55,12 +61,15 @@ def _print_list(letters: list[DeadLetter]) -> None:
     if not letters:
         print("No unresolved dead letters.")
         return
-    print(f"{'ID':<16} {'KIND':<9} {'WHEN':<19} {'ROOM':<28} {'EVENT / KEY':<34} ERROR")
-    for d in letters:
-        what = d.key if d.kind == "outbox" else d.event_id
-        again = " (retried before)" if d.retried else ""
-        print(f"{d.id:<16} {d.kind:<9} {_when(d.at):<19} {_one_line(d.room_id or '-', 28):<28} "
-              f"{_one_line(what or '-', 34):<34} {_one_line(d.error, 60)}{again}")
+    rows = [(d.id, d.kind, _when(d.at), d.room_id or "-",
+             (d.key if d.kind == "outbox" else d.event_id) or "-",
+             _one_line(d.error, 80) + (" (retried before)" if d.retried else ""))
+            for d in letters]
+    header = ("ID", "KIND", "WHEN", "ROOM", "EVENT / KEY", "ERROR")
+    # IDs are shown whole (they are what an administrator copies); only the error is shortened.
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    for row in [header, *rows]:
+        print("  ".join(f"{cell:<{w}}" for cell, w in zip(row[:5], widths, strict=True)) + "  " + row[5])
     print(f"{len(letters)} unresolved. `show ID` for details, `retry ID` to replay once, "
           "`discard ID` to drop.")
 

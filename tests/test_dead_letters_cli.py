@@ -168,3 +168,29 @@ def test_the_command_line_dispatches_dead_letters(config: Path) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "No unresolved dead letters" in done.stdout
+
+
+async def test_dead_letters_from_before_the_upgrade_are_counted_not_announced(
+    database_url: str,
+) -> None:
+    """Citizens must not hear, after an upgrade, about messages of days ago; the gauge and the
+    list still show those dead letters."""
+    from mautrix.util.async_db import UpgradeTable
+
+    before = UpgradeTable(version_table_name=upgrade_table.version_table_name,
+                          database_name=upgrade_table.database_name)
+    before.upgrades = upgrade_table.upgrades[:4]
+    old = Database.create(database_url, upgrade_table=before)
+    await old.start()
+    [dead] = await InboxTable(old).store("t", [event(1)])
+    await old.execute("UPDATE inbox_event SET state='dead', error='old' WHERE seq=$1", dead.seq)
+    await old.stop()
+    db = Database.create(database_url, upgrade_table=upgrade_table)
+    await db.start()
+    try:
+        table = DeadLetterTable(db)
+        assert await table.unalerted() == []
+        assert (await table.unresolved_counts())["inbox"] == 1
+        assert [d.id for d in await table.unresolved()] == [f"inbox/{dead.seq}"]
+    finally:
+        await db.stop()

@@ -13,3 +13,8 @@ async def upgrade_v5(conn: Connection) -> None:
         await conn.execute(f"ALTER TABLE {table} ADD COLUMN retried_at BIGINT")
     await conn.execute("ALTER TABLE dead_letter ADD COLUMN resolved_at BIGINT")
     await conn.execute("ALTER TABLE dead_letter ADD COLUMN resolution TEXT")
+    # Dead letters from before this version are not announced one by one after the upgrade
+    # (citizens would hear about messages of days ago); the gauge and `dead-letters list` show them.
+    await conn.execute("UPDATE inbox_event SET alerted_at=received_at WHERE state='dead'")
+    await conn.execute("UPDATE outbox SET alerted_at=created_at WHERE state='failed'")
+    await conn.execute("UPDATE dead_letter SET alerted_at=received_at")
