@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge.db.dead_letter import DeadLetter
 from bridge.metrics import DEAD_LETTERS_UNRESOLVED
 from tests.kit.bridge import BridgeSettings
 from tests.kit.clients import MatrixUser, UserFactory, eventually
@@ -110,6 +111,16 @@ async def test_a_send_given_up_on_is_told_and_retried_and_letter_writers_are_tol
     for part in (dm, citizen.user_id, "M_FORBIDDEN", "outbox/"):
         assert part in body_of(alert)  # whom it was for: the citizen cannot be told that way
     await eventually(lambda: unresolved("outbox") == 1)
+    # Had the citizen's message failed on its way to the officers (a relay-in send given up
+    # on), the consultation bot tells the citizen, in reply to it.
+    [mine] = await citizen.wait_for(
+        dm, lambda e: e["sender"] == citizen.user_id and body_of(e) == "你好，我想咨询")
+    first = mine["event_id"]
+    await duty.bot("consultation").dead_letter(DeadLetter(
+        kind="outbox", seq=0, error="403", at=0, payload={}, room_id=duty.officers_rooms["fgw"],
+        sender=duty.runtime.config.bot_mxid, key=f"relay-in/{first}"))
+    [told] = await citizen.wait_for(dm, has("系统已通知管理员"))
+    assert told["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == first
     [refused] = [w for w in dead_letters_cli(config, "list").stdout.split() if w.startswith("outbox/")]
     assert dead_letters_cli(config, "discard", refused).returncode == 0
     await eventually(lambda: unresolved("outbox") == 0)

@@ -16,6 +16,7 @@ from bridge.context import BotContext
 from bridge.db.dead_letter import DeadLetter
 from bridge.event_repair import DROPPED
 
+from . import relay
 from .attention import Attention
 from .citizen_side import CitizenSide
 from .db import ConsultationTables
@@ -172,19 +173,38 @@ class ConsultationBot(Bot):
         return self.notice(t("officer.media_unavailable", name=name), **{"m.mentions": {}})
 
     async def dead_letter(self, letter: DeadLetter) -> None:
-        """A citizen's message that became a dead letter: tell the citizen, once (the key names
-        the dead event), in reply to it, that it was kept and staff were alerted. Our own
-        notice is never processed (the bridge ignores its users' events), so this cannot loop."""
-        if letter.kind == "outbox" or letter.room_id is None or letter.sender is None:
+        """A citizen's message that became a dead letter, or whose copy to the officers was given
+        up on: tell the citizen, once (the key names the citizen's event), in reply to it, that
+        it was kept and staff were alerted. Our own notice is never processed (the bridge
+        ignores its users' events), and a failure of it only alerts the administrators (this
+        hook acts on relay-in sends only), so this cannot loop."""
+        if letter.kind == "outbox":
+            await self._relay_in_failed(letter)
+            return
+        if letter.room_id is None or letter.sender is None:
             return
         dm = await self.tables.dm(letter.room_id)
         if dm is None or dm[0] != letter.sender:
             return
+        await self._tell_kept(letter.room_id, dm[1], letter.event_id or letter.id)
+
+    async def _relay_in_failed(self, letter: DeadLetter) -> None:
+        source = relay.source_of(letter.key, "relay-in")
+        if source is None:
+            return
+        dm_room = await self.ctx.db.fetchval(
+            "SELECT c.dm_room FROM consult_log l JOIN consult_case c ON c.id=l.case_id"
+            " WHERE l.event_id=$1", source)
+        dm = await self.tables.dm(dm_room) if dm_room else None
+        if dm is not None:
+            await self._tell_kept(dm_room, dm[1], source)
+
+    async def _tell_kept(self, dm_room: str, dept_id: str, event_id: str) -> None:
         content = self.notice(self.ctx.messages("consult.dead_letter"))
-        if letter.event_id is not None:
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": letter.event_id}}
-        await self.ctx.send(f"{letter.event_id or letter.id}/dead-letter", letter.room_id, content,
-                            sender=self.ctx.config.ghost_mxid(dm[1]))
+        if event_id.startswith("$"):
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": event_id}}
+        await self.ctx.send(f"{event_id}/dead-letter", dm_room, content,
+                            sender=self.ctx.config.ghost_mxid(dept_id))
 
     async def is_encrypted(self, room_id: str, dept_id: str) -> bool:
         try:
