@@ -19,6 +19,7 @@ from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.kit.duty import DutyRoom, start_duty_room
 from tests.kit.raising import RaisingBot
 from tests.test_consultation import body_of, has, in_thread, open_case, send
+from tests.test_mailbox import Chat
 
 ROOT = Path(__file__).resolve().parent.parent
 RAISING = "tests.kit.raising:RaisingBot"
@@ -145,6 +146,14 @@ async def test_a_send_given_up_on_is_told_and_retried_and_letter_writers_are_tol
     await send(citizen, letters, {"msgtype": "m.text", "body": "boom"})
     [told] = await citizen.wait_for(letters, has("系统已通知管理员"), timeout=60)
     assert told["sender"] == mailbox
+    # An attachment whose media is missing is refused with a reason, the letter goes on.
+    chat = Chat(citizen, letters, mailbox)
+    await chat.say("fgw", "请输入主题")
+    await chat.say("项目备案", "请输入正文")
+    missing = f"mxc://localhost/missing{secrets.token_hex(6)}"
+    await chat.say("", "附件「现场照片.png」无法读取", {"msgtype": "m.image", "body": "现场照片.png",
+                                                 "url": missing})
+    await chat.say("正文照常记录", "已记录")
 
 
 async def _joined(user: MatrixUser, room_id: str, member: str) -> bool:
