@@ -53,8 +53,8 @@ def _whole_relation(content: dict[str, Any]) -> list[str]:
 
 
 def _info(content: dict[str, Any]) -> list[str]:
-    """A media message's `info` that is not an object: the media itself can still be relayed."""
-    if "info" in content and not isinstance(content["info"], dict):
+    """A media message's `info` (sizes, thumbnails): without it the media can still be relayed."""
+    if "info" in content:
         del content["info"]
         return ["info"]
     return []

@@ -45,6 +45,7 @@ def test_broken_parts_are_dropped_and_named(
     assert fixed is not None and fixed["content"][DROPPED] == dropped
     event = deserialize(fixed)
     assert event.content.body == "文字"
+    assert event.content.serialize().get("url") == content.get("url")  # media kept
     assert event.content.serialize().get("m.relates_to") == kept_relation
     assert payload["content"] == content  # the stored event is left as it came
 
