@@ -68,6 +68,7 @@ class DurableAppService(AppService):
     inbox: InboxTable | None = None
     dead_letters: DeadLetterTable | None = None
     on_new_events: Callable[[list[InboxEvent]], None] | None = None
+    on_dead_letter: Callable[[], None] | None = None
     # Our own messages come back from the homeserver; nothing handles them, so they are not
     # stored (half the events of every relay). Our own state events are kept for the state store.
     is_own_user: Callable[[str], bool] = staticmethod(lambda _: False)  # type: ignore[assignment]
@@ -104,6 +105,7 @@ class DurableAppService(AppService):
                 {"errcode": "M_BAD_JSON", "error": "Missing events list"}, status=400
             )
         good: list[dict[str, Any]] = []
+        malformed = 0
         try:
             for event in events:
                 problem = event_problem(event)
@@ -111,6 +113,7 @@ class DurableAppService(AppService):
                     log.warning("Dead letter in transaction %s: %s", txn_id, problem)
                     await self.dead_letters.add(txn_id, event, problem)
                     DEAD_LETTERS.labels("malformed").inc()
+                    malformed += 1
                 elif self.is_own_user(event["sender"]) and "state_key" not in event:
                     continue
                 else:
@@ -122,6 +125,8 @@ class DurableAppService(AppService):
                 {"errcode": "M_UNKNOWN", "error": "Could not store the transaction"}, status=500
             )
         EVENTS_STORED.inc(len(good))
+        if malformed and self.on_dead_letter:
+            self.on_dead_letter()  # the administrators are told at once, never silently kept
         if stored and self.on_new_events:
             self.on_new_events(stored)
         return web.json_response({})

@@ -26,6 +26,7 @@ from mautrix.util.async_db import UpgradeTable
 
 if TYPE_CHECKING:
     from .context import BotContext
+    from .db.dead_letter import DeadLetter
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[None]])
 
@@ -77,6 +78,13 @@ class Bot:
 
     async def roster_changed(self) -> None:
         """Called after a new roster was validated and applied (self.ctx.roster is the new one)."""
+
+    async def dead_letter(self, letter: DeadLetter) -> None:
+        """Called once for every dead letter: a pushed event too malformed to store, an event
+        whose handlers kept failing (kind "inbox"), or a send the outbox gave up on ("outbox").
+        A bot tells whom it concerns, e.g. the citizen whose message it was, through the outbox
+        under a key named after the letter (so a repeat sends nothing). A hook that raises is
+        logged and not called again for this letter."""
 
     def event_handlers(self) -> list[tuple[tuple[EventType, ...], Callable[[Any], Awaitable[None]]]]:
         found = []

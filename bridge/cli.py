@@ -1,6 +1,6 @@
 """`dutyroom` (the installed console script) and `python -m bridge`: one entry point.
 
-The first argument picks a tool (`roster …`); anything else runs the bridge itself (mautrix's
+The first argument picks a tool (`roster …`, `dead-letters …`); anything else runs the bridge itself (mautrix's
 Program: `-c config.yaml`, `-g` to write the registration, …).
 """
 
@@ -15,6 +15,10 @@ def main() -> None:
         from .roster.cli import main as roster_main
 
         sys.exit(roster_main(args[1:]))
+    if args and args[0] == "dead-letters":
+        from .dead_letters import main as dead_letters_main
+
+        sys.exit(dead_letters_main(args[1:]))
     from .program import DutyRoomProgram
 
     DutyRoomProgram().run()

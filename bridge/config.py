@@ -103,6 +103,7 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "appservice.hs_token",
             "appservice.inbox_max_attempts",
             "appservice.inbox_hold_processing",
+            "appservice.dead_letter_sweep_interval",
             "bots.extra",
             "bots.disabled",
             "consultation.quiet_period_minutes",

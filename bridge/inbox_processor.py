@@ -17,6 +17,7 @@ from mautrix.appservice import AppService
 from mautrix.types import Event, EventType, SerializerError
 
 from .db import InboxEvent, InboxTable
+from .event_repair import DROPPED, repaired
 from .metrics import DEAD_LETTERS, EVENTS_PROCESSED
 from .room_queues import RoomQueues
 
@@ -29,6 +30,14 @@ BATCH = 50
 RECENTLY_DONE = 4096
 
 
+def _readable(payload: dict[str, Any]) -> bool:
+    try:
+        deserialize(dict(payload))
+    except (SerializerError, KeyError, ValueError, TypeError):
+        return False
+    return True
+
+
 def deserialize(payload: dict[str, Any]) -> Event:
     AppService._fix_prev_content(payload)
     event = Event.deserialize(payload)
@@ -38,6 +47,9 @@ def deserialize(payload: dict[str, Any]) -> Event:
 
 
 class InboxProcessor:
+    # Called when an event becomes a dead letter (the runtime sweeps and alerts at once).
+    on_dead_letter: Callable[[], None] | None = None
+
     def __init__(
         self,
         table: InboxTable,
@@ -111,14 +123,21 @@ class InboxProcessor:
 
     async def _process(self, item: InboxEvent) -> bool:
         """Handle one event; False means it failed and stays pending for a retry (True: done,
-        or a dead letter)."""
+        or a dead letter, which `on_dead_letter` reports at once)."""
         try:
             event = deserialize(dict(item.payload))
         except (SerializerError, KeyError, ValueError, TypeError) as e:
-            log.warning("Dead letter %s: cannot deserialize: %s", item.event_id, e)
-            await self.table.record_failure(item.seq, f"deserialize: {e}", dead=True)
-            DEAD_LETTERS.labels("unreadable").inc()
-            return True
+            # A message with a broken part (a string m.relates_to, junk info) keeps its text.
+            fixed = repaired(item.payload, _readable)
+            if fixed is None:
+                log.warning("Dead letter %s: cannot deserialize: %s", item.event_id, e)
+                await self.table.record_failure(item.seq, f"deserialize: {e}", dead=True)
+                DEAD_LETTERS.labels("unreadable").inc()
+                self._dead_letter()
+                return True
+            log.warning("Event %s repaired: dropped %s (%s)", item.event_id,
+                        ", ".join(fixed["content"][DROPPED]), e)
+            event = deserialize(fixed)
         try:
             await self.handle(event)
         except Exception as e:
@@ -128,12 +147,17 @@ class InboxProcessor:
             await self.table.record_failure(item.seq, repr(e)[:2000], dead=dead)
             if dead:
                 DEAD_LETTERS.labels("handler_failed").inc()
+                self._dead_letter()
             else:
                 await asyncio.sleep(self.retry_base_delay * 2 ** (attempts - 1))
             return dead
         await self.table.mark_done(item.seq)
         EVENTS_PROCESSED.inc()
         return True
+
+    def _dead_letter(self) -> None:
+        if self.on_dead_letter is not None:
+            self.on_dead_letter()
 
     def _remember_done(self, seq: int) -> None:
         self._done[seq] = None

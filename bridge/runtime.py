@@ -24,7 +24,9 @@ from .clock import Clock
 from .config import Config
 from .context import BotContext
 from .db import DeadLetterTable, InboxTable, OutboxTable, upgrade_table
+from .db.dead_letter import DeadLetter
 from .db.sqlite_queries import use_loop_thread_queries
+from .dead_letter_watch import DeadLetterWatch
 from .gap_filler import GapFiller
 from .inbox_processor import InboxProcessor
 from .mail import MailTransport, mail_upgrade_table
@@ -146,6 +148,14 @@ class Runtime:
             hold=True,
         )
         self.az.on_new_events = self.processor.take
+        self.dead_letters = DeadLetterWatch(
+            self.az.dead_letters, interval=float(cfg["appservice.dead_letter_sweep_interval"]),
+            wake_inbox=self.processor.wake, wake_outbox=self.outbox.queues.wake,
+        )
+        self.dead_letters.hooks.append(self._tell_bots)
+        self.az.on_dead_letter = self.dead_letters.poke
+        self.processor.on_dead_letter = self.dead_letters.poke
+        self.outbox.on_failure.append(self._send_failed)
 
         await self.az.start(host=cfg["appservice.hostname"], port=int(cfg["appservice.port"]))
         self.az.ready = True
@@ -170,6 +180,7 @@ class Runtime:
         )
         await self.gaps.fill_recent()  # the homeserver may have restarted while we were down
         self.gaps.start()
+        self.dead_letters.start()  # its first sweep reports what a crash left unreported
         self.az.fully_started = True
         self.started.set()
         log.info("Bridge ready: %d bots, roster of %d departments",
@@ -178,6 +189,16 @@ class Runtime:
     async def _handle(self, event: Event) -> None:
         await self.state_store.update_state(event)
         await self.host.dispatch(event)
+
+    async def _tell_bots(self, letter: DeadLetter) -> None:
+        for bot in self.bots:
+            try:
+                await bot.dead_letter(letter)
+            except Exception:
+                log.exception("Bot %s failed on dead letter %s", bot.name, letter.id)
+
+    async def _send_failed(self, *_: Any) -> None:
+        self.dead_letters.poke()
 
     def _is_own_user(self, mxid: str) -> bool:
         return self.config.is_own_user(mxid)
@@ -225,6 +246,8 @@ class Runtime:
         self.az.ready = False
         if hasattr(self, "gaps"):
             await self.gaps.stop()
+        if hasattr(self, "dead_letters"):
+            await self.dead_letters.stop()
         await self.rosters.stop()
         await self.processor.queues.stop()
         await self.outbox.queues.stop()

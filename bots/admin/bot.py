@@ -12,6 +12,7 @@ from mautrix.types import RoomCreatePreset
 
 from bridge.bot import Bot
 from bridge.context import BotContext
+from bridge.db.dead_letter import DeadLetter
 from bridge.roster import RosterError
 
 from .messages import MESSAGES
@@ -83,6 +84,44 @@ class AdminBot(Bot):
             "admin.roster_applied", departments=len(roster.departments), officers=len(officers)
         )
         await self.ctx.send(f"admin/roster-applied/{roster.fingerprint()}", self.room_id, notice(text))
+
+    async def dead_letter(self, letter: DeadLetter) -> None:
+        """Tell the administrators at once: what, where, who, why, and how to replay it."""
+        if self.room_id is None:
+            return
+        if letter.kind == "outbox" and letter.room_id == self.room_id:
+            # A notice to this room failed: posting about it here would fail the same way and
+            # loop. The runtime has logged it and the gauge counts it.
+            return
+        t = self.ctx.messages
+        unknown = t("admin.dead_unknown")
+        fields = {
+            "id": letter.id, "event": letter.event_id or unknown, "room": letter.room_id or unknown,
+            "sender": letter.sender or unknown, "error": letter.error[:500], "send_key": letter.key,
+        }
+        if letter.kind == "outbox":
+            text = t("admin.dead_send", recipients=await self._recipients(letter), **fields)
+        else:
+            text = t(f"admin.dead_{letter.kind}", **fields)
+        if letter.retried:
+            text = t("admin.dead_again") + "\n" + text
+        text += "\n" + t("admin.dead_howto", id=letter.id)
+        body_html = "<br>".join(html.escape(line) for line in text.split("\n"))
+        again = "/again" if letter.retried else ""
+        await self.ctx.send(f"admin/dead-letter/{letter.id}{again}", self.room_id,
+                            notice(text, body_html))
+
+    async def _recipients(self, letter: DeadLetter) -> str:
+        """Whom a failed send was for: the room's members other than the bridge's own users (a
+        citizen cannot be told through the path that just failed)."""
+        if letter.room_id is None:
+            return self.ctx.messages("admin.dead_unknown")
+        try:
+            members = await self.ctx.appservice.state_store.get_members(letter.room_id)
+        except Exception:
+            members = []
+        people = [m for m in members if not self.ctx.config.is_own_user(m)]
+        return "、".join(sorted(people)) or self.ctx.messages("admin.dead_unknown")
 
     async def _calendar_loop(self) -> None:
         while True:

@@ -8,6 +8,24 @@ MESSAGES = {
         ),
         "admin.roster_applied": "新的值班名单已生效：{departments} 个部门，{officers} 名值班人员。",
         "admin.calendar_warning": "节假日数据提醒：{warning}",
+        "admin.dead_malformed": (
+            "⚠ 死信 {id}：家庭服务器推送的一条事件格式错误，无法处理，已原样保存。\n"
+            "事件：{event}\n房间：{room}\n发送者：{sender}\n原因：{error}"
+        ),
+        "admin.dead_inbox": (
+            "⚠ 死信 {id}：一条事件多次处理失败，已停止重试并保存。\n"
+            "事件：{event}\n房间：{room}\n发送者：{sender}\n错误：{error}"
+        ),
+        "admin.dead_send": (
+            "⚠ 发送失败 {id}：系统已放弃发送一条消息，对方没有收到。\n"
+            "房间：{room}\n收件人：{recipients}\n发送身份：{sender}\n键：{send_key}\n错误：{error}"
+        ),
+        "admin.dead_again": "（此前已重放过一次，重放后再次失败。）",
+        "admin.dead_howto": (
+            "排除原因后，在服务器上运行 python -m bridge dead-letters retry {id} 重放一次，"
+            "或 python -m bridge dead-letters discard {id} 放弃；show {id} 查看详情。"
+        ),
+        "admin.dead_unknown": "（未知）",
     },
     "en": {
         "admin.room_name": "Online duty room · administrators",
@@ -19,5 +37,23 @@ MESSAGES = {
         ),
         "admin.roster_applied": "The new roster is in force: {departments} departments, {officers} officers.",
         "admin.calendar_warning": "Holiday data warning: {warning}",
+        "admin.dead_malformed": (
+            "⚠ Dead letter {id}: the homeserver pushed a malformed event; it was kept as it came.\n"
+            "Event: {event}\nRoom: {room}\nSender: {sender}\nProblem: {error}"
+        ),
+        "admin.dead_inbox": (
+            "⚠ Dead letter {id}: an event kept failing and is no longer retried; it was kept.\n"
+            "Event: {event}\nRoom: {room}\nSender: {sender}\nError: {error}"
+        ),
+        "admin.dead_send": (
+            "⚠ Send failed {id}: a message was given up on and did not arrive.\n"
+            "Room: {room}\nFor: {recipients}\nSent as: {sender}\nKey: {send_key}\nError: {error}"
+        ),
+        "admin.dead_again": "(It had been retried once before and failed again.)",
+        "admin.dead_howto": (
+            "Once the cause is fixed, run python -m bridge dead-letters retry {id} on the server "
+            "to replay it once, or python -m bridge dead-letters discard {id}; show {id} for details."
+        ),
+        "admin.dead_unknown": "(unknown)",
     },
 }

@@ -13,7 +13,10 @@ from bots.officers.rooms import TABLE as OFFICERS_TABLE
 from bots.officers.rooms import OfficersTable, alias_localpart, open_on_demand
 from bridge.bot import Bot, on
 from bridge.context import BotContext
+from bridge.db.dead_letter import DeadLetter
+from bridge.event_repair import DROPPED
 
+from . import relay
 from .attention import Attention
 from .citizen_side import CitizenSide
 from .db import ConsultationTables
@@ -143,10 +146,65 @@ class ConsultationBot(Bot):
         if dm is not None:
             citizen, dept_id = dm
             await self.citizens.handle(event, citizen, dept_id)
+            await self._tell_dropped(event, citizen, dept_id)
             return
         dept_id = await self.dept_of_officers_room(event.room_id)
         if dept_id is not None:
             await self.officers.handle(event, dept_id)
+
+    async def _tell_dropped(self, event: Event, citizen: str, dept_id: str) -> None:
+        """The runtime dropped broken parts of this message (bridge/event_repair.py) and the
+        rest was handled: the citizen hears what was not passed on."""
+        if event.sender != citizen or event.type != EventType.ROOM_MESSAGE:
+            return
+        if not event.content.serialize().get(DROPPED):
+            return
+        await self.ctx.send(f"{event.event_id}/dropped", event.room_id,
+                            self.notice(self.ctx.messages("consult.parts_dropped")),
+                            sender=self.ctx.config.ghost_mxid(dept_id))
+
+    async def media_unavailable(self, event: Event, dept_id: str, name: str) -> dict[str, Any]:
+        """A citizen's attachment cannot be fetched: tell the citizen, and return the note that
+        takes its place in the officers' thread (the message itself is still relayed)."""
+        t = self.ctx.messages
+        await self.ctx.send(f"{event.event_id}/media-unavailable", event.room_id,
+                            self.notice(t("consult.media_unavailable", name=name)),
+                            sender=self.ctx.config.ghost_mxid(dept_id))
+        return self.notice(t("officer.media_unavailable", name=name), **{"m.mentions": {}})
+
+    async def dead_letter(self, letter: DeadLetter) -> None:
+        """A citizen's message that became a dead letter, or whose copy to the officers was given
+        up on: tell the citizen, once (the key names the citizen's event), in reply to it, that
+        it was kept and staff were alerted. Our own notice is never processed (the bridge
+        ignores its users' events), and a failure of it only alerts the administrators (this
+        hook acts on relay-in sends only), so this cannot loop."""
+        if letter.kind == "outbox":
+            await self._relay_in_failed(letter)
+            return
+        if letter.room_id is None or letter.sender is None:
+            return
+        dm = await self.tables.dm(letter.room_id)
+        if dm is None or dm[0] != letter.sender:
+            return
+        await self._tell_kept(letter.room_id, dm[1], letter.event_id or letter.id)
+
+    async def _relay_in_failed(self, letter: DeadLetter) -> None:
+        source = relay.source_of(letter.key, "relay-in")
+        if source is None:
+            return
+        dm_room = await self.ctx.db.fetchval(
+            "SELECT c.dm_room FROM consult_log l JOIN consult_case c ON c.id=l.case_id"
+            " WHERE l.event_id=$1", source)
+        dm = await self.tables.dm(dm_room) if dm_room else None
+        if dm is not None:
+            await self._tell_kept(dm_room, dm[1], source)
+
+    async def _tell_kept(self, dm_room: str, dept_id: str, event_id: str) -> None:
+        content = self.notice(self.ctx.messages("consult.dead_letter"))
+        if event_id.startswith("$"):
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": event_id}}
+        await self.ctx.send(f"{event_id}/dead-letter", dm_room, content,
+                            sender=self.ctx.config.ghost_mxid(dept_id))
 
     async def is_encrypted(self, room_id: str, dept_id: str) -> bool:
         try:

@@ -12,7 +12,7 @@ from bridge.relay_content import citizen_to_officer
 
 from . import relay
 from .db import CLOSED, Case
-from .media import MediaTooLarge, human_size, reupload
+from .media import MediaTooLarge, MediaUnavailable, human_size, reupload
 
 if TYPE_CHECKING:
     from .bot import ConsultationBot
@@ -160,6 +160,8 @@ class CitizenSide:
         except MediaTooLarge as e:
             await self._too_large(event, case, e.size)
             return
+        except MediaUnavailable as e:  # the officers get a note in its place, the citizen is told
+            safe = await self.bot.media_unavailable(event, case.dept_id, e.name)
         who = await self.bot.citizen_label(case.dept_id, case.citizen)
         if safe.get("msgtype") in ("m.text", "m.notice", "m.emote"):
             safe["body"] = f"{who}：{safe.get('body', '')}"

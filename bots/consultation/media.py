@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 from mautrix.appservice import IntentAPI
+from mautrix.errors import MatrixRequestError
 
 MEDIA_TYPES = {"m.image", "m.file", "m.video", "m.audio"}
 
@@ -15,6 +17,20 @@ class MediaTooLarge(Exception):
         self.size = size
 
 
+class MediaUnavailable(Exception):
+    """The media cannot be fetched, now or later (404, a malformed mxc, no URL at all): the
+    message goes on without it and the sender is told. Outages still raise to be retried."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+
+
+def media_name(content: dict[str, Any]) -> str:
+    name = content.get("filename") or content.get("body")
+    return name[:100] if isinstance(name, str) and name else "file"
+
+
 def human_size(size: int) -> str:
     return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 2**10:.0f} KB"
 
@@ -23,13 +39,16 @@ async def reupload(
     content: dict[str, Any], reader: IntentAPI, writer: IntentAPI, limit: int
 ) -> dict[str, Any]:
     """Copy the media of `content` to a new upload by `writer`; other content is returned as is."""
-    if content.get("msgtype") not in MEDIA_TYPES or not isinstance(content.get("url"), str):
+    if content.get("msgtype") not in MEDIA_TYPES:
         return content
+    url = content.get("url")
+    if not isinstance(url, str) or not url.startswith("mxc://"):
+        raise MediaUnavailable(media_name(content), "no mxc:// URL")
     info = content.get("info") if isinstance(content.get("info"), dict) else {}
     declared = info.get("size")
     if isinstance(declared, int) and declared > limit:
         raise MediaTooLarge(declared)
-    data = await reader.download_media(content["url"])
+    data = await download(reader, url, media_name(content))
     if len(data) > limit:
         raise MediaTooLarge(len(data))
     mime = info.get("mimetype") if isinstance(info.get("mimetype"), str) else None
@@ -38,3 +57,19 @@ async def reupload(
     copied = {**content, "url": str(url)}
     copied["info"] = {k: v for k, v in info.items() if k in ("mimetype", "size", "w", "h", "duration")}
     return copied
+
+
+async def download(reader: IntentAPI, url: str, name: str) -> bytes:
+    """The media's bytes; MediaUnavailable if the homeserver says it will never have them."""
+    try:
+        return await reader.download_media(url)
+    except aiohttp.ClientResponseError as e:
+        if 400 <= e.status < 500 and e.status not in (408, 429):
+            raise MediaUnavailable(name, f"{e.status} {e.message}") from e
+        raise
+    except MatrixRequestError as e:
+        if 400 <= e.http_status < 500 and e.http_status not in (408, 429):
+            raise MediaUnavailable(name, str(e)) from e
+        raise
+    except (ValueError, TypeError) as e:  # a malformed mxc:// URL
+        raise MediaUnavailable(name, f"bad URL: {e}") from e

@@ -77,6 +77,20 @@ MESSAGES = {
         "officer.followup_escalate": "留言 {ref} 上班后 {hours} 个工作小时仍未跟进，请负责人督办：{mentions}",
         "officer.emailed": "{ref} 市民选择改用邮件，已发送至部门邮箱 {email}；邮件答复会转给市民。",
         "officer.email_reply": "{ref} 部门邮箱已答复，答复已转给市民。",
+        "consult.dead_letter": (
+            "抱歉，您的这条消息暂时未能转交给值班人员。消息已妥善保存，系统已通知管理员处理，"
+            "处理后会继续转交，您无需重复发送。"
+        ),
+        "consult.parts_dropped": (
+            "提示：您这条消息中的部分附加信息（如引用、回复或编辑标记）格式无法识别，未能一并转交；"
+            "消息的其余内容已照常处理。"
+        ),
+        "consult.media_unavailable": (
+            "抱歉，您发送的附件「{name}」无法获取（文件可能不存在或链接有误），未能转交给值班人员。"
+            "请重新发送该文件，或用文字说明。"
+        ),
+        "officer.media_unavailable": "［附件「{name}」无法获取，未能转来；已请市民重新发送。］",
+        "officer.media_not_sent": "附件「{name}」无法获取，未能转给市民，请重新上传后发送。",
     },
     "en": {
         "consult.off_hours": (
@@ -160,5 +174,21 @@ MESSAGES = {
         "officer.rated": "{ref} rated {rating} by the citizen.",
         "officer.rated_bad": "{ref} rated {rating} (bad): reopened for the supervisors: {mentions}",
         "officer.case_closed": "{ref} is closed; it reopens when the citizen writes again.",
+        "consult.dead_letter": (
+            "Sorry: this message could not be passed to the officers yet. It has been kept and "
+            "the administrators were alerted; once they have fixed the problem it will be passed "
+            "on. There is no need to send it again."
+        ),
+        "consult.parts_dropped": (
+            "Note: part of this message (a quote, reply or edit marker) could not be read and "
+            "was not passed on; the rest of the message was handled as usual."
+        ),
+        "consult.media_unavailable": (
+            "Sorry: the attachment \"{name}\" could not be fetched (the file may be missing or "
+            "its link broken), so it was not passed to the officers. Please send it again, or "
+            "describe it in words."
+        ),
+        "officer.media_unavailable": "[The attachment \"{name}\" could not be fetched; the citizen was asked to send it again.]",
+        "officer.media_not_sent": "The attachment \"{name}\" could not be fetched and was not sent to the citizen; please upload it again.",
     },
 }

@@ -15,7 +15,7 @@ from bridge.relay_content import officer_to_citizen
 from . import relay
 from .commands import OfficerCommands
 from .db import OPEN, Case
-from .media import MediaTooLarge, reupload
+from .media import MediaTooLarge, MediaUnavailable, reupload
 
 if TYPE_CHECKING:
     from .bot import ConsultationBot
@@ -175,6 +175,10 @@ class OfficerSide:
         except MediaTooLarge:
             await self.thread_notice(case, f"{event.event_id}/too-large",
                                      self.ctx.messages("consult.media_too_large", size="", limit=""))
+            return
+        except MediaUnavailable as e:
+            await self.thread_notice(case, f"{event.event_id}/media-unavailable",
+                                     self.ctx.messages("officer.media_not_sent", name=e.name))
             return
         target = relay.replied_to(content)
         if target is not None:

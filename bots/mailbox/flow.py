@@ -18,6 +18,7 @@ from mautrix.types import EventType, Membership, MessageEvent, StateEvent
 
 from bridge.bot import Bot, on
 from bridge.context import BotContext
+from bridge.db.dead_letter import DeadLetter
 
 from .db import Draft, Letter, LetterTables
 from .office import OfficeSide
@@ -99,6 +100,15 @@ class LetterBot(SharedSteps, Bot):
     async def check_deadlines(self) -> int:
         """Chase overdue letters now; returns how many were chased (tests call this)."""
         return await self.office.check_deadlines()
+
+    async def dead_letter(self, letter: DeadLetter) -> None:
+        """The citizen's message in this bot's DM became a dead letter: say so, once."""
+        if letter.kind == "outbox" or letter.room_id is None or letter.sender is None:
+            return
+        if await self.tables.citizen_of(letter.room_id) != letter.sender:
+            return
+        await self.say(f"{letter.event_id or letter.id}/{self.name}/dead-letter", letter.room_id,
+                       self.t("letters.dead_letter"))
 
     # Invites ------------------------------------------------------------------------------
     @on(EventType.ROOM_MEMBER)

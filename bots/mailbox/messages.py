@@ -85,6 +85,10 @@ LETTER_MESSAGES = {
             "请直接回复本邮件，答复会送达来信人（{service}）。"
             "回复的主题或正文以「【转办】」开头表示已转办，以「【办结】」开头表示已办结。"
         ),
+        "letters.dead_letter": (
+            "抱歉，您的这条消息暂时未能处理。消息已妥善保存，系统已通知管理员，处理后会继续办理，"
+            "您无需重复发送。"
+        ),
     },
     "en": {
         "letters.group_refused": "To protect your privacy this account only takes one-to-one chats.",
@@ -166,6 +170,11 @@ LETTER_MESSAGES = {
         "letters.mail_footer": (
             "Reply to this mail to answer the citizen ({service}). Start the subject or text with 【转办】 "
             "(transferred) or 【办结】 (finished) to set the status."
+        ),
+        "letters.dead_letter": (
+            "Sorry: this message could not be handled yet. It has been kept and the "
+            "administrators were alerted; it will be handled once they have fixed the problem. "
+            "There is no need to send it again."
         ),
     },
 }

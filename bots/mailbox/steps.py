@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bots.consultation.media import MediaUnavailable, download
 from bridge.mail.compose import check_header_text
 from bridge.roster.model import Department
 
@@ -84,7 +85,10 @@ class SharedSteps:
         if isinstance(declared, int) and declared > limit:
             return self.t("letters.attachment_too_large", name=name, limit=limit // 2**20)
         # Downloaded now to learn the real size; again at submission, to attach it.
-        data = await self.ctx.intent(self.mxid).download_media(url)
+        try:
+            data = await download(self.ctx.intent(self.mxid), url, name)
+        except MediaUnavailable:  # missing or malformed: say so, never a dead letter
+            return self.t("letters.attachment_unreadable", name=name)
         if len(data) > limit:
             return self.t("letters.attachment_too_large", name=name, limit=limit // 2**20)
         mime = info.get("mimetype") if isinstance(info.get("mimetype"), str) else None

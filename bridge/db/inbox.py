@@ -9,6 +9,8 @@ from typing import Any
 
 from mautrix.util.async_db import Database
 
+from ..storable import storable
+
 
 @dataclass(frozen=True)
 class InboxEvent:
@@ -27,11 +29,15 @@ class InboxTable:
         """Store the events (one statement, so all or none); returns the ones that were new, in
         the order given, so they can be handed to processing without being read back.
 
+        The events are stored (and returned) cleaned of characters a database refuses.
         Deduplication is by event_id: homeservers may restart transaction IDs at 1 or resend an
         event inside a different transaction.
         """
         if not events:
             return []
+        # NUL and lone surrogates would fail every later write of the event (PostgreSQL refuses
+        # \x00 in TEXT): removed once, here, for every path into the inbox.
+        events = [storable(event) for event in events]
         now = int(time.time() * 1000)
         rows, args = [], []
         for i, event in enumerate(events):
