@@ -464,9 +464,15 @@ def _sign(out: dict[str, Any], signature: str | None) -> None:
     # Media bodies are file names or captions; the signature belongs on text messages only.
     if not signature or out["msgtype"] not in TEXT_MSGTYPES:
         return
-    out["body"] += f"\n—— {signature}"
+    # Right under the last line: trailing blank lines, or a closing paragraph followed by a
+    # line break, showed as an empty line before it.
+    out["body"] = out["body"].rstrip() + f"\n—— {signature}"
     if "formatted_body" in out:
-        out["formatted_body"] += f"<br>—— {html.escape(signature, quote=False)}"
+        formatted, line = out["formatted_body"].rstrip(), f"—— {html.escape(signature, quote=False)}"
+        while formatted.endswith("<br>") or formatted.endswith("<br/>"):
+            formatted = formatted.removesuffix("<br>").removesuffix("<br/>").rstrip()
+        block_end = formatted.endswith(("</p>", "</ul>", "</ol>", "</pre>", "</blockquote>"))
+        out["formatted_body"] = formatted + (f"<p>{line}</p>" if block_end else f"<br>{line}")
 
 
 def _edit_fallback(new: dict[str, Any]) -> dict[str, Any]:

@@ -42,7 +42,7 @@ async def test_friday_evening_leave_message_reaches_monday_backlog(
     try:
         citizen, dm = await dm_with(duty, users)
         await citizen.send_text(dm, "周五晚上的留言一")
-        [reply] = await citizen.wait_for(dm, has("非工作时间"))
+        [reply] = await citizen.wait_for(dm, has("您的留言已记录"))
         assert "11月30日（周一）08:30" in body_of(reply) and "FGW-20261127-0001" in body_of(reply)
         await citizen.send_text(dm, "周五晚上的留言二")
         bot = duty.bot("consultation")
@@ -102,7 +102,7 @@ async def test_holidays_and_adjusted_working_days(
             await duty.officers["fgw1"].wait_for(duty.officers_rooms["fgw"], is_root)
             await citizen.wait_for(dm, has("已收到您的咨询"))
         else:
-            [reply] = await citizen.wait_for(dm, has("非工作时间"))
+            [reply] = await citizen.wait_for(dm, has("您的留言已记录"))
             assert expect in body_of(reply)
     finally:
         await duty.bridge.stop()
@@ -183,8 +183,8 @@ async def test_working_time_with_nobody_rostered_says_so(
     try:
         citizen, dm = await dm_with(duty, users, "gat")
         await citizen.send_text(dm, "上午有人吗")
-        [reply] = await citizen.wait_for(dm, has("暂时没有值班人员在线"))
-        assert "GAT-20261127-0001" in body_of(reply)
+        [reply] = await citizen.wait_for(dm, has("您的留言已记录"))
+        assert "暂时没有值班人员在线" in body_of(reply) and "GAT-20261127-0001" in body_of(reply)
         duty.clock.set(datetime(2026, 11, 27, 14, 1, tzinfo=SHANGHAI))
         await duty.bot("consultation").tick()
         gat, room = duty.officers["gat1"], duty.officers_rooms["gat"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import random
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -346,7 +347,7 @@ def test_signature_is_kept_and_escaped() -> None:
     result = officer_to_citizen(
         content, hidden_names=HIDDEN + ["<b>"], domain=DOMAIN, signature="<b>"
     )
-    assert result["formatted_body"] == "<p>答复</p><br>—— &lt;b&gt;"
+    assert result["formatted_body"] == "<p>答复</p><p>—— &lt;b&gt;</p>"  # no blank line before it
     result = _relay(content, SIGNATURE)
     assert result["body"] == "值班员小王 在此，[已隐去] 不在\n—— 值班员小王"
 
@@ -706,8 +707,11 @@ def test_property_serverless_ids_and_labels_never_leak(
         content["format"] = "org.matrix.custom.html"
         content["formatted_body"] = f"<p>{html.escape(text)}</p>"
     dumped = json.dumps(_scrub(content), ensure_ascii=False)
-    secrets = [ROOM_V12[1:], EVENT_V3[1:], "#5216", OTHER_CITIZEN]
+    secrets = [ROOM_V12[1:], EVENT_V3[1:], OTHER_CITIZEN]
     assert not contains_identifier(dumped, secrets), (text, dumped)
+    # The other citizen's number, as a number: "#52160" (an ID glued to "Citizen #5216" and a
+    # "0") is another number, not a leak of 5216.
+    assert not re.search(r"[#＃]\s*5216(?!\d)", dumped), (text, dumped)
     assert OWN_LABEL in dumped
 
 
@@ -732,3 +736,19 @@ def test_scrubbing_stays_linear_on_hostile_text(name: str) -> None:
                        hidden_names=HIDDEN + ["张三"], domain=DOMAIN, staff_ids=[STAFF],
                        own_pseudonym=OWN_LABEL)
     assert time.perf_counter() - started < 1.5
+
+
+def test_the_signature_sits_right_under_the_last_line() -> None:
+    plain = officer_to_citizen({"msgtype": "m.text", "body": "您好，已受理。\n\n"},
+                               hidden_names=[], domain=DOMAIN, signature="值班员 01")
+    assert plain["body"] == "您好，已受理。\n—— 值班员 01"
+    html_reply = officer_to_citizen(
+        {"msgtype": "m.text", "body": "您好", "format": "org.matrix.custom.html",
+         "formatted_body": "<p>您好，已受理。</p>\n"},
+        hidden_names=[], domain=DOMAIN, signature="值班员 01")
+    assert html_reply["formatted_body"].endswith("<p>您好，已受理。</p><p>—— 值班员 01</p>")
+    inline = officer_to_citizen(
+        {"msgtype": "m.text", "body": "您好", "format": "org.matrix.custom.html",
+         "formatted_body": "<b>您好</b><br>"},
+        hidden_names=[], domain=DOMAIN, signature="值班员 01")
+    assert inline["formatted_body"].endswith("<b>您好</b><br>—— 值班员 01")

@@ -78,12 +78,15 @@ class Attention:
 
     async def _call(self, case: Case, key: str, text_key: str, people: list[str], **fields: int) -> None:
         """A notice in the case's thread that mentions `people` (on duty, or supervisors)."""
-        text = self.ctx.messages(text_key, ref=case.ref, mentions=", ".join(people) or "—", **fields)
+        names = await self.bot.officers.names(people, case.officers_room)
+        text = self.ctx.messages(text_key, ref=case.ref, mentions=", ".join(names) or "—", **fields)
         await self.bot.officers.thread_notice(case, f"case/{case.id}/{key}", text, mention=people)
 
     async def _tell_citizen(self, case: Case, key: str, text_key: str, **fields: str) -> None:
         text = self.ctx.messages(text_key, ref=case.ref, **fields)
-        await self.ctx.send(f"case/{case.id}/{key}", case.dm_room, self.bot.notice(text),
+        # The e-mail offer asks the citizen something; "still waiting" is status.
+        content = self.bot.say(text) if text_key == "consult.offer_email" else self.bot.notice(text)
+        await self.ctx.send(f"case/{case.id}/{key}", case.dm_room, content,
                             sender=self.ctx.config.ghost_mxid(case.dept_id))
 
     async def _ladder(self, case: Case, minutes: float) -> None:
@@ -124,7 +127,7 @@ class Attention:
         dept = self.ctx.roster.departments.get(case.dept_id)
         if self.ctx.mail is None or dept is None:
             await self.ctx.send(f"{event_id}/no-mail", case.dm_room,
-                                self.bot.notice(t("consult.email_unavailable", ref=case.ref)), sender=ghost)
+                                self.bot.say(t("consult.email_unavailable", ref=case.ref)), sender=ghost)
             return True
         transcript = await self.bot.officers.history_text(case)
         await self.ctx.mail.queue(OutgoingMail(
@@ -134,7 +137,7 @@ class Attention:
         ))
         await self.tables.log(event_id, case.id, "emailed", self.bot.now_ms(), detail=dept.email)
         await self.ctx.send(f"{event_id}/emailed", case.dm_room,
-                            self.bot.notice(t("consult.emailed", ref=case.ref, dept=dept.name)), sender=ghost)
+                            self.bot.say(t("consult.emailed", ref=case.ref, dept=dept.name)), sender=ghost)
         await self.bot.officers.thread_notice(case, f"{event_id}/emailed-officers",
                                               t("officer.emailed", ref=case.ref, email=dept.email))
         return True

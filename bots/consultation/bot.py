@@ -15,6 +15,7 @@ from bridge.bot import Bot, on
 from bridge.context import BotContext
 from bridge.db.dead_letter import DeadLetter
 from bridge.event_repair import DROPPED
+from bridge.roster.status import duty_status
 
 from . import relay
 from .attention import Attention
@@ -56,7 +57,24 @@ class ConsultationBot(Bot):
         return f"市民 #{number}" if self.ctx.messages.language == "zh" else f"Citizen #{number}"
 
     def notice(self, text: str, **extra: Any) -> dict[str, Any]:
+        """Pure status (a thank-you, "still waiting"): default push rules raise no badge."""
         return {"msgtype": "m.notice", "body": text, **extra}
+
+    def say(self, text: str, **extra: Any) -> dict[str, Any]:
+        """A message that answers the citizen or asks them for something (the reference, the
+        out-of-hours reply, the rating request): it notifies like a person's message, which a
+        notice does not (no unread badge, "sent a notice" in the room list)."""
+        return {"msgtype": "m.text", "body": text, **extra}
+
+    def now_text(self, dept_id: str) -> str:
+        """Whether someone is on duty now, in a sentence for the citizen."""
+        status, t = duty_status(self.ctx.roster, dept_id, self.now()), self.ctx.messages
+        lang = t.language
+        if status.kind == "open":
+            return t("consult.now_open", until=status.until_text(lang))
+        if status.kind == "closed":
+            return t("consult.now_closed", next=status.opens_text(lang))
+        return t(f"consult.now_{status.kind}")
 
     async def officers_room(self, dept_id: str, *, create: bool = True) -> str | None:
         """The department's officers' room, as the officers bot records it or by its alias.
@@ -200,7 +218,7 @@ class ConsultationBot(Bot):
             await self._tell_kept(dm_room, dm[1], source)
 
     async def _tell_kept(self, dm_room: str, dept_id: str, event_id: str) -> None:
-        content = self.notice(self.ctx.messages("consult.dead_letter"))
+        content = self.say(self.ctx.messages("consult.dead_letter"))
         if event_id.startswith("$"):
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": event_id}}
         await self.ctx.send(f"{event_id}/dead-letter", dm_room, content,

@@ -41,13 +41,13 @@ class CitizenSide:
         await self.tables.add_dm(event.room_id, event.sender, dept_id)
         greeting = t(
             "consult.greeting", name=dept.name, description=dept.description,
-            hours=self.ctx.roster.hours_text(dept_id, t.language),
+            hours=self.ctx.roster.hours_text(dept_id, t.language), now=self.bot.now_text(dept_id),
         )
         await self.ctx.send(f"{event.event_id}/greeting", event.room_id,
-                            self.bot.notice(greeting), sender=ghost.mxid)
+                            self.bot.say(greeting), sender=ghost.mxid)
         if await self.bot.is_encrypted(event.room_id, dept_id):
             await self.ctx.send(f"{event.event_id}/encrypted", event.room_id,
-                                self.bot.notice(t("consult.encrypted", name=dept.name)),
+                                self.bot.say(t("consult.encrypted", name=dept.name)),
                                 sender=ghost.mxid)
 
     async def handle(self, event: Event, citizen: str, dept_id: str) -> None:
@@ -57,7 +57,7 @@ class CitizenSide:
         if event.type == EventType.ROOM_ENCRYPTED:
             name = self.ctx.roster.departments[dept_id].name if dept_id in self.ctx.roster.departments else ""
             await self.ctx.send(f"{event.event_id}/encrypted", event.room_id,
-                                self.bot.notice(self.ctx.messages("consult.encrypted", name=name)),
+                                self.bot.say(self.ctx.messages("consult.encrypted", name=name)),
                                 sender=ghost)
             return
         if event.type == EventType.ROOM_REDACTION:
@@ -107,7 +107,7 @@ class CitizenSide:
         await self.tables.attend_from(case.id, self.bot.now_ms())
         await self.bot.officers.post_root(case)
         ack = self.ctx.messages("consult.opened", ref=case.ref)
-        await self.ctx.send(f"{event.event_id}/ack", event.room_id, self.bot.notice(ack),
+        await self.ctx.send(f"{event.event_id}/ack", event.room_id, self.bot.say(ack),
                             sender=self.ctx.config.ghost_mxid(dept_id))
         return case
 
@@ -121,7 +121,7 @@ class CitizenSide:
         await self.tables.log(f"{event.event_id}/reopened", case.id, "reopened", now_ms)
         is_open = self.bot.off_hours.is_open(case.dept_id)
         text = t("consult.reopened" if is_open else "consult.reopened_off_hours", ref=case.ref)
-        await self.ctx.send(f"{event.event_id}/reopened", event.room_id, self.bot.notice(text),
+        await self.ctx.send(f"{event.event_id}/reopened", event.room_id, self.bot.say(text),
                             sender=self.ctx.config.ghost_mxid(case.dept_id))
         if not is_open:
             if not case.waiting:
@@ -177,7 +177,7 @@ class CitizenSide:
     async def _too_large(self, event: Event, case: Case, size: int) -> None:
         limit = int(self.ctx.config["consultation.max_media_bytes"])
         text = self.ctx.messages("consult.media_too_large", size=human_size(size), limit=human_size(limit))
-        await self.ctx.send(f"{event.event_id}/too-large", event.room_id, self.bot.notice(text),
+        await self.ctx.send(f"{event.event_id}/too-large", event.room_id, self.bot.say(text),
                             sender=self.ctx.config.ghost_mxid(case.dept_id))
 
     async def _edit(self, event: Event, content: dict[str, Any], rel: dict[str, Any]) -> None:

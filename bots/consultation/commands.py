@@ -60,7 +60,7 @@ class OfficerCommands:
         await self.tables.set_status(case.id, CLOSED, closed_at=self.bot.now_ms())
         await self.tables.log(event.event_id, case.id, "closed", self.bot.now_ms(), actor=alias)
         await self.ctx.send(f"{event.event_id}/ask-rating", case.dm_room,
-                            self.bot.notice(t("consult.closed_citizen", ref=case.ref)),
+                            self.bot.say(t("consult.closed_citizen", ref=case.ref)),
                             sender=self.ctx.config.ghost_mxid(case.dept_id))
         await self.side.thread_notice(case, f"{event.event_id}/closed", t("officer.closed", ref=case.ref, alias=alias))
         await self.side.show_status(case, t("officer.status_closed"), f"{event.event_id}/root-status")
@@ -99,7 +99,7 @@ class OfficerCommands:
             content["msgtype"] = "m.text"
             content["m.mentions"] = {"user_ids": on_duty}
         await self.ctx.send(moved.root_key, new_room, content)
-        await self.ctx.send(f"{event.event_id}/told-citizen", case.dm_room, self.bot.notice(
+        await self.ctx.send(f"{event.event_id}/told-citizen", case.dm_room, self.bot.say(
             t("consult.transferred_citizen", ref=case.ref, to=dest.name)),
             sender=self.ctx.config.ghost_mxid(case.dept_id))
 

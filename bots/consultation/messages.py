@@ -1,11 +1,16 @@
 MESSAGES = {
     "zh": {
         "consult.greeting": (
-            "您好，这里是{name}网上值班室。{description}\n值班时间：{hours}。\n"
+            "您好，这里是{name}网上值班室。{description}\n值班时间：{hours}。\n{now}\n"
             "请直接在此输入您的问题，值班人员会以部门名义答复您；您的个人信息只用于本次咨询。"
             "每次咨询都会有一个编号，方便您查询。"
         ),
         "consult.opened": "已收到您的咨询，编号 {ref}。值班人员正在处理，请稍候。",
+        "consult.now_open": "现在有值班人员在线（至 {until}），会尽快答复您。",
+        "consult.now_always": "全天有值班人员在线，会尽快答复您。",
+        "consult.now_unstaffed": "现在是工作时间，但暂时没有值班人员在线；您可以先留言，值班人员到岗后答复。",
+        "consult.now_closed": "现在是非工作时间，下次上班：{next}。您可以先留言，上班后值班人员会答复您。",
+        "consult.now_no_opening": "近期没有值班安排；您可以先留言，恢复值班后值班人员会答复您。",
         "consult.encrypted": (
             "抱歉，本对话开启了端到端加密，网上值班室暂时无法读取加密消息，您的消息没有送达。"
             "请新建一个未加密的私聊（在 Element 中新建私聊时关闭“加密”选项），再向{name}发送您的问题。"
@@ -122,12 +127,17 @@ MESSAGES = {
         "officer.emailed": "{ref}: the citizen chose e-mail; sent to the department mailbox {email}.",
         "officer.email_reply": "{ref}: the department mailbox answered; passed to the citizen.",
         "consult.greeting": (
-            "Hello, this is the online duty room of {name}. {description}\nHours: {hours}.\n"
+            "Hello, this is the online duty room of {name}. {description}\nHours: {hours}.\n{now}\n"
             "Type your question here; the officer on duty answers in the department's name. "
             "Your details are used only for this consultation. Each consultation gets a "
             "reference number you can quote."
         ),
         "consult.opened": "We received your question, reference {ref}. An officer will answer shortly.",
+        "consult.now_open": "An officer is on duty now (until {until}) and will answer you shortly.",
+        "consult.now_always": "Officers are on duty around the clock and will answer you shortly.",
+        "consult.now_unstaffed": "It is working time but no officer is on duty right now; leave a message and an officer will answer.",
+        "consult.now_closed": "We are closed now and open again {next}. Leave a message and an officer will answer then.",
+        "consult.now_no_opening": "No duty is scheduled at the moment; leave a message and an officer will answer when duty resumes.",
         "consult.encrypted": (
             "Sorry: this chat is end-to-end encrypted and the duty room cannot read encrypted "
             "messages yet, so your message was not delivered. Please start a new direct chat "

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bots.directory.layout import moment_text
+from bridge.roster.text import moment_text
 
 from .db import Case
 
@@ -44,7 +44,7 @@ class OffHours:
                      next=moment_text(opening.astimezone(roster.timezone), local, t.language))
         period = opening.isoformat() if opening else "none"
         await self.ctx.send(f"{case.dm_room}/off-hours/{period}", case.dm_room,
-                            self.bot.notice(text), sender=self.ctx.config.ghost_mxid(case.dept_id))
+                            self.bot.say(text), sender=self.ctx.config.ghost_mxid(case.dept_id))
 
     async def keep(self, event_id: str, case: Case, relayed: dict[str, Any]) -> None:
         """A message of a waiting case is kept, ready to go into its thread at opening."""

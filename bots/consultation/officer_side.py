@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 CLAIM_REACTIONS = {"👍", "👍️"}
 
 
-def pill(mxid: str) -> str:
-    return f'<a href="https://matrix.to/#/{html.escape(mxid)}">{html.escape(mxid)}</a>'
+def pill(mxid: str, name: str) -> str:
+    return f'<a href="https://matrix.to/#/{html.escape(mxid)}">{html.escape(name)}</a>'
 
 
 class OfficerSide:
@@ -50,16 +50,32 @@ class OfficerSide:
         new = {"msgtype": "m.notice", "body": text, "m.mentions": {}}
         await self.ctx.send(key, case.officers_room, relay.edit_of(relay.ref(case.root_key), new))
 
-    def _mentioning(self, content: dict[str, Any], text: str, on_duty: list[str]) -> dict[str, Any]:
+    async def names(self, mxids: list[str], room_id: str) -> list[str]:
+        """How staff are named to each other in mentions: the duty alias, else the display name
+        in the room, else the Matrix ID (clients other than Element show a pill's raw text)."""
+        names = []
+        for mxid in mxids:
+            officer = self.ctx.roster.officer(mxid)
+            name = officer.alias if officer is not None and officer.alias else None
+            if name is None:
+                name = await self.ctx.db.fetchval(
+                    "SELECT displayname FROM mx_user_profile WHERE room_id=$1 AND user_id=$2",
+                    room_id, mxid)
+            names.append(str(name or mxid))
+        return names
+
+    async def _mentioning(self, content: dict[str, Any], text: str, on_duty: list[str],
+                          room_id: str) -> dict[str, Any]:
         """`content` made a notifying m.text that names and mentions the officers on duty."""
         if on_duty:
-            t = self.ctx.messages
-            mentions = t("officer.root_mentions", mentions=", ".join(on_duty))
+            t, names = self.ctx.messages, await self.names(on_duty, room_id)
+            mentions = t("officer.root_mentions", mentions=", ".join(names))
+            pills = ", ".join(pill(m, n) for m, n in zip(on_duty, names, strict=True))
             content.update(
                 body=f"{text}\n{mentions}",
                 format="org.matrix.custom.html",
                 formatted_body=f"{html.escape(text)}<br>"
-                + t("officer.root_mentions", mentions=", ".join(pill(m) for m in on_duty)),
+                + t("officer.root_mentions", mentions=pills),
             )
             content["m.mentions"] = {"user_ids": on_duty}
             content["msgtype"] = "m.text"  # notices do not notify
@@ -75,7 +91,7 @@ class OfficerSide:
         t, roster = self.ctx.messages, self.ctx.roster
         text = await self.root_text(case, t("officer.status_open"))
         on_duty = [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
-        content = self._mentioning(self.bot.notice(text), text, on_duty)
+        content = await self._mentioning(self.bot.notice(text), text, on_duty, case.officers_room)
         await self.ctx.send(case.root_key, case.officers_room, content)
 
     async def reopened(self, case: Case, event_id: str) -> None:
@@ -86,7 +102,7 @@ class OfficerSide:
         await self.show_status(case, t("officer.status_reopened"), f"{event_id}/root-status")
         text = t("officer.reopened", ref=case.ref)
         on_duty = [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
-        content = self._mentioning(self.bot.notice(text), text, on_duty)
+        content = await self._mentioning(self.bot.notice(text), text, on_duty, case.officers_room)
         content["m.relates_to"] = relay.thread(case.root_key)
         await self.ctx.send(f"{event_id}/reopened-mention", case.officers_room, content)
 
@@ -106,7 +122,8 @@ class OfficerSide:
         await self.tables.set_status(case.id, OPEN)
         dept = self.ctx.roster.departments.get(case.dept_id)
         supervisors = list(dept.supervisors) if dept else []
-        text = t("officer.rated_bad", ref=case.ref, rating=rating, mentions=", ".join(supervisors) or "—")
+        names = await self.names(supervisors, case.officers_room)
+        text = t("officer.rated_bad", ref=case.ref, rating=rating, mentions=", ".join(names) or "—")
         await self.thread_notice(case, f"{event_id}/rated", text, mention=supervisors)
 
     # Events from the officers' room -----------------------------------------------------------

@@ -13,7 +13,7 @@ from bridge.config import Config
 from bridge.messages import Messages
 from bridge.room_versions import RECORDED_BEFORE, with_creator
 from bridge.roster import Department, Jurisdiction, Roster
-from bridge.roster.text import moment_text
+from bridge.roster.status import ALWAYS, NO_OPENING, OPEN, UNSTAFFED, duty_status
 
 # Posting needs 50; citizens have 0, the department's ghost 50, the room's creator everything.
 POSTING_LEVEL = 50
@@ -72,18 +72,16 @@ def version_of(applied: dict[str, Any]) -> str:
 
 def status_text(dept: Department, roster: Roster, t: Messages, now: datetime) -> str:
     """The live line at the top of a department room's topic: on duty now, or when it opens."""
-    local = now.astimezone(roster.timezone)
-    if roster.is_open(dept.id, local):
-        until = roster.current_period_end(dept.id, local)
-        if until is None:
-            return t("directory.status_open_always")
-        return t("directory.status_open", until=moment_text(until, local, t.language))
-    if roster.is_working_time(dept.id, local):
+    status, lang = duty_status(roster, dept.id, now), t.language
+    if status.kind == ALWAYS:
+        return t("directory.status_open_always")
+    if status.kind == OPEN:
+        return t("directory.status_open", until=status.until_text(lang))
+    if status.kind == UNSTAFFED:
         return t("directory.status_unstaffed")
-    opening = roster.next_opening(dept.id, local)
-    if opening is None:
+    if status.kind == NO_OPENING:
         return t("directory.status_no_opening")
-    return t("directory.status_closed", next=moment_text(opening.astimezone(roster.timezone), local, t.language))
+    return t("directory.status_closed", next=status.opens_text(lang))
 
 
 def room_state(
@@ -97,9 +95,8 @@ def room_state(
         description += "。" if t.language == "zh" else "."
     if description and t.language == "en":
         description += " "
-    local = now.astimezone(roster.timezone)
     # Open now with no end in sight (a 24-hour service): no "leave a message out of hours".
-    always = roster.is_open(dept.id, local) and roster.current_period_end(dept.id, local) is None
+    always = duty_status(roster, dept.id, now).kind == ALWAYS
     topic = t(
         "directory.room_topic_always" if always else "directory.room_topic",
         status=status_text(dept, roster, t, now),

@@ -61,11 +61,13 @@ class LetterBot(SharedSteps, Bot):
         return str(self.ctx.config["mail.from_name"] or "").strip() or "网上值班室"
 
     @staticmethod
-    def notice(text: str) -> dict[str, Any]:
-        return {"msgtype": "m.notice", "body": text}
+    def text(text: str) -> dict[str, Any]:
+        """Every message of the letters flow asks the citizen for the next step or answers them
+        (a number, a status, the office's reply): m.text, which notifies, not m.notice."""
+        return {"msgtype": "m.text", "body": text}
 
     async def say(self, key: str, room_id: str, text: str) -> None:
-        await self.ctx.send(key, room_id, self.notice(text), sender=self.mxid)
+        await self.ctx.send(key, room_id, self.text(text), sender=self.mxid)
 
     # Life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
