@@ -107,6 +107,13 @@ async def test_citizen_finds_space_joins_room_cannot_post_and_can_dm(
     await eventually(lambda: _membership_is(citizen, fgw_room, bot, "join"))
     joined = [m for m, state in (await members(citizen, fgw_room)).items() if state == "join"]
     assert len(joined) == 3
+    # ... and the department pins a welcome that says how to ask.
+    await eventually(lambda: _pinned(citizen, fgw_room))
+    [welcome_id] = (await room_state(citizen, fgw_room, "m.room.pinned_events"))["pinned"]
+    status, welcome = await citizen.request(
+        "GET", f"/_matrix/client/v3/rooms/{q(fgw_room)}/event/{q(welcome_id)}")
+    assert status == 200 and welcome["sender"] == f"@{prefix}fgw:localhost"
+    assert "如何咨询" in welcome["content"]["body"]
 
     # The department's ghost carries its name and accepts a DM.
     ghost = f"@{prefix}fgw:localhost"
@@ -119,6 +126,12 @@ async def test_citizen_finds_space_joins_room_cannot_post_and_can_dm(
     hz_space = await resolve(citizen, f"#{prefix}space_hz:localhost")
     hz_rooms = await hierarchy(citizen, hz_space)
     assert {r.get("name") for r in hz_rooms.values()} >= {"杭州市发展和改革委员会"}
+
+
+async def _pinned(user: MatrixUser, room_id: str) -> bool:
+    status, _ = await user.request(
+        "GET", f"/_matrix/client/v3/rooms/{q(room_id)}/state/m.room.pinned_events")
+    return status == 200
 
 
 async def _membership_is(user: MatrixUser, room_id: str, member: str, membership: str) -> bool:

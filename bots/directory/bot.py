@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from mautrix.appservice import IntentAPI
-from mautrix.errors import MatrixRequestError, MForbidden
+from mautrix.errors import MForbidden
 from mautrix.types import (
     EventType,
     Membership,
@@ -26,6 +26,7 @@ from .db import DirectoryTables
 from .layout import GHOST_OWNER, closed_room_state, room_state, space_state, version_of
 from .messages import MESSAGES
 from .upgrade import upgrade_table
+from .welcome import first_visitor
 
 SPACES, ROOMS = "directory_space", "directory_room"
 STATUS_CHECK_INTERVAL = 30.0
@@ -312,7 +313,7 @@ class DirectoryBot(Bot):
     async def invited(self, event: StateEvent) -> None:
         """A citizen opening a DM with a department invites its ghost: accept (or refuse)."""
         if event.content.membership == Membership.JOIN:
-            await self._keep_from_looking_like_a_dm(event)
+            await self._first_visitor(event)
             return
         if event.content.membership != Membership.INVITE:
             return
@@ -327,27 +328,13 @@ class DirectoryBot(Bot):
             reason = "directory.closed_dm_refused" if known else "directory.unknown_dm_refused"
             await ghost.leave_room(event.room_id, reason=self.ctx.messages(reason))
 
-    async def _keep_from_looking_like_a_dm(self, event: StateEvent) -> None:
-        """A citizen joined a department room: the bot joins it too, once.
-
-        Some clients (nheko) take any joined two-member room holding a user for the DM with
-        that user, so "start DM" with a department opened its read-only room, where the citizen
-        cannot write. A third member ends that. Joining when the first citizen arrives, not at
-        creation, costs the homeserver nothing for the many rooms nobody visits.
-        """
+    async def _first_visitor(self, event: StateEvent) -> None:
+        """A citizen joined a department room (bots/directory/welcome.py)."""
         if self.ctx.config.is_own_user(event.state_key):
             return
         dept_id = self._dept_of_room(event.room_id)
-        if dept_id is None:
-            return
-        bot = self.ctx.bot_intent
-        if await bot.state_store.is_joined(event.room_id, bot.mxid):
-            return
-        try:
-            await self.ctx.ghost(dept_id).invite_user(event.room_id, bot.mxid)
-        except MatrixRequestError as e:
-            self.ctx.log.debug("Bot not invited to %s (%s); joining anyway", event.room_id, e)
-        await bot.join_room_by_id(event.room_id)
+        if dept_id is not None:
+            await first_visitor(self.ctx, event.room_id, dept_id)
 
     def _dept_of_room(self, room_id: str) -> str | None:
         for dept_id, dept_room in self.dept_rooms.items():
