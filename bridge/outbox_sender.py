@@ -25,6 +25,7 @@ from .room_queues import RoomQueues
 log = logging.getLogger("dutyroom.outbox")
 
 FailureHook = Callable[[OutboxItem, str], Awaitable[None]]
+SentHook = Callable[[OutboxItem, str], Awaitable[None]]
 
 
 # A string "$$outbox:<key>" anywhere in queued content is replaced, at send time, by the event ID
@@ -76,6 +77,10 @@ class OutboxSender:
         self.max_attempts = max_attempts
         self.max_backoff = max_backoff
         self.on_failure: list[FailureHook] = []
+        # Called with each item and the event it became, once it is stored by the homeserver
+        # (e.g. to show an officer their reply reached the citizen). Advisory: a crash between
+        # the send and the hook skips it.
+        self.on_sent: list[SentHook] = []
         self.queues = RoomQueues("outbox", self._drain)
         self._sent: dict[str, str] = {}  # key → event ID
         self._keys: dict[str, str] = {}  # event ID → key
@@ -188,6 +193,11 @@ class OutboxSender:
         self._sent[item.key] = event_id
         self._keys[event_id] = item.key
         MESSAGES_SENT.inc()
+        for hook in self.on_sent:
+            try:
+                await hook(item, event_id)
+            except Exception:
+                log.exception("Outbox sent hook failed")
         return True
 
     async def _fail(self, item: OutboxItem, error: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kit.clients import MatrixUser, UserFactory
+from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.kit.duty import DutyRoom
 from tests.test_consultation import body_of, has, open_case, send, thread_reply
 
@@ -15,6 +15,11 @@ async def notified(user: MatrixUser) -> dict[str, dict[str, Any]]:
     status, body = await user.request("GET", "/_matrix/client/v3/notifications?limit=50")
     assert status == 200, body
     return {n["event"]["event_id"]: n["event"] for n in body["notifications"]}
+
+
+async def _receipt(user: MatrixUser, room: str, event_id: str, reader: str) -> bool:
+    await user.sync(500)
+    return (event_id, reader) in user.receipts.get(room, set())
 
 
 async def test_the_greeting_the_reference_and_the_rating_request_notify(
@@ -32,8 +37,10 @@ async def test_the_greeting_the_reference_and_the_rating_request_notify(
     assert "值班员 01" in mention_line and officer.user_id not in mention_line
     assert ">值班员 01</a>" in root_event["content"]["formatted_body"]
 
-    await send(officer, room, thread_reply(root, "请携带营业执照。"))
+    reply = await send(officer, room, thread_reply(root, "请携带营业执照。"))
     [answer] = await citizen.wait_for(dm, has("营业执照"))
+    # The officer sees it arrived: the department's account has read it in the thread.
+    await eventually(lambda: _receipt(officer, room, reply, duty.ghost("fgw")))
     await send(officer, room, thread_reply(root, "!办结"))
     [rating] = await citizen.wait_for(dm, has("评分"))
     await send(citizen, dm, {"msgtype": "m.text", "body": "5"})

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mautrix.types import Event, EventType
 
+from bridge.db import OutboxItem
 from bridge.relay_content import officer_to_citizen
 
 from . import relay
@@ -211,6 +212,18 @@ class OfficerSide:
     def _signature(self, mxid: str, dept_id: str) -> str | None:
         dept = self.ctx.roster.departments.get(dept_id)
         return self.alias(mxid, dept_id) if dept and dept.sign_replies_with_alias else None
+
+    async def delivered(self, item: OutboxItem, event_id: str) -> None:
+        """An officer's reply reached the citizen's chat: the department's account marks it
+        read in the thread, so the officer sees it arrived (a receipt costs the homeserver
+        less than a reaction event, and says the same)."""
+        officer_event = relay.source_of(item.key, "relay-out")
+        if officer_event is None or item.event_type != "m.room.message":
+            return
+        case = await self._case_of_relayed(officer_event)
+        if case is None:
+            return
+        await self.ctx.ghost(case.dept_id).send_receipt(case.officers_room, officer_event)
 
     async def _case_of_relayed(self, officer_event: str) -> Case | None:
         case_id = await self.ctx.db.fetchval(

@@ -27,6 +27,7 @@ class MatrixUser:
         self.client.device_id = "TESTDEVICE"
         self.events: dict[str, list[dict[str, Any]]] = {}
         self.invites: set[str] = set()
+        self.receipts: dict[str, set[tuple[str, str]]] = {}  # room → (event ID, reader)
         self._since: str | None = None
         self._http: aiohttp.ClientSession | None = None
 
@@ -46,6 +47,10 @@ class MatrixUser:
         self._since = resp.next_batch
         for room_id, room in resp.rooms.join.items():
             self.events.setdefault(room_id, []).extend(e.source for e in room.timeline.events)
+            for ephemeral in room.ephemeral:
+                if isinstance(ephemeral, nio.ReceiptEvent):
+                    self.receipts.setdefault(room_id, set()).update(
+                        (r.event_id, r.user_id) for r in ephemeral.receipts)
         for room_id in resp.rooms.invite:
             self.invites.add(room_id)
 
