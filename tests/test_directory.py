@@ -16,6 +16,7 @@ from bots.directory.bot import ROOMS
 from bridge.avatars import department_avatar
 from bridge.roster import Department
 from bridge.runtime import Runtime
+from tests.conftest import HOMESERVER_ROOM_VERSION
 from tests.kit.bridge import BridgeSettings, InProcessBridge, running_bridge, write_config
 from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.kit.requests import count_requests
@@ -166,7 +167,8 @@ async def _sync_department_as_before(
     createRoom and joining after, no owner recorded (the rooms existing deployments have)."""
     if ghost_name != dept.name:
         await self._ensure_ghost(dept.id, dept.name)
-    desired = self._department_state(dept, None, "12", await department_avatar(self.ctx, dept))
+    desired = self._department_state(dept, None, self.ctx.rooms.version,
+                                     await department_avatar(self.ctx, dept))
     if existing is None:
         existing = await self._create(ROOMS, dept.id, dept.id, desired)
     self.dept_rooms[dept.id] = await self._ensure(ROOMS, dept.id, desired, existing)
@@ -226,13 +228,15 @@ async def test_a_new_department_room_is_created_by_its_ghost_without_invite_or_j
         assert directory.dept_rooms["fgw"] == room
         ghost, bot = f"@{prefix}fgw:localhost", runtime.config.bot_mxid
         create = await room_state(citizen, room, "m.room.create")
-        assert create["room_version"] == "12"
+        assert create["room_version"] == HOMESERVER_ROOM_VERSION
         assert await sender_of(citizen, room, "m.room.create") == ghost
         # The ghost alone is in the room: the bot is not needed there.
         assert await members(citizen, room) == {ghost: "join"}
-        # A creator is never listed in power_levels (room version 12 refuses it).
+        # A creator is never listed in power_levels in version 12 (it refuses it), and must be
+        # before it.
         levels = await room_state(citizen, room, "m.room.power_levels")
-        assert levels["users"] == {} and levels["events_default"] == 50
+        expected = {} if HOMESERVER_ROOM_VERSION == "12" else {ghost: 100}
+        assert levels["users"] == expected and levels["events_default"] == 50
         await citizen.join(room)
         assert not [e for e in await citizen.history(room) if e["type"] == "m.room.member"
                     and e["content"].get("membership") == "invite"]
@@ -408,6 +412,7 @@ async def test_rooms_the_bot_made_before_stay_the_bots_to_manage(
         assert "owner" not in await applied(third, "gat")
         assert await sender_of(citizen, rooms["gat"], "m.room.power_levels") == bot
         levels = await room_state(citizen, rooms["gat"], "m.room.power_levels")
-        assert levels["users"] == {ghost: 50}
+        creator = {} if HOMESERVER_ROOM_VERSION == "12" else {bot: 100}
+        assert levels["users"] == {ghost: 50, **creator}
     finally:
         await third.stop()

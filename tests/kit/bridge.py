@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -87,7 +88,15 @@ class InProcessBridge:
 
     async def start(self) -> Runtime:
         self.runtime = Runtime(load_config(self.config_path), ALL_BOTS, clock=self.clock, base_dir=ROOT)
-        await self.runtime.start()
+        try:
+            await self.runtime.start()
+        except BaseException:
+            # A failed start still holds the registration's port: release it, or every later
+            # test of the session fails to bind ("address already in use").
+            with contextlib.suppress(Exception):
+                await self.runtime.stop()
+            self.runtime = None
+            raise
         return self.runtime
 
     async def stop(self) -> None:
