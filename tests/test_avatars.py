@@ -51,7 +51,9 @@ async def test_every_department_space_room_and_the_bot_have_an_avatar(
     assert await avatar_of_user(citizen, duty.ghost("fgw")) == avatars[fgw_room]
     officers_room = duty.officers_rooms["fgw"]
     assert (await room_state(officer, officers_room, "m.room.avatar"))["url"] == avatars[fgw_room]
-    assert (await avatar_of_user(citizen, duty.runtime.config.bot_mxid) or "").startswith("mxc://")
+    for account in (duty.runtime.config.bot_mxid, f"@{duty.prefix}mailbox:localhost",
+                    f"@{duty.prefix}complaints:localhost"):
+        assert (await avatar_of_user(citizen, account) or "").startswith("mxc://"), account
 
     # A department's own image, named in the roster, replaces the generated one everywhere.
     (roster_dir / "fgw.png").write_bytes(OWN_PNG)

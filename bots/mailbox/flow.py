@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from mautrix.types import EventType, Membership, MessageEvent, StateEvent
 
+from bridge.avatars import BOT_COLOUR
 from bridge.bot import Bot, on
 from bridge.context import BotContext
 from bridge.db.dead_letter import DeadLetter
@@ -33,6 +34,9 @@ _LETTERS = {"!letters", "!信件", "我的信件", "我的投诉", "!complaints"
 _HELP = {"!help", "帮助", "help"}
 # The deadline check runs this often; reminders are stored, so a restart repeats none.
 CHECK_SECONDS = 600
+
+# The accounts' avatars: a word on the bridge bot's colour.
+AVATAR_LABELS = {"mailbox": "信箱", "complaints": "投诉"}
 
 
 class LetterBot(SharedSteps, Bot):
@@ -76,6 +80,11 @@ class LetterBot(SharedSteps, Bot):
         # so a citizen's invite must find the account already there.
         await intent.ensure_registered()
         await intent.set_displayname(self.t(f"{self.name}.displayname"))
+        if self.ctx.avatars is not None:  # 信箱 / 投诉 on the bot's colour
+            avatar = await self.ctx.avatars.generated(intent, AVATAR_LABELS.get(self.name, ""),
+                                                      BOT_COLOUR)
+            if avatar:
+                await intent.set_avatar_url(avatar)  # reads the current one first
         if self.ctx.mail is not None:
             self.ctx.mail.on_reply.append(self.office.on_reply)
             self.ctx.mail.on_failure.append(self.office.on_failure)
