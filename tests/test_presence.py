@@ -3,6 +3,7 @@ presence API (capability 9; issue #14). Uses a homeserver of its own with presen
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,12 @@ SPRING_FESTIVAL = datetime(2026, 2, 17, 10, 0, tzinfo=SHANGHAI)
 
 @pytest.fixture(scope="module")
 def presence_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("presence"), {"presence": {"enabled": True}})
+    # Synapse takes a user that does not sync offline at its next presence timer after its last
+    # update (sync_online_timeout 30 s, last_active_granularity 60 s by default); shortened so
+    # the test shows the bot's updates hold a department up past them, and that without the
+    # updates it drops.
+    running = start_stack(tmp_path_factory.mktemp("presence"), {"presence": {
+        "enabled": True, "sync_online_timeout": "3s", "last_active_granularity": "4s"}})
     try:
         yield running
     finally:
@@ -35,6 +41,7 @@ async def presence_duty(
 ) -> AsyncIterator[tuple[DutyRoom, UserFactory]]:
     users = UserFactory(presence_stack)
     settings = presence_stack.bridge_settings(database_url, prefix, [str(roster_dir / "*.yaml")])
+    settings.extra["presence.refresh_seconds"] = 1  # under the homeserver's 3 s, as 20 is under 30
     duty = await start_duty_room(settings, roster_dir, tmp_path, users, at=ADJUSTED_SATURDAY)
     try:
         yield duty, users
@@ -73,10 +80,18 @@ async def test_a_departments_presence_follows_the_duty_calendar(
     assert seen["presence"] == "unavailable"
     assert seen.get("status_msg") == "下班 · 2月24日（周二）08:30 上班"
 
-    # Back at work: online again, and the loop keeps it so.
+    # Back at work: online again, and the loop keeps it so past the homeserver's timeout.
     duty.clock.set(datetime(2026, 2, 24, 9, 0, tzinfo=SHANGHAI))
-    await bot.refresh()
     await eventually(lambda: _online(citizen, ghost))
+    await asyncio.sleep(7)  # past both shortened timers
+    assert await _online(citizen, ghost)
+    # Without the bot's updates the homeserver takes it offline: the updates are what hold it.
+    await bot.stop()
+    await eventually(lambda: _offline(citizen, ghost), timeout=30)
+
+
+async def _offline(user: MatrixUser, mxid: str) -> bool:
+    return (await presence_of(user, mxid))["presence"] == "offline"
 
 
 async def _online(user: MatrixUser, mxid: str) -> bool:
