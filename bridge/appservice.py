@@ -73,6 +73,23 @@ class DurableAppService(AppService):
     is_own_user: Callable[[str], bool] = staticmethod(lambda _: False)  # type: ignore[assignment]
     # `ready` (from mautrix) gates storing transactions; this one says the bots are running too.
     fully_started: bool = False
+    # The last transaction ID seen, when the homeserver numbers them (Synapse: one sequence).
+    # A gap means a transaction was skipped (Synapse may store one and send it only after a
+    # later failure, or never); a step back means a retried or late one, or a homeserver that
+    # restarted its numbering. Either way pushes may be missing or out of order: the callback
+    # (kind, txn ID, rooms of the transaction) has those rooms reconciled before processing.
+    last_txn: int | None = None
+    on_txn_anomaly: Callable[[str, str, list[str]], None] | None = None
+
+    def track_txn(self, txn_id: str) -> str | None:
+        """'gap', 'back' or None (in sequence, the first one seen, or not a number)."""
+        if not txn_id.isdigit():
+            return None
+        number, last = int(txn_id), self.last_txn
+        self.last_txn = number
+        if last is None or number == last + 1:
+            return None
+        return "gap" if number > last else "back"
 
     def __init__(self, *args: Any, max_body_size: int, **kwargs: Any) -> None:
         params = {
@@ -122,6 +139,11 @@ class DurableAppService(AppService):
                 {"errcode": "M_UNKNOWN", "error": "Could not store the transaction"}, status=500
             )
         EVENTS_STORED.inc(len(good))
+        previous = self.last_txn
+        anomaly = self.track_txn(txn_id)
+        if anomaly and self.on_txn_anomaly:
+            log.info("Transaction %s after %s (%s): reconciling rooms", txn_id, previous, anomaly)
+            self.on_txn_anomaly(anomaly, txn_id, list(dict.fromkeys(e["room_id"] for e in good)))
         if stored and self.on_new_events:
             self.on_new_events(stored)
         return web.json_response({})

@@ -65,6 +65,7 @@ class Runtime:
         self.base_dir = base_dir or Path.cwd()
         self.bots: list[Bot] = []
         self.started = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         cfg = self.config
@@ -137,8 +138,20 @@ class Runtime:
             self._handle,
             max_attempts=int(cfg["appservice.inbox_max_attempts"]),
             hold=True,
+            after_trouble=float(cfg["appservice.reconcile_after_trouble"]),
         )
+        self.gaps = GapFiller(
+            self.db, self.inbox, homeserver=cfg["homeserver.address"],
+            as_token=cfg["appservice.as_token"], user_prefix=cfg.prefix,
+            session=lambda: self.az.http_session, suspect=self.processor.suspect,
+            trouble=self.processor.trouble, is_own_user=self._is_own_user,
+            reconcile_interval=float(cfg["appservice.reconcile_interval"]),
+        )
+        self.processor.reconcile = self.gaps.reconcile
         self.az.on_new_events = self.processor.take
+        self.az.last_txn = await self.inbox.last_txn_id()
+        if cfg["appservice.reconcile_on_txn_anomaly"]:
+            self.az.on_txn_anomaly = self._txn_anomaly
 
         await self.az.start(host=cfg["appservice.hostname"], port=int(cfg["appservice.port"]))
         self.az.ready = True
@@ -152,16 +165,14 @@ class Runtime:
         self.rosters.on_change.extend(bot.roster_changed for bot in self.bots)
         self.rosters.start()
         self.processor.hold = bool(cfg["appservice.inbox_hold_processing"])
+        # A start is a sign of trouble: the homeserver may have lost or reordered pushes while
+        # we were down, and now resends stored transactions oldest first (scheduler.py's
+        # recoverer). Rooms are read back before their events are processed.
+        self.processor.trouble(False)
         await self.processor.resume()
+        await self.gaps.suspect_recent(deep=True)
         await self.inbox.prune(int(time.time() * 1000) - INBOX_RETENTION_MS)
         await self._ping_homeserver()
-        self.gaps = GapFiller(
-            self.db, self.inbox, homeserver=cfg["homeserver.address"],
-            as_token=cfg["appservice.as_token"], user_prefix=cfg.prefix,
-            session=lambda: self.az.http_session, on_new_events=self.processor.take,
-            is_own_user=self._is_own_user,
-        )
-        await self.gaps.fill_recent()  # the homeserver may have restarted while we were down
         self.gaps.start()
         self.az.fully_started = True
         self.started.set()
@@ -171,6 +182,15 @@ class Runtime:
     async def _handle(self, event: Event) -> None:
         await self.state_store.update_state(event)
         await self.host.dispatch(event)
+
+    def _txn_anomaly(self, kind: str, txn_id: str, room_ids: list[str]) -> None:
+        """A transaction out of sequence: its rooms, and (a skipped transaction's rooms being
+        unknown) every recently active room, are read back before more is processed there."""
+        self.processor.suspect(room_ids)
+        self.processor.trouble(False)
+        task = asyncio.create_task(self.gaps.suspect_recent(deep=False))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _is_own_user(self, mxid: str) -> bool:
         return self.config.is_own_user(mxid)

@@ -9,4 +9,5 @@ from . import (  # noqa: E402,F401  (they register themselves)
     v02_outbox_event_index,
     v03_inbox_sender,
     v04_outbox_lane,
+    v05_inbox_position,
 )
