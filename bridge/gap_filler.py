@@ -189,11 +189,10 @@ class GapFiller:
             if late:
                 log.warning("Recovered %d event(s) in %s that the homeserver had not pushed",
                             len(late), room_id)
-            for event in stored:
-                states[event.event_id] = "pending"
-        await self.inbox.set_positions(
-            {e["event_id"]: i for i, e in enumerate(timeline) if states.get(e["event_id"]) == "pending"}
-        )
+        # Every event read that was not already processed: one missing when the page was
+        # checked may have been pushed since (the store skipped it), and is pending all the same.
+        await self.inbox.set_positions({e["event_id"]: i for i, e in enumerate(timeline)
+                                        if states.get(e["event_id"], "pending") == "pending"})
         return len(stored) if missing else 0
 
     async def _page(self, room_id: str, reader: str, token: str | None) -> tuple[list[Any], str | None]:
