@@ -80,6 +80,15 @@ class DurableAppService(AppService):
     # (kind, txn ID, rooms of the transaction) has those rooms reconciled before processing.
     last_txn: int | None = None
     on_txn_anomaly: Callable[[str, str, list[str]], None] | None = None
+    # A transaction after a gap is refused once (503): Synapse then marks the appservice down
+    # and its recoverer sends the stored transactions oldest first, the skipped one before this
+    # one. `on_refused` pings the homeserver so that it does so at once, not after its backoff.
+    refuse_gaps: bool = False
+    on_refused: Callable[[], None] | None = None
+
+    def gap_before(self, txn_id: str) -> bool:
+        last = self.last_txn
+        return txn_id.isdigit() and last is not None and int(txn_id) > last + 1
 
     def track_txn(self, txn_id: str) -> str | None:
         """'gap', 'back' or None (in sequence, the first one seen, or not a number)."""
@@ -111,6 +120,20 @@ class DurableAppService(AppService):
             return web.json_response(
                 {"errcode": "M_NOT_READY", "error": "The bridge is starting"}, status=503
             )
+        if self.refuse_gaps and self.gap_before(txn_id):
+            refused = self.__dict__.setdefault("_refused", {})
+            if txn_id not in refused:
+                refused[txn_id] = None
+                while len(refused) > 100:
+                    del refused[next(iter(refused))]
+                log.info("Transaction %s after %s: refused once, for the skipped one to come first",
+                         txn_id, self.last_txn)
+                if self.on_refused:
+                    self.on_refused()
+                return web.json_response(
+                    {"errcode": "M_UNKNOWN", "error": "A transaction before this one is missing"},
+                    status=503,
+                )
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):

@@ -103,6 +103,7 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "appservice.inbox_max_attempts",
             "appservice.inbox_hold_processing",
             "appservice.reconcile_interval",
+            "appservice.reconcile_sweep_every",
             "appservice.reconcile_after_trouble",
             "appservice.reconcile_on_txn_anomaly",
             "bots.extra",

@@ -65,6 +65,7 @@ class GapFiller:
         is_own_user: Callable[[str], bool] = lambda _: False,
         check_interval: float = 1.0,
         reconcile_interval: float = 30.0,
+        sweep_every: int = 10,
     ) -> None:
         """`suspect(rooms, deep)` asks the processor to reconcile rooms before processing them;
         `trouble(ongoing)` makes every room with new events suspect until it is called with
@@ -80,6 +81,7 @@ class GapFiller:
         self.is_own_user = is_own_user
         self.check_interval = check_interval
         self.reconcile_interval = reconcile_interval
+        self.sweep_every = sweep_every
         self._tasks: list[asyncio.Task[None]] = []
         self._reads = asyncio.Semaphore(PARALLEL_READS)
         self.filled = 0  # events recovered since start, for tests and metrics
@@ -123,11 +125,16 @@ class GapFiller:
 
     async def _schedule(self) -> None:
         """Every interval, the rooms with activity in the last two intervals: an event lost with
-        no sign of trouble right after its room's previous activity is found within one."""
+        no sign of trouble within an interval of its room's previous activity is found within
+        one. Every `sweep_every` passes, every room active within the window (an hour)."""
+        passes = 0
         while True:
             await asyncio.sleep(self.reconcile_interval)
+            passes += 1
             try:
-                since = int((time.time() - 2 * self.reconcile_interval) * 1000)
+                sweep = self.sweep_every > 0 and passes % self.sweep_every == 0
+                ago_ms = WINDOW_MS if sweep else 2 * self.reconcile_interval * 1000
+                since = int(time.time() * 1000 - ago_ms)
                 self.suspect(await self.inbox.rooms_with_others(since, self.is_own_user), False)
             except Exception:
                 log.exception("Scheduled reconciliation failed; trying again next interval")

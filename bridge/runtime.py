@@ -6,7 +6,7 @@ import asyncio
 import importlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,12 +146,15 @@ class Runtime:
             session=lambda: self.az.http_session, suspect=self.processor.suspect,
             trouble=self.processor.trouble, is_own_user=self._is_own_user,
             reconcile_interval=float(cfg["appservice.reconcile_interval"]),
+            sweep_every=int(cfg["appservice.reconcile_sweep_every"]),
         )
         self.processor.reconcile = self.gaps.reconcile
         self.az.on_new_events = self.processor.take
         self.az.last_txn = await self.inbox.last_txn_id()
         if cfg["appservice.reconcile_on_txn_anomaly"]:
             self.az.on_txn_anomaly = self._txn_anomaly
+            self.az.refuse_gaps = True
+            self.az.on_refused = lambda: self._in_background(self._ping_homeserver(0.2))
 
         await self.az.start(host=cfg["appservice.hostname"], port=int(cfg["appservice.port"]))
         self.az.ready = True
@@ -188,7 +191,10 @@ class Runtime:
         unknown) every recently active room, are read back before more is processed there."""
         self.processor.suspect(room_ids)
         self.processor.trouble(False)
-        task = asyncio.create_task(self.gaps.suspect_recent(deep=False))
+        self._in_background(self.gaps.suspect_recent(deep=False))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -224,8 +230,10 @@ class Runtime:
         if name:
             await intent.set_displayname(name)
 
-    async def _ping_homeserver(self) -> None:
-        """Makes the homeserver flush queued transactions at once instead of after its backoff."""
+    async def _ping_homeserver(self, after: float = 0.0) -> None:
+        """Makes the homeserver flush queued transactions at once instead of after its backoff
+        (`after`: give it time to start its recoverer for a transaction just refused)."""
+        await asyncio.sleep(after)
         try:
             await self.az.ping_self()
         except Exception as e:
