@@ -118,9 +118,11 @@ class GapFiller:
                 log.warning("Homeserver unreachable; rooms will be reconciled when it is back")
                 self.trouble(True)
             elif up and not was_up:
-                log.info("Homeserver is back; reading recent rooms for events it did not push")
+                log.info("Homeserver is back; reading rooms back for events it did not push")
                 self.trouble(False)
                 await self.suspect_recent(deep=True)
+                # What it lost from memory may be the first event in a long while in its room.
+                self.suspect(await self._joined_rooms(), False)
             was_up = up
 
     async def _schedule(self) -> None:
@@ -143,6 +145,15 @@ class GapFiller:
         """Rooms where people (not only the bridge itself) were active within the window."""
         since = int(time.time() * 1000) - WINDOW_MS
         self.suspect(await self.inbox.rooms_with_others(since, self.is_own_user), deep)
+
+    async def _joined_rooms(self) -> list[str]:
+        """Every room one of our users is joined to (after a homeserver restart: one page each,
+        eight at a time; the rooms active within the hour were marked for a deep read first)."""
+        rows = await self.db.fetch(
+            "SELECT DISTINCT room_id FROM mx_user_profile WHERE membership='join'"
+            " AND user_id LIKE $1", f"@{self.user_prefix}%",
+        )
+        return [r["room_id"] for r in rows]
 
     async def _reader(self, room_id: str) -> str | None:
         """One of our users joined to the room, to read it as."""

@@ -6,7 +6,7 @@ order sent, every officer's reply the citizen likewise, each within DELIVERY_BOU
 send. The homeserver is the test's own, so killing it does not disturb other tests.
 
 CI runs one seed per database. More: DUTYROOM_FAULT_SEEDS=10 (seeds 1..10), and
-DUTYROOM_FAULT_MESSAGES / DUTYROOM_FAULT_CITIZENS for bigger runs; each run's figures are printed
+DUTYROOM_FAULT_MESSAGES / _CITIZENS / _BRIDGE_KILLS / _HOMESERVER_KILLS for bigger runs; each run's figures are printed
 (`-s`) and appended as JSON lines to DUTYROOM_FAULT_REPORT if set (docs/benchmark.md).
 """
 
@@ -27,6 +27,8 @@ from tests.kit.stack import Stack, start_stack
 SEEDS = range(1, int(os.environ.get("DUTYROOM_FAULT_SEEDS", "1")) + 1)
 MESSAGES = int(os.environ.get("DUTYROOM_FAULT_MESSAGES", "12"))
 CITIZENS = int(os.environ.get("DUTYROOM_FAULT_CITIZENS", "3"))
+BRIDGE_KILLS = int(os.environ.get("DUTYROOM_FAULT_BRIDGE_KILLS", "2"))
+HOMESERVER_KILLS = int(os.environ.get("DUTYROOM_FAULT_HOMESERVER_KILLS", "1"))
 # A homeserver restart (~3 s here), a bridge restart (~2 s), the outbox's backoff while the
 # homeserver was away, and the scheduled reconciliation's interval (5 s in this test).
 DELIVERY_BOUND = 60.0
@@ -51,7 +53,8 @@ async def test_messages_stay_in_order_and_arrive_across_kills(
     try:
         report = await run_fault_scenario(
             fault_stack, settings, roster_dir, tmp_path, users, seed=seed,
-            citizens=CITIZENS, messages=MESSAGES,
+            citizens=CITIZENS, messages=MESSAGES, bridge_kills=BRIDGE_KILLS,
+            homeserver_kills=HOMESERVER_KILLS,
         )
     finally:
         for user in users.made:

@@ -42,7 +42,9 @@ class FaultReport:
     lost: int = 0
     wrong_thread: int = 0
     worst_delay_s: float = 0.0  # send acknowledged → first seen by the reader
-    recovered: int = 0          # events the bridge read back (gap filler), from its log
+    recovered: int = 0          # read-backs that found events not pushed 5 s after (bridge log)
+    refused: int = 0            # transactions refused once after a gap in IDs (bridge log)
+    anomalies: int = 0          # transactions out of sequence accepted (bridge log)
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -206,7 +208,10 @@ async def run_fault_scenario(
         # The homeserver's own timelines, oldest first.
         check_thread(report, await officer.history(room), citizens, messages)
         check_replies(report, await people[0].history(dms[0]), replies, ghost)
-        report.recovered = process.log_tail(100000).count("that the homeserver had not pushed")
+        log = process.log_tail(1000000)
+        report.recovered = log.count("that the homeserver had not pushed")
+        report.refused = log.count("refused once, for the skipped one")
+        report.anomalies = log.count("): reconciling rooms")
     finally:
         for task in tasks:
             task.cancel()
