@@ -106,6 +106,7 @@ class DurableAppService(AppService):
             "middlewares": [token_middleware(lambda: self.hs_token)],
         }
         super().__init__(*args, aiohttp_params=params, **kwargs)
+        self._refused: dict[str, None] = {}  # transaction IDs refused once (insertion-ordered)
 
     async def _readiness_probe(self, _: web.Request) -> web.Response:
         return web.json_response({}, status=200 if self.fully_started else 503)
@@ -121,11 +122,10 @@ class DurableAppService(AppService):
                 {"errcode": "M_NOT_READY", "error": "The bridge is starting"}, status=503
             )
         if self.refuse_gaps and self.gap_before(txn_id):
-            refused = self.__dict__.setdefault("_refused", {})
-            if txn_id not in refused:
-                refused[txn_id] = None
-                while len(refused) > 100:
-                    del refused[next(iter(refused))]
+            if txn_id not in self._refused:
+                self._refused[txn_id] = None
+                while len(self._refused) > 100:
+                    del self._refused[next(iter(self._refused))]
                 log.info("Transaction %s after %s: refused once, for the skipped one to come first",
                          txn_id, self.last_txn)
                 if self.on_refused:

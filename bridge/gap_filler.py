@@ -120,9 +120,12 @@ class GapFiller:
             elif up and not was_up:
                 log.info("Homeserver is back; reading rooms back for events it did not push")
                 self.trouble(False)
-                await self.suspect_recent(deep=True)
-                # What it lost from memory may be the first event in a long while in its room.
-                self.suspect(await self._joined_rooms(), False)
+                try:
+                    await self.suspect_recent(deep=True)
+                    # What it lost from memory may be the first event in a long while there.
+                    self.suspect(await self._joined_rooms(), False)
+                except Exception:
+                    log.exception("Could not list the rooms to read back; the schedule will")
             was_up = up
 
     async def _schedule(self) -> None:

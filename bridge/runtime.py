@@ -249,6 +249,9 @@ class Runtime:
         self.az.ready = False
         if hasattr(self, "gaps"):
             await self.gaps.stop()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.rosters.stop()
         await self.processor.queues.stop()
         await self.outbox.queues.stop()
