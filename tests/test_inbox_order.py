@@ -170,8 +170,9 @@ async def test_a_last_transaction_never_sent_is_found_by_the_schedule(
         sent = time.monotonic()
         await citizen.wait_for(dm, lambda e: "echo probe-echo last" in str(e.get("content")),
                                timeout=15)
-        # Within one interval of the room's previous activity, plus a page read and a send.
-        assert time.monotonic() - sent < 2 + 3
+        # Within one interval (2 s) of the room's previous activity, plus a page read and a
+        # send (a few seconds' margin for a loaded machine).
+        assert time.monotonic() - sent < 2 + 5
 
 
 async def _joined(user: Any, room_id: str, member: str) -> bool:
