@@ -20,6 +20,7 @@ from .metrics import DEAD_LETTERS, EVENTS_STORED
 
 log = logging.getLogger("dutyroom.appservice")
 
+UNFILLED_GAPS_BEFORE_GIVING_UP = 3
 PUBLIC_PATHS = frozenset({"/_matrix/mau/live", "/_matrix/mau/ready"})
 
 
@@ -74,6 +75,37 @@ class DurableAppService(AppService):
     is_own_user: Callable[[str], bool] = staticmethod(lambda _: False)  # type: ignore[assignment]
     # `ready` (from mautrix) gates storing transactions; this one says the bots are running too.
     fully_started: bool = False
+    # The last transaction ID seen, when the homeserver numbers them (Synapse: one sequence).
+    # A gap means a transaction was skipped (Synapse may store one and send it only after a
+    # later failure, or never); a step back means a retried or late one, or a homeserver that
+    # restarted its numbering. Either way pushes may be missing or out of order: the callback
+    # (kind, txn ID, rooms of the transaction) has those rooms reconciled before processing.
+    last_txn: int | None = None
+    on_txn_anomaly: Callable[[str, str, list[str]], None] | None = None
+    # A transaction after a gap is refused once (503): Synapse then marks the appservice down
+    # and its recoverer sends the stored transactions oldest first, the skipped one before this
+    # one. `on_refused` pings the homeserver so that it does so at once, not after its backoff.
+    refuse_gaps: bool = False
+    on_refused: Callable[[], None] | None = None
+    # Set once gaps turned out never to be filled (other appservices share the sequence): a gap
+    # then says nothing, and reading rooms back for each would slow every message.
+    gaps_are_normal: bool = False
+
+    def gap_before(self, txn_id: str) -> bool:
+        last = self.last_txn
+        return txn_id.isdigit() and last is not None and int(txn_id) > last + 1
+
+    def track_txn(self, txn_id: str) -> str | None:
+        """'gap', 'back' or None (in sequence, the first one seen, or not a number)."""
+        if not txn_id.isdigit():
+            return None
+        number, last = int(txn_id), self.last_txn
+        self.last_txn = number
+        if last is None or number == last + 1:
+            return None
+        if number > last and self.gaps_are_normal:
+            return None
+        return "gap" if number > last else "back"
 
     def __init__(self, *args: Any, max_body_size: int, **kwargs: Any) -> None:
         params = {
@@ -81,6 +113,22 @@ class DurableAppService(AppService):
             "middlewares": [token_middleware(lambda: self.hs_token)],
         }
         super().__init__(*args, aiohttp_params=params, **kwargs)
+        self._refused: dict[str, None] = {}  # transaction IDs refused once (insertion-ordered)
+        self._unfilled_gaps = 0  # refused transactions in a row whose gap was never filled
+
+    def _count_unfilled_gap(self, txn_id: str) -> None:
+        """Synapse numbers every appservice's transactions from one sequence, so with other
+        appservices on the homeserver gaps are normal and never filled; refusing each
+        transaction once would then delay every message. After a few in a row, stop refusing
+        (the scheduled read-back still finds anything missed) and say so."""
+        self._unfilled_gaps += 1
+        if self._unfilled_gaps >= UNFILLED_GAPS_BEFORE_GIVING_UP:
+            self.refuse_gaps, self.gaps_are_normal = False, True
+            log.warning(
+                "Transaction IDs up to %s had %d gaps in a row that were never filled (other "
+                "appservices on this homeserver?): gaps no longer refuse a transaction or read rooms back. "
+                "Set appservice.reconcile_on_txn_anomaly: false to skip the first ones too.",
+                txn_id, self._unfilled_gaps)
 
     async def _readiness_probe(self, _: web.Request) -> web.Response:
         return web.json_response({}, status=200 if self.fully_started else 503)
@@ -95,6 +143,23 @@ class DurableAppService(AppService):
             return web.json_response(
                 {"errcode": "M_NOT_READY", "error": "The bridge is starting"}, status=503
             )
+        if self.refuse_gaps and self.gap_before(txn_id) and txn_id in self._refused:
+            self._count_unfilled_gap(txn_id)  # retried, and the skipped one never came
+        elif txn_id in self._refused:
+            self._unfilled_gaps = 0  # the skipped one came first, as hoped
+        if self.refuse_gaps and self.gap_before(txn_id):
+            if txn_id not in self._refused:
+                self._refused[txn_id] = None
+                while len(self._refused) > 100:
+                    del self._refused[next(iter(self._refused))]
+                log.info("Transaction %s after %s: refused once, for the skipped one to come first",
+                         txn_id, self.last_txn)
+                if self.on_refused:
+                    self.on_refused()
+                return web.json_response(
+                    {"errcode": "M_UNKNOWN", "error": "A transaction before this one is missing"},
+                    status=503,
+                )
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -127,6 +192,11 @@ class DurableAppService(AppService):
         EVENTS_STORED.inc(len(good))
         if malformed and self.on_dead_letter:
             self.on_dead_letter()  # the administrators are told at once, never silently kept
+        previous = self.last_txn
+        anomaly = self.track_txn(txn_id)
+        if anomaly and self.on_txn_anomaly:
+            log.info("Transaction %s after %s (%s): reconciling rooms", txn_id, previous, anomaly)
+            self.on_txn_anomaly(anomaly, txn_id, list(dict.fromkeys(e["room_id"] for e in good)))
         if stored and self.on_new_events:
             self.on_new_events(stored)
         return web.json_response({})

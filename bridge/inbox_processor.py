@@ -4,12 +4,19 @@ Events stored by the endpoint are handed over with their sequence numbers, so a 
 backlog in the database is known to be empty is processed from memory, without reading back
 what was just written. A room is read from the database after a start-up and after any failure,
 until a read finds nothing more pending; then it is "clean" again.
+
+Order is the room's timeline order, not the order of arrival: a "suspect" room (see `suspect`
+and `trouble`) is first reconciled with the homeserver (bridge/gap_filler.py), which stores what
+the homeserver never pushed and gives the pending events their timeline positions; the database
+read then returns them in that order. Rooms not suspect are processed as pushed, at no extra cost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,6 +31,8 @@ from .room_queues import RoomQueues
 log = logging.getLogger("dutyroom.inbox")
 
 EventHandler = Callable[[Event], Awaitable[None]]
+# Reads a room back from the homeserver (deep: the whole window); raises if it cannot.
+Reconcile = Callable[[str, bool], Awaitable[int]]
 BATCH = 50
 # Sequence numbers lately done. An event is handed over only after its commit, so a read of
 # the database may process it first; this keeps that event from being handled twice.
@@ -58,7 +67,13 @@ class InboxProcessor:
         max_attempts: int = 5,
         retry_base_delay: float = 0.5,
         hold: bool = False,
+        reconcile: Reconcile | None = None,
+        after_trouble: float = 10.0,
+        reconcile_timeout: float = 30.0,
     ) -> None:
+        """`after_trouble`: seconds during which rooms with new events stay suspect after a sign
+        of trouble; `reconcile_timeout`: how long a suspect room's events wait for a homeserver
+        that cannot be read before they are processed in the order they arrived."""
         self.table = table
         self.handle = handle
         self.max_attempts = max_attempts
@@ -68,6 +83,28 @@ class InboxProcessor:
         self._handed: dict[str, list[InboxEvent]] = {}  # room → stored events not yet processed
         self._clean: set[str] = set()  # rooms with nothing pending in the database but those
         self._done: dict[int, None] = {}  # insertion-ordered: RECENTLY_DONE seqs
+        self.reconcile = reconcile
+        self.after_trouble = after_trouble
+        self.reconcile_timeout = reconcile_timeout
+        self._suspect: dict[str, bool] = {}  # room → read back deep: reconcile before processing
+        self._trouble_until = 0.0  # time.monotonic(); inf while trouble is ongoing
+
+    def suspect(self, room_ids: list[str], deep: bool = False) -> None:
+        """Reconcile these rooms with the homeserver before processing anything more in them."""
+        if self.reconcile is None:
+            return
+        for room_id in room_ids:
+            self._suspect[room_id] = self._suspect.get(room_id, False) or deep
+        self.wake(room_ids)
+
+    def trouble(self, ongoing: bool) -> None:
+        """A sign that pushes may be missing or out of order (the homeserver down or back, a
+        transaction-ID anomaly): rooms with new events are suspect while `ongoing`, and for
+        `after_trouble` seconds after a call with False."""
+        self._trouble_until = math.inf if ongoing else max(
+            time.monotonic() + self.after_trouble,
+            self._trouble_until if self._trouble_until < math.inf else 0.0,
+        )
 
     def wake(self, room_ids: list[str]) -> None:
         """Something may be pending in these rooms' database backlog: read it from there."""
@@ -77,6 +114,9 @@ class InboxProcessor:
 
     def take(self, events: list[InboxEvent]) -> None:
         """Events just committed to the inbox: process them (from memory where possible)."""
+        if self.reconcile is not None and time.monotonic() < self._trouble_until:
+            for event in events:
+                self._suspect.setdefault(event.room_id, False)
         if self.hold:
             self._clean.difference_update(e.room_id for e in events)  # left to the database
             return
@@ -92,10 +132,14 @@ class InboxProcessor:
         rooms = await self.table.pending_rooms()
         if rooms:
             log.info("Resuming unprocessed events in %d rooms", len(rooms))
+        if self.reconcile is not None:
+            self.suspect(rooms, deep=True)  # some may have arrived out of order before the crash
         self.wake(rooms)
 
     async def _drain(self, room_id: str) -> None:
         while True:
+            if room_id in self._suspect:
+                await self._reconcile(room_id, self._suspect.pop(room_id))
             from_memory = room_id in self._clean
             if from_memory:
                 batch = sorted((e for e in self._handed.pop(room_id, []) if e.seq not in self._done),
@@ -120,6 +164,26 @@ class InboxProcessor:
                     if not self._handed.get(room_id):
                         self._handed.pop(room_id, None)
                         return
+
+    async def _reconcile(self, room_id: str, deep: bool) -> None:
+        """Positions the room's pending events in timeline order (read from the database next).
+        A homeserver that cannot be read holds the room at most `reconcile_timeout` seconds."""
+        self._clean.discard(room_id)
+        assert self.reconcile is not None
+        deadline = time.monotonic() + self.reconcile_timeout
+        delay = 0.5
+        while True:
+            try:
+                await self.reconcile(room_id, deep)
+                return
+            except Exception as e:
+                if time.monotonic() + delay > deadline:
+                    log.warning("Could not read %s back from the homeserver (%s); its pending"
+                                " events are processed in the order they arrived", room_id, e)
+                    return
+                log.info("Reading %s back failed (%s); trying again in %.1fs", room_id, e, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _process(self, item: InboxEvent) -> bool:
         """Handle one event; False means it failed and stays pending for a retry (True: done,

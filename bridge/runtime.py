@@ -6,7 +6,7 @@ import asyncio
 import importlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ class Runtime:
         self.base_dir = base_dir or Path.cwd()
         self.bots: list[Bot] = []
         self.started = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         cfg = self.config
@@ -146,7 +147,17 @@ class Runtime:
             self._handle,
             max_attempts=int(cfg["appservice.inbox_max_attempts"]),
             hold=True,
+            after_trouble=float(cfg["appservice.reconcile_after_trouble"]),
         )
+        self.gaps = GapFiller(
+            self.db, self.inbox, homeserver=cfg["homeserver.address"],
+            as_token=cfg["appservice.as_token"], user_prefix=cfg.prefix,
+            session=lambda: self.az.http_session, suspect=self.processor.suspect,
+            trouble=self.processor.trouble, is_own_user=self._is_own_user,
+            reconcile_interval=float(cfg["appservice.reconcile_interval"]),
+            sweep_every=int(cfg["appservice.reconcile_sweep_every"]),
+        )
+        self.processor.reconcile = self.gaps.reconcile
         self.az.on_new_events = self.processor.take
         self.dead_letters = DeadLetterWatch(
             self.az.dead_letters, interval=float(cfg["appservice.dead_letter_sweep_interval"]),
@@ -156,6 +167,11 @@ class Runtime:
         self.az.on_dead_letter = self.dead_letters.poke
         self.processor.on_dead_letter = self.dead_letters.poke
         self.outbox.on_failure.append(self._send_failed)
+        self.az.last_txn = await self.inbox.last_txn_id()
+        if cfg["appservice.reconcile_on_txn_anomaly"]:
+            self.az.on_txn_anomaly = self._txn_anomaly
+            self.az.refuse_gaps = True
+            self.az.on_refused = lambda: self._in_background(self._ping_homeserver(0.2))
 
         await self.az.start(host=cfg["appservice.hostname"], port=int(cfg["appservice.port"]))
         self.az.ready = True
@@ -169,16 +185,14 @@ class Runtime:
         self.rosters.on_change.extend(bot.roster_changed for bot in self.bots)
         self.rosters.start()
         self.processor.hold = bool(cfg["appservice.inbox_hold_processing"])
+        # A start is a sign of trouble: the homeserver may have lost or reordered pushes while
+        # we were down, and now resends stored transactions oldest first (scheduler.py's
+        # recoverer). Rooms are read back before their events are processed.
+        self.processor.trouble(False)
         await self.processor.resume()
+        await self.gaps.suspect_recent(deep=True)
         await self.inbox.prune(int(time.time() * 1000) - INBOX_RETENTION_MS)
         await self._ping_homeserver()
-        self.gaps = GapFiller(
-            self.db, self.inbox, homeserver=cfg["homeserver.address"],
-            as_token=cfg["appservice.as_token"], user_prefix=cfg.prefix,
-            session=lambda: self.az.http_session, on_new_events=self.processor.take,
-            is_own_user=self._is_own_user,
-        )
-        await self.gaps.fill_recent()  # the homeserver may have restarted while we were down
         self.gaps.start()
         self.dead_letters.start()  # its first sweep reports what a crash left unreported
         self.az.fully_started = True
@@ -199,6 +213,18 @@ class Runtime:
 
     async def _send_failed(self, *_: Any) -> None:
         self.dead_letters.poke()
+
+    def _txn_anomaly(self, kind: str, txn_id: str, room_ids: list[str]) -> None:
+        """A transaction out of sequence: its rooms, and (a skipped transaction's rooms being
+        unknown) every recently active room, are read back before more is processed there."""
+        self.processor.suspect(room_ids)
+        self.processor.trouble(False)
+        self._in_background(self.gaps.suspect_recent(deep=False))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _is_own_user(self, mxid: str) -> bool:
         return self.config.is_own_user(mxid)
@@ -229,8 +255,10 @@ class Runtime:
         if avatar:
             await intent.set_avatar_url(avatar)  # reads the current one first: once, at start
 
-    async def _ping_homeserver(self) -> None:
-        """Makes the homeserver flush queued transactions at once instead of after its backoff."""
+    async def _ping_homeserver(self, after: float = 0.0) -> None:
+        """Makes the homeserver flush queued transactions at once instead of after its backoff
+        (`after`: give it time to start its recoverer for a transaction just refused)."""
+        await asyncio.sleep(after)
         try:
             await self.az.ping_self()
         except Exception as e:
@@ -248,6 +276,9 @@ class Runtime:
             await self.gaps.stop()
         if hasattr(self, "dead_letters"):
             await self.dead_letters.stop()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.rosters.stop()
         await self.processor.queues.stop()
         await self.outbox.queues.stop()

@@ -64,9 +64,12 @@ class InboxTable:
         return [row["room_id"] for row in rows]
 
     async def next_pending(self, room_id: str, limit: int = 50) -> list[InboxEvent]:
+        """Oldest first: in timeline order where a reconciliation set positions, then in the
+        order of arrival (events that arrived after the reconciliation read the room)."""
         rows = await self.db.fetch(
             "SELECT seq, event_id, room_id, payload, attempts FROM inbox_event"
-            " WHERE state='pending' AND room_id=$1 ORDER BY seq LIMIT $2",
+            " WHERE state='pending' AND room_id=$1"
+            " ORDER BY (position IS NULL), position, seq LIMIT $2",
             room_id,
             limit,
         )
@@ -96,6 +99,33 @@ class InboxTable:
         )
         rooms = {r["room_id"] for r in rows if r["sender"] and not is_own_user(r["sender"])}
         return sorted(rooms)
+
+    async def states(self, event_ids: list[str]) -> dict[str, str]:
+        """event_id → state ('pending', 'done', 'dead') of those of the events stored here."""
+        if not event_ids:
+            return {}
+        marks = ", ".join(f"${i}" for i in range(1, len(event_ids) + 1))
+        rows = await self.db.fetch(
+            f"SELECT event_id, state FROM inbox_event WHERE event_id IN ({marks})", *event_ids
+        )
+        return {r["event_id"]: r["state"] for r in rows}
+
+    async def set_positions(self, positions: dict[str, int]) -> None:
+        """Timeline positions of pending events (see next_pending); processed ones keep theirs."""
+        if positions:
+            await self.db.executemany(
+                "UPDATE inbox_event SET position=$2 WHERE event_id=$1 AND state='pending'",
+                list(positions.items()),
+            )
+
+    async def last_txn_id(self) -> int | None:
+        """The homeserver's transaction ID of the latest event pushed (not recovered), if it is a
+        number: the baseline against which the next transaction's ID is checked after a restart."""
+        rows = await self.db.fetch(
+            "SELECT txn_id FROM inbox_event WHERE txn_id <> 'gapfill' ORDER BY seq DESC LIMIT 1"
+        )
+        text = rows[0]["txn_id"] if rows else None
+        return int(text) if isinstance(text, str) and text.isdigit() else None
 
     async def prune(self, older_than_ms: int) -> None:
         """Forget processed events once a resend of them is no longer plausible."""

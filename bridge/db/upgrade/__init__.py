@@ -10,4 +10,5 @@ from . import (  # noqa: E402,F401  (they register themselves)
     v03_inbox_sender,
     v04_outbox_lane,
     v05_dead_letter_resolution,
+    v06_inbox_position,
 )
