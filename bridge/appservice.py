@@ -116,6 +116,21 @@ class DurableAppService(AppService):
         self._refused: dict[str, None] = {}  # transaction IDs refused once (insertion-ordered)
         self._unfilled_gaps = 0  # refused transactions in a row whose gap was never filled
 
+    def refuse_first(self, txn_id: str) -> bool:
+        """True to refuse this transaction once (503): it comes after a gap."""
+        if txn_id in self._refused:  # its retry
+            if self.refuse_gaps and self.gap_before(txn_id):
+                self._count_unfilled_gap(txn_id)  # and the skipped one never came
+            else:
+                self._unfilled_gaps = 0  # the skipped one came first, as hoped
+            return False
+        if not (self.refuse_gaps and self.gap_before(txn_id)):
+            return False
+        self._refused[txn_id] = None
+        while len(self._refused) > 100:
+            del self._refused[next(iter(self._refused))]
+        return True
+
     def _count_unfilled_gap(self, txn_id: str) -> None:
         """Synapse numbers every appservice's transactions from one sequence, so with other
         appservices on the homeserver gaps are normal and never filled; refusing each
@@ -143,23 +158,15 @@ class DurableAppService(AppService):
             return web.json_response(
                 {"errcode": "M_NOT_READY", "error": "The bridge is starting"}, status=503
             )
-        if self.refuse_gaps and self.gap_before(txn_id) and txn_id in self._refused:
-            self._count_unfilled_gap(txn_id)  # retried, and the skipped one never came
-        elif txn_id in self._refused:
-            self._unfilled_gaps = 0  # the skipped one came first, as hoped
-        if self.refuse_gaps and self.gap_before(txn_id):
-            if txn_id not in self._refused:
-                self._refused[txn_id] = None
-                while len(self._refused) > 100:
-                    del self._refused[next(iter(self._refused))]
-                log.info("Transaction %s after %s: refused once, for the skipped one to come first",
-                         txn_id, self.last_txn)
-                if self.on_refused:
-                    self.on_refused()
-                return web.json_response(
-                    {"errcode": "M_UNKNOWN", "error": "A transaction before this one is missing"},
-                    status=503,
-                )
+        if self.refuse_first(txn_id):
+            log.info("Transaction %s after %s: refused once, for the skipped one to come first",
+                     txn_id, self.last_txn)
+            if self.on_refused:
+                self.on_refused()
+            return web.json_response(
+                {"errcode": "M_UNKNOWN", "error": "A transaction before this one is missing"},
+                status=503,
+            )
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):

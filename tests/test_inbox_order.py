@@ -105,6 +105,30 @@ def test_transaction_ids_out_of_sequence_are_noticed() -> None:
         None, None, "gap", "back", None, "back", None, None]
 
 
+def test_gaps_never_filled_stop_refusing_after_three_in_a_row() -> None:
+    """Synapse numbers every appservice's transactions from one sequence: with other appservices
+    on the homeserver, gaps are normal. Refusing each transaction after one would delay every
+    message, so after three gaps in a row that the retry finds still open, the bridge stops."""
+    az = DurableAppService.__new__(DurableAppService)
+    az.last_txn, az._refused, az._unfilled_gaps = 5, {}, 0
+    az.refuse_gaps, az.gaps_are_normal = True, False
+
+    def deliver(txn: str) -> bool:  # True: refused
+        refused = az.refuse_first(txn)
+        if not refused:
+            az.track_txn(txn)
+        return refused
+
+    # A gap that its retry finds filled (the skipped one came first): counted as healthy.
+    assert deliver("7") and deliver("6") is False and deliver("7") is False
+    assert az._unfilled_gaps == 0
+    for txn in ("9", "11", "13"):  # each refused once, and its retry still finds the gap open
+        assert deliver(txn) and deliver(txn) is False
+    assert az.refuse_gaps is False and az.gaps_are_normal
+    assert deliver("15") is False and az.track_txn("17") is None  # gaps now say nothing
+    assert az.track_txn("16") == "back"  # a step back still does
+
+
 def dropping_first(marker: str, dropped: list[str]) -> Any:
     """The endpoint answers the first transaction holding `marker` without storing it: to the
     bridge it is as if the homeserver never sent that transaction."""
