@@ -85,6 +85,7 @@ _CLEAN_CONTENT_TAGS = frozenset(
 )  # fmt: skip
 _VOID_TAGS = frozenset({"br", "hr", "img"})
 _COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
+_MATRIX_LINK = re.compile(r"(?:https?://)?matrix\.to/\S*|matrix:\S+", re.IGNORECASE)
 _CODE_CLASS = re.compile(r"language-[A-Za-z0-9_+#.\-]{1,40}")
 _DROP_INVISIBLE = {ord(c): None for c in INVISIBLE}
 
@@ -298,7 +299,10 @@ class _Rebuilder(HTMLParser):
                 ):
                     kept.append((name, value.strip()))
             else:  # alt, title, data-mx-maths, data-mx-spoiler: free text a citizen sees
-                kept.append((name, self._text(value)))
+                # Without a scrubber, matrix.to and matrix: links still go, as they do from hrefs.
+                text = self._text(value) if self.scrub is not None else (
+                    _MATRIX_LINK.sub(LINK_PLACEHOLDER, value))
+                kept.append((name, text))
         if tag == "img" and not any(name == "src" for name, _ in kept):
             return  # an image without an mxc: source is either useless or a tracking pixel
         rendered = "".join(f' {name}="{html.escape(value)}"' for name, value in kept)

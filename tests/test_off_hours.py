@@ -48,7 +48,7 @@ async def test_friday_evening_leave_message_reaches_monday_backlog(
         bot = duty.bot("consultation")
         await duty.runtime.idle()
         history = await citizen.history(dm)
-        assert len([e for e in history if "非工作时间" in body_of(e)]) == 1  # once per off-period
+        assert len([e for e in history if "您的留言已记录" in body_of(e)]) == 1  # once per off-period
         officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
         assert not [e for e in await officer.history(room) if "新咨询" in body_of(e)]
 

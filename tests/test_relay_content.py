@@ -752,3 +752,8 @@ def test_the_signature_sits_right_under_the_last_line() -> None:
          "formatted_body": "<b>您好</b><br>"},
         hidden_names=[], domain=DOMAIN, signature="值班员 01")
     assert inline["formatted_body"].endswith("<b>您好</b><br>—— 值班员 01")
+
+
+def test_a_matrix_link_in_a_free_text_attribute_goes_too() -> None:
+    output = sanitise_html('<img src="mxc://s/m" alt="https://matrix.to/#/@a:b">')
+    assert "matrix.to" not in output and "mxc://s/m" in output
