@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import random
 import socket
+from pathlib import Path
+
+# Below the kernel's ephemeral range: a port from inside it can be taken, between the tests that
+# reuse it, as the source port of any outgoing connection on the machine (measured: "address
+# already in use" for a bridge's listener while several test runs shared the machine).
+FALLBACK_EPHEMERAL_START = 32768
+LOWEST = 20000
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return FALLBACK_EPHEMERAL_START
 
 
 def free_port() -> int:
-    """Return a port on 127.0.0.1 that was free a moment ago.
+    """Return a port on 127.0.0.1 that was free a moment ago, outside the ephemeral range.
 
     The socket is closed before the caller binds, so another process could grab the port in
-    between; on loopback in tests that race is rare enough to accept.
+    between; picked at random from thousands of ports, that race is rare enough to accept.
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    high = _ephemeral_start() - 1
+    for _ in range(200):
+        port = random.randint(LOWEST, high) if high > LOWEST else 0
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError("no free TCP port on 127.0.0.1")
