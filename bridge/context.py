@@ -18,6 +18,7 @@ from .outbox_sender import OutboxSender
 
 if TYPE_CHECKING:
     from .appservice import DurableAppService
+    from .crypto.manager import Encryption
     from .roster import Roster
     from .roster_watcher import RosterWatcher
 
@@ -34,6 +35,8 @@ class BotContext:
     log: logging.Logger
     # The e-mail transport, or None when `mail.enabled` is false.
     mail: MailTransport | None = None
+    # End-to-end encryption (bridge/crypto), or None when `encryption.enabled` is false.
+    encryption: Encryption | None = None
 
     @property
     def roster(self) -> Roster:

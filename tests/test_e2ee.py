@@ -1,0 +1,226 @@
+"""End-to-end encryption: citizens and officers whose clients encrypt (matrix-nio[e2e]) against
+the real homeserver, with the bridge's own Olm device (bridge/crypto)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.kit.bridge import BridgeSettings
+from tests.kit.clients import UserFactory
+from tests.kit.duty import DutyRoom, start_duty_room
+from tests.kit.e2ee import ENCRYPTION, EncryptingUserFactory
+from tests.kit.stack import Stack
+from tests.test_consultation import body_of, has, in_thread, is_root, send, thread_reply
+
+
+@pytest.fixture
+async def e2ee_users(stack: Stack, tmp_path: Path) -> AsyncIterator[EncryptingUserFactory]:
+    factory = EncryptingUserFactory(stack, tmp_path / "stores")
+    try:
+        yield factory
+    finally:
+        await factory.close()
+
+
+@pytest.fixture
+async def e2ee_duty(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
+    e2ee_users: EncryptingUserFactory,
+) -> AsyncIterator[DutyRoom]:
+    """The kit's duty room with encrypting officers in encrypted officers' rooms."""
+    bridge_settings.extra["consultation.encrypt_officers_rooms"] = True
+    bridge_settings.extra["encryption.key_wait_seconds"] = 10
+    room = await start_duty_room(bridge_settings, roster_dir, tmp_path, e2ee_users)  # type: ignore[arg-type]
+    yield room
+    await room.bridge.stop()
+
+
+async def test_encrypted_dm_and_encrypted_officers_room(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    [greeting] = await citizen.wait_for(dm, has("网上值班室"))  # decrypted by the citizen
+    assert greeting["sender"] == duty.ghost("fgw")
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await officer.sync(0)
+    await citizen.send_text(dm, "你好，我想咨询企业投资项目备案")
+    [root] = await officer.wait_for(room, is_root)
+    await officer.wait_for(room, in_thread(root["event_id"], "企业投资项目备案"))
+    ref = body_of(root).split()[1]
+    await citizen.wait_for(dm, has(ref))  # the acknowledgement
+
+    await send(officer, room, thread_reply(root["event_id"], "您好，请通过在线平台备案。"))
+    [reply] = await citizen.wait_for(dm, has("请通过在线平台备案"))
+    assert reply["sender"] == duty.ghost("fgw")
+
+    # Nothing readable went over the wire: every message in both rooms is encrypted.
+    for user, room_id in ((citizen, dm), (officer, room)):
+        sent = [e for e in await user.history(room_id) if e["type"].startswith("m.room.message")
+                or e["type"] == "m.room.encrypted"]
+        assert sent and all(e["type"] == "m.room.encrypted" for e in sent), json.dumps(sent)[:500]
+    assert not citizen.undecrypted(dm) and not officer.undecrypted(room)
+    assert not [e for e in citizen.events[dm] if "端到端加密" in body_of(e)]
+
+
+async def test_what_cannot_be_decrypted_is_answered_plainly(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    """A message whose key the bridge never gets (here: forged) is not lost silently: after
+    key_wait_seconds the citizen is told to send it again; nothing reaches the officers."""
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(e2ee_duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    status, _ = await citizen.request(
+        "PUT", f"/_matrix/client/v3/rooms/{dm}/send/m.room.encrypted/enc1",
+        {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnAc", "sender_key": "x",
+         "session_id": "y", "device_id": "TESTDEVICE"},
+    )
+    assert status == 200
+    await citizen.wait_for(dm, has("未能解密"), timeout=60)
+    officer, room = e2ee_duty.officers["fgw1"], e2ee_duty.officers_rooms["fgw"]
+    assert not [e for e in await officer.history(room) if e["type"] == "m.room.encrypted"]
+
+
+async def test_an_officer_added_by_a_roster_edit_reads_new_cases(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory, roster_dir: Path
+) -> None:
+    from tests.test_officers import add_officer
+
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    room = duty.officers_rooms["fgw"]
+    await citizen.send_text(dm, "第一个问题")
+    await duty.officers["fgw1"].wait_for(room, is_root)
+
+    newcomer = await e2ee_users("officer")
+    await add_officer(duty, roster_dir, newcomer, "fgw")
+    assert await newcomer.wait_for_invite() == room
+    await newcomer.join(room)
+    await newcomer.sync(0)
+    await duty.officers["fgw1"].wait_for(room, lambda e: e.get("state_key") == newcomer.user_id
+                                         and e["content"].get("membership") == "join")
+    second = await e2ee_users("citizen")
+    dm2 = await second.create_encrypted_dm(duty.ghost("fgw"))
+    await second.wait_for(dm2, has("网上值班室"))
+    await second.send_text(dm2, "第二个问题")
+    roots = await newcomer.wait_for(room, is_root)
+    await newcomer.wait_for(room, in_thread(roots[-1]["event_id"], "第二个问题"))
+    assert not newcomer.undecrypted(room) or all(
+        e["origin_server_ts"] < roots[-1]["origin_server_ts"] for e in newcomer.undecrypted(room))
+
+
+async def test_kill_mid_encrypted_conversation_relays_everything_once(
+    stack: Stack, bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
+    e2ee_users: EncryptingUserFactory, prefix: str,
+) -> None:
+    """SIGKILL between storing and processing/sending: every message is decrypted and relayed
+    exactly once after the restart (keys and sessions survive in the bridge's database)."""
+    import asyncio
+
+    from tests.kit.bridge import BridgeProcess, write_config
+    from tests.kit.duty import prepare_roster
+    from tests.test_directory import resolve
+
+    bridge_settings.extra["consultation.encrypt_officers_rooms"] = True
+    officers = await prepare_roster(bridge_settings, roster_dir, e2ee_users,  # type: ignore[arg-type]
+                                    always_open=True)
+    process = BridgeProcess(write_config(tmp_path / "config.yaml", bridge_settings), stack.port)
+    await process.astart()
+    try:
+        officer = officers["fgw1"]
+        room = await resolve(officer, f"#{prefix}officers_fgw:localhost")
+        await officer.join(room)
+        citizen = await e2ee_users("citizen")
+        dm = await citizen.create_encrypted_dm(f"@{prefix}fgw:localhost")
+        await citizen.wait_for(dm, has("网上值班室"))
+        await citizen.send_text(dm, "问题 0")
+        [root] = await officer.wait_for(room, is_root)
+
+        asked = [f"问题 {i}" for i in range(1, 9)]
+        answered = [f"答复 {i}" for i in range(1, 9)]
+        for i, (question, answer) in enumerate(zip(asked, answered, strict=True)):
+            await citizen.send_text(dm, question)
+            await send(officer, room, thread_reply(root["event_id"], answer))
+            if i == 3:
+                process.kill()
+                await asyncio.sleep(0.5)
+                await process.astart()
+
+        def relayed(prefix_text: str):
+            return lambda e: body_of(e).split("：")[-1].startswith(prefix_text) and \
+                e["sender"] != officer.user_id
+        await officer.wait_for(room, relayed("问题 "), count=9, timeout=90)
+        await citizen.wait_for(dm, lambda e: body_of(e).startswith("答复 "), count=8, timeout=90)
+        await asyncio.sleep(2)
+        await officer.sync(500)
+        await citizen.sync(500)
+        questions = [body_of(e).split("：")[-1] for e in officer.events[room] if relayed("问题 ")(e)]
+        answers = [body_of(e).split("\n")[0] for e in citizen.events[dm]
+                   if body_of(e).startswith("答复 ")]
+        assert questions == ["问题 0", *asked]
+        assert answers == answered
+        assert not citizen.undecrypted(dm) and not officer.undecrypted(room)
+        assert not [e for e in citizen.events[dm] if "未能解密" in body_of(e)]
+    finally:
+        process.stop()
+
+
+async def test_with_encryption_off_an_encrypted_dm_is_told_plainly(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory,
+) -> None:
+    """`encryption.enabled: false`: the department says it cannot read encrypted chats."""
+    bridge_settings.extra["encryption.enabled"] = False
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
+    try:
+        citizen = await users("citizen")
+        resp = await citizen.client.room_create(
+            invite=[duty.ghost("fgw")], is_direct=True, initial_state=[ENCRYPTION],
+        )
+        dm = resp.room_id
+        await citizen.wait_for(dm, has("端到端加密"))
+        status, _ = await citizen.request(
+            "PUT", f"/_matrix/client/v3/rooms/{dm}/send/m.room.encrypted/enc1",
+            {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnAc", "sender_key": "x",
+             "session_id": "y", "device_id": "TESTDEVICE"},
+        )
+        assert status == 200
+        await citizen.wait_for(dm, has("端到端加密"), count=2)
+        assert not [e for e in await duty.officers["fgw1"].history(duty.officers_rooms["fgw"])
+                    if "新咨询" in body_of(e)]
+    finally:
+        await duty.bridge.stop()
+
+
+async def test_images_both_ways_are_decrypted_and_encrypted_again(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await citizen.send_text(dm, "请看图片")
+    [root] = await officer.wait_for(room, is_root)
+
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+    await citizen.send_encrypted_image(dm, photo, "证件.png")
+    [relayed] = await officer.wait_for(room, lambda e: e["content"].get("msgtype") == "m.image")
+    assert "url" not in relayed["content"], relayed  # an encrypted attachment, new key and upload
+    assert await officer.download_decrypted(relayed["content"]["file"]) == photo
+
+    answer = b"\x89PNG\r\n\x1a\n" + bytes(reversed(range(256))) * 30
+    await officer.send_encrypted_image(room, answer, "回执.png", **{"m.relates_to": {
+        "rel_type": "m.thread", "event_id": root["event_id"], "is_falling_back": True,
+        "m.in_reply_to": {"event_id": root["event_id"]}}})
+    [back] = await citizen.wait_for(dm, lambda e: e["content"].get("msgtype") == "m.image"
+                                    and e["sender"] == duty.ghost("fgw"))
+    assert "url" not in back["content"]
+    assert await citizen.download_decrypted(back["content"]["file"]) == answer
