@@ -224,3 +224,60 @@ async def test_images_both_ways_are_decrypted_and_encrypted_again(
                                     and e["sender"] == duty.ghost("fgw"))
     assert "url" not in back["content"]
     assert await citizen.download_decrypted(back["content"]["file"]) == answer
+
+
+async def test_privacy_corpus_through_encrypted_rooms_leaks_nothing(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    """tests/test_consultation_privacy.py's corpus again, encrypted both sides: what the citizen
+    decrypts holds no officer, no other citizen and nothing pointing into the officers' room."""
+    import random
+
+    from tests.test_consultation_privacy import MESSAGES, corpus
+
+    duty = e2ee_duty
+    officer, second = duty.officers["fgw1"], duty.officers["fgw2"]
+    await officer.client.set_displayname("张科长")
+    await second.client.set_displayname("李四")
+    room = duty.officers_rooms["fgw"]
+    other = await e2ee_users("citizen")
+    other_dm = await other.create_encrypted_dm(duty.ghost("fgw"))
+    await other.wait_for(other_dm, has("网上值班室"))
+    await other.send_text(other_dm, "另一位市民的问题")
+    await officer.wait_for(room, is_root)
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    await citizen.send_text(dm, "我的问题")
+    root = (await officer.wait_for(room, is_root, count=2))[-1]["event_id"]
+    await second.sync(0)
+    rng = random.Random(4821)
+    people = [(officer.user_id, "张科长"), (second.user_id, "李四"),
+              (duty.officers["chief"].user_id, "值班员 02")]
+    earlier: list[str] = []
+    for i, content in enumerate(corpus(people, other.user_id, room, root, earlier, rng)):
+        sender = officer if i % 2 == 0 else second
+        relates = content.pop("m.relates_to", {})
+        threaded = thread_reply(root, "")["m.relates_to"]
+        if "m.in_reply_to" in relates:
+            threaded.update(is_falling_back=False, **relates)
+        content["m.relates_to"] = threaded
+        earlier.append(await send(sender, room, content))
+        if i % 40 == 39:  # a sync holds at most so many events: read as they come
+            await citizen.sync(0)
+    await citizen.wait_for(dm, has(f"答复第{MESSAGES - 1}条"), timeout=240)
+    relayed = [e for e in citizen.events[dm] if e["sender"] == duty.ghost("fgw")]
+    answers = [e for e in relayed if "答复第" in body_of(e)]
+    import re
+    got = sorted({int(m) for e in answers for m in re.findall(r"答复第(\d+)条", body_of(e))})
+    assert len(answers) == MESSAGES and not citizen.undecrypted(dm), (len(citizen.undecrypted(dm)), [i for i in range(MESSAGES) if i not in got][:30])
+    text = json.dumps(relayed, ensure_ascii=False)
+    forbidden = [officer.user_id, second.user_id, duty.officers["chief"].user_id, "张科长",
+                 "李四", other.user_id, room, root, "matrix.to", "mx-reply", "evil.example",
+                 officer.user_id.split(":")[0][1:], other.user_id.split(":")[0][1:]]
+    assert [f for f in forbidden if f in text] == []
+    assert all("值班员 0" in body_of(e) for e in answers)
+    # And the ciphertext events' clear parts (relations, txn marker) point nowhere either.
+    outer = json.dumps([e for e in await citizen.history(dm)
+                        if e["sender"] == duty.ghost("fgw")], ensure_ascii=False)
+    assert [f for f in forbidden if f in outer] == []

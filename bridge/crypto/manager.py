@@ -223,9 +223,10 @@ class Encryption:
         except SessionNotFound as e:
             age = time.time() - event.timestamp / 1000
             wait = self.key_wait - age
-            if wait > 0 and await self.machine.wait_for_session(
-                event.room_id, e.session_id, timeout=wait
-            ):
+            if await self.store.has_group_session(event.room_id, e.session_id) or (
+                wait > 0 and await self.machine.wait_for_session(
+                    event.room_id, e.session_id, timeout=wait)
+            ):  # (the key may have come between the first try and the wait)
                 return await self.machine.decrypt_megolm_event(event)
             log.warning("No key for %s in %s (session %s): passed on undecrypted",
                         event.event_id, event.room_id, e.session_id)
