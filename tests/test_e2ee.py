@@ -281,3 +281,17 @@ async def test_privacy_corpus_through_encrypted_rooms_leaks_nothing(
     outer = json.dumps([e for e in await citizen.history(dm)
                         if e["sender"] == duty.ghost("fgw")], ensure_ascii=False)
     assert [f for f in forbidden if f in outer] == []
+
+
+async def test_a_letter_bot_serves_an_encrypted_dm(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    """Not only consultations: the mailbox bot's account greets and guides in an encrypted DM."""
+    from tests.test_mailbox import Chat
+
+    citizen = await e2ee_users("citizen")
+    bot = f"@{e2ee_duty.prefix}mailbox:localhost"
+    chat = Chat(citizen, await citizen.create_encrypted_dm(bot), bot)
+    await citizen.wait_for(chat.room, lambda e: e["sender"] == bot and "请选择收信人" in body_of(e))
+    assert "请输入主题" in await chat.say("1", "请输入主题")
+    assert not citizen.undecrypted(chat.room)

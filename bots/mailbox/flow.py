@@ -112,7 +112,8 @@ class LetterBot(SharedSteps, Bot):
         members = await intent.get_members(event.room_id)
         others = [m.state_key for m in members
                   if m.content.membership in (Membership.JOIN, Membership.INVITE)
-                  and m.state_key not in (self.mxid, event.sender)]
+                  # the bridge bot joins encrypted DMs for its encryption device (bridge/crypto)
+                  and m.state_key not in (self.mxid, event.sender, self.ctx.config.bot_mxid)]
         if others:
             # Sent directly, not via the outbox: we leave at once, and a queued send would fail.
             await intent.send_notice(event.room_id, self.t("letters.group_refused"))
