@@ -90,6 +90,7 @@ class Encryption:
         self.machine.allow_key_share = self._allow_key_share
         self._sharing: dict[str, asyncio.Lock] = {}
         self._plain: set[str] = set()  # rooms seen unencrypted (until an m.room.encryption event)
+        self._encrypted: set[str] = set()
         self._bot_in: set[str] = set()  # encrypted rooms the bot is known to have joined
 
     @property
@@ -199,7 +200,10 @@ class Encryption:
                     self._bot_in.add(event.room_id)
                 else:
                     self._bot_in.discard(event.room_id)
-            if not self.config.is_own_user(event.state_key) and \
+            prev = event.unsigned.get("prev_content") if event.unsigned else None
+            # The same membership again is a new name or avatar: no new session for that.
+            unchanged = getattr(prev, "membership", None) == event.content.membership
+            if not unchanged and not self.config.is_own_user(event.state_key) and \
                     await self.state_store.get_encryption_info(event.room_id) is not None:
                 # Any membership change of a person starts a new Megolm session at the next send,
                 # shared with the members of that moment: someone who left cannot read on, and
@@ -237,9 +241,12 @@ class Encryption:
 
     # The outbox: encrypt what goes into encrypted rooms ---------------------------------------
     async def is_encrypted(self, room_id: str, sender: str) -> bool:
+        if room_id in self._encrypted:  # (encryption cannot be turned off again)
+            return True
         if room_id in self._plain:
             return False
         if await self.state_store.get_encryption_info(room_id) is not None:
+            self._encrypted.add(room_id)
             return True
         try:
             content = await self.az.intent.user(sender).get_state_event(
@@ -251,6 +258,7 @@ class Encryption:
         if not isinstance(content, RoomEncryptionStateEventContent):
             content = RoomEncryptionStateEventContent.deserialize(content.serialize())
         await self.state_store.set_encryption_info(room_id, content)
+        self._encrypted.add(room_id)
         return True
 
     async def encrypt(
