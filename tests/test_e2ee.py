@@ -67,6 +67,18 @@ async def test_encrypted_dm_and_encrypted_officers_room(
     assert not citizen.undecrypted(dm) and not officer.undecrypted(room)
     assert not [e for e in citizen.events[dm] if "端到端加密" in body_of(e)]
 
+    # An encrypted reaction claims, an encrypted command closes, the citizen's rating counts.
+    await send(officer, room, {"m.relates_to": {"rel_type": "m.annotation",
+                                                "event_id": root["event_id"], "key": "👍"}},
+               "m.reaction")
+    await officer.wait_for(room, in_thread(root["event_id"], "已认领"))
+    await send(officer, room, thread_reply(root["event_id"], "!办结"))
+    await citizen.wait_for(dm, has("请回复数字 1–5"))
+    await citizen.send_text(dm, "5")
+    await citizen.wait_for(dm, has("感谢您的评价（5 分）"))
+    case = await duty.bot("consultation").tables.latest_case(dm)
+    assert case.rating == 5
+
 
 async def test_what_cannot_be_decrypted_is_answered_plainly(
     e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
