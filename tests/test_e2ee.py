@@ -307,3 +307,32 @@ async def test_a_letter_bot_serves_an_encrypted_dm(
     await citizen.wait_for(chat.room, lambda e: e["sender"] == bot and "请选择收信人" in body_of(e))
     assert "请输入主题" in await chat.say("1", "请输入主题")
     assert not citizen.undecrypted(chat.room)
+
+
+async def test_a_citizen_who_turns_encryption_on_later_is_served_on(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    """A plain DM turned encrypted: the first encrypted message was shared with nobody on our
+    side (the bot was not in the room), so the citizen is asked to send it again; from then on
+    everything is encrypted both ways."""
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await citizen.send_text(dm, "明文的问题")
+    [root] = await officer.wait_for(room, is_root)
+
+    status, _ = await citizen.request(
+        "PUT", f"/_matrix/client/v3/rooms/{dm}/state/m.room.encryption/", ENCRYPTION["content"])
+    assert status == 200
+    await citizen.wait_for(dm, lambda e: e["type"] == "m.room.encryption")
+    await citizen.send_text(dm, "加密后的第一条")
+    await citizen.wait_for(dm, has("未能解密"), timeout=60)
+    await citizen.send_text(dm, "加密后再发一次")
+    await officer.wait_for(room, in_thread(root["event_id"], "加密后再发一次"))
+    await send(officer, room, thread_reply(root["event_id"], "收到加密消息"))
+    [answer] = await citizen.wait_for(dm, has("收到加密消息"))
+    assert answer["sender"] == duty.ghost("fgw")
+    assert [e["type"] for e in await citizen.history(dm)
+            if e["sender"] == duty.ghost("fgw")][-1] == "m.room.encrypted"

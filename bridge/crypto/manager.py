@@ -92,6 +92,7 @@ class Encryption:
         self._plain: set[str] = set()  # rooms seen unencrypted (until an m.room.encryption event)
         self._encrypted: set[str] = set()
         self._bot_in: set[str] = set()  # encrypted rooms the bot is known to have joined
+        self._joined_at: dict[str, int] = {}  # rooms the bot joined in this process: ts
 
     @property
     def device_id(self) -> str:
@@ -227,6 +228,11 @@ class Encryption:
         except SessionNotFound as e:
             age = time.time() - event.timestamp / 1000
             wait = self.key_wait - age
+            joined = self._joined_at.get(event.room_id)
+            if joined is not None and event.timestamp < joined:
+                # Sent before the bot joined: the sender's client never shared the key with
+                # the bot's device, and never will. No point waiting for it.
+                wait = 0
             if await self.store.has_group_session(event.room_id, e.session_id) or (
                 wait > 0 and await self.machine.wait_for_session(
                     event.room_id, e.session_id, timeout=wait)
@@ -313,6 +319,12 @@ class Encryption:
                 log.debug("Inviting the bot into %s: %s", room_id, e)
         await self.az.intent.join_room_by_id(room_id)
         self._bot_in.add(room_id)
+        try:  # the join's own timestamp: the homeserver's clock, like the messages'
+            join = await self.az.intent.get_state_event(
+                room_id, EventType.ROOM_MEMBER, self.bot_mxid, format="event")
+            self._joined_at[room_id] = int(join.timestamp)
+        except Exception as e:
+            log.debug("Could not read the bot's join in %s: %s", room_id, e)
 
     async def _allow_key_share(self, device: Any, request: Any) -> bool:
         """Key requests are not answered: keys are shared before the first message instead
