@@ -3,7 +3,9 @@ the real homeserver, with the bridge's own Olm device (bridge/crypto)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -336,3 +338,32 @@ async def test_a_citizen_who_turns_encryption_on_later_is_served_on(
     assert answer["sender"] == duty.ghost("fgw")
     assert [e["type"] for e in await citizen.history(dm)
             if e["sender"] == duty.ghost("fgw")][-1] == "m.room.encrypted"
+
+
+async def test_a_citizens_new_device_reads_the_next_answer(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory, tmp_path: Path
+) -> None:
+    """A device-list change (the citizen signs in on a phone) gives the next message a new
+    Megolm session, shared with the new device too."""
+    from tests.kit.e2ee import EncryptingUser
+
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await citizen.send_text(dm, "第一个设备上的问题")
+    [root] = await officer.wait_for(room, is_root)
+    await send(officer, room, thread_reply(root["event_id"], "第一条答复"))
+    await citizen.wait_for(dm, has("第一条答复"))
+
+    signed_in = time.time() * 1000
+    phone = EncryptingUser(citizen.client.homeserver, citizen.user_id, tmp_path / "phone")
+    await phone.login("secret-password")
+    e2ee_users.made.append(phone)
+    await phone.sync(0)
+    await asyncio.sleep(1)  # the device-list change reaches the bridge with a transaction
+    await send(officer, room, thread_reply(root["event_id"], "第二条答复"))
+    await phone.wait_for(dm, has("第二条答复"))
+    # Only what was sent before the phone existed stays unreadable there.
+    assert all(e["origin_server_ts"] < signed_in for e in phone.undecrypted(dm))

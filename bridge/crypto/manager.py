@@ -295,14 +295,14 @@ class Encryption:
 
     async def _members(self, room_id: str) -> list[str]:
         """Joined and invited members, read from the homeserver: the state store only knows
-        what was pushed since the bridge joined (a citizen's DM began before that)."""
-        answer = await self.az.intent.api.request(
-            Method.GET, ApiPath.v3.rooms[room_id].members
-        )
+        what was pushed since the bridge joined (a citizen's DM began before that). Reading them
+        also records them there, so that a member's new device (a device-list change) rotates the
+        session in this room too (mautrix's OlmMachine finds the rooms through the store)."""
+        events = await self.az.intent.get_members(room_id)
         return sorted({
-            e["state_key"] for e in answer.get("chunk", [])
-            if e.get("content", {}).get("membership") in ("join", "invite")
-            and not self.config.is_own_user(e["state_key"])
+            e.state_key for e in events
+            if e.content.membership in (Membership.JOIN, Membership.INVITE)
+            and not self.config.is_own_user(e.state_key)
         })
 
     async def _bot_joins(self, room_id: str, sender: str) -> None:
