@@ -367,3 +367,46 @@ async def test_a_citizens_new_device_reads_the_next_answer(
     await phone.wait_for(dm, has("第二条答复"))
     # Only what was sent before the phone existed stays unreadable there.
     assert all(e["origin_server_ts"] < signed_in for e in phone.undecrypted(dm))
+
+
+async def test_a_lost_device_or_database_means_a_new_device_never_a_crash(
+    stack: Stack, bridge_settings: BridgeSettings, tmp_path: Path,
+) -> None:
+    """The homeserver forgetting the bot's device, or the bridge losing its database: the bridge
+    starts with a new device (and deletes the stale ones), it does not refuse to start."""
+    import aiohttp
+
+    from tests.kit.bridge import InProcessBridge, write_config
+
+    async def bot_devices() -> set[str]:
+        async with aiohttp.ClientSession() as http, http.get(
+            f"{stack.url}/_matrix/client/v3/devices",
+            headers={"Authorization": f"Bearer {stack.as_token}"},
+        ) as resp:
+            return {d["device_id"] for d in (await resp.json())["devices"]}
+
+    first = InProcessBridge(write_config(tmp_path / "config.yaml", bridge_settings))
+    runtime = await first.start()
+    device = runtime.encryption.device_id
+    assert await bot_devices() == {device}
+    await first.stop()
+
+    async with aiohttp.ClientSession() as http, http.delete(
+        f"{stack.url}/_matrix/client/v3/devices/{device}",
+        headers={"Authorization": f"Bearer {stack.as_token}"}, json={},
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+    again = InProcessBridge(first.config_path)
+    runtime = await again.start()
+    second = runtime.encryption.device_id
+    assert second != device and await bot_devices() == {second}
+    await again.stop()
+
+    bridge_settings.database = f"sqlite:{tmp_path}/fresh.db"
+    fresh = InProcessBridge(write_config(tmp_path / "fresh.yaml", bridge_settings))
+    runtime = await fresh.start()
+    try:
+        third = runtime.encryption.device_id
+        assert third not in (device, second) and await bot_devices() == {third}
+    finally:
+        await fresh.stop()
