@@ -297,18 +297,48 @@ async def test_privacy_corpus_through_encrypted_rooms_leaks_nothing(
     assert [f for f in forbidden if f in outer] == []
 
 
-async def test_a_letter_bot_serves_an_encrypted_dm(
-    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+async def test_an_encrypted_letter_with_an_image_and_its_answer(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
+    e2ee_users: EncryptingUserFactory,
 ) -> None:
-    """Not only consultations: the mailbox bot's account greets and guides in an encrypted DM."""
-    from tests.test_mailbox import Chat
+    """The mailbox bot in an encrypted DM: the guided steps, an encrypted photo that reaches the
+    office's mail decrypted, and the office's answer with its attachment, encrypted again."""
+    from devstack import MailSink
+    from tests.test_mailbox import Chat, enable_mail, office_replies, wait_mail
 
-    citizen = await e2ee_users("citizen")
-    bot = f"@{e2ee_duty.prefix}mailbox:localhost"
-    chat = Chat(citizen, await citizen.create_encrypted_dm(bot), bot)
-    await citizen.wait_for(chat.room, lambda e: e["sender"] == bot and "请选择收信人" in body_of(e))
-    assert "请输入主题" in await chat.say("1", "请输入主题")
-    assert not citizen.undecrypted(chat.room)
+    with MailSink() as sink:
+        enable_mail(bridge_settings, sink.port, **{"mailbox.require_phone": True})
+        duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, e2ee_users)  # type: ignore[arg-type]
+        duty.runtime.mail.poll_seconds = 0.05  # type: ignore[union-attr]
+        try:
+            citizen = await e2ee_users("citizen")
+            bot = f"@{duty.prefix}mailbox:localhost"
+            chat = Chat(citizen, await citizen.create_encrypted_dm(bot), bot)
+            await citizen.wait_for(chat.room, chat._from_bot("请选择收信人"))
+            await chat.say("1", "请输入主题")
+            await chat.say("关于公交线路的建议", "请输入正文")
+            await chat.say("建议增加班次。", "已记录")
+            photo = b"\x89PNG encrypted photo" * 10
+            before = len([e for e in citizen.events[chat.room] if chat._from_bot("已添加附件")(e)])
+            await citizen.send_encrypted_image(chat.room, photo, "现场照片.png")
+            await citizen.wait_for(chat.room, chat._from_bot("已添加附件"), count=before + 1)
+            await chat.say("完成", "请输入您的姓名")
+            await chat.say("张三", "联系电话")
+            await chat.say("13812345678", "请核对")
+            await chat.say("确认", "已提交")
+
+            [received] = await wait_mail(sink, 1)
+            [attached] = list(received.message.iter_attachments())
+            assert attached.get_content() == photo  # decrypted for the office
+
+            await office_replies(duty, received, "governor@mail.example.gov.cn", "已研究。")
+            [pdf] = await citizen.wait_for(
+                chat.room, lambda e: e["content"].get("msgtype") == "m.file")
+            assert "url" not in pdf["content"]
+            assert await citizen.download_decrypted(pdf["content"]["file"]) == b"%PDF-1.4 reply"
+            assert not citizen.undecrypted(chat.room)
+        finally:
+            await duty.bridge.stop()
 
 
 async def test_a_citizen_who_turns_encryption_on_later_is_served_on(
