@@ -307,7 +307,8 @@ async def test_an_encrypted_letter_with_an_image_and_its_answer(
     from tests.test_mailbox import Chat, enable_mail, office_replies, wait_mail
 
     with MailSink() as sink:
-        enable_mail(bridge_settings, sink.port, **{"mailbox.require_phone": True})
+        enable_mail(bridge_settings, sink.port, **{"mailbox.require_phone": True,
+                                                   "encryption.key_wait_seconds": 3})
         duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, e2ee_users)  # type: ignore[arg-type]
         duty.runtime.mail.poll_seconds = 0.05  # type: ignore[union-attr]
         try:
@@ -337,6 +338,13 @@ async def test_an_encrypted_letter_with_an_image_and_its_answer(
             assert "url" not in pdf["content"]
             assert await citizen.download_decrypted(pdf["content"]["file"]) == b"%PDF-1.4 reply"
             assert not citizen.undecrypted(chat.room)
+
+            status, _ = await citizen.request(  # one the bridge cannot decrypt: it says so
+                "PUT", f"/_matrix/client/v3/rooms/{chat.room}/send/m.room.encrypted/enc1",
+                {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnAc",
+                 "sender_key": "x", "session_id": "y", "device_id": "TESTDEVICE"})
+            assert status == 200
+            await citizen.wait_for(chat.room, chat._from_bot("未能解密"))
         finally:
             await duty.bridge.stop()
 

@@ -128,6 +128,14 @@ class LetterBot(SharedSteps, Bot):
         await self.tables.commit(event.event_id, event.room_id, draft)
 
     # Messages -----------------------------------------------------------------------------
+    @on(EventType.ROOM_ENCRYPTED)
+    async def undecryptable(self, event: Any) -> None:
+        """Only what the bridge could not decrypt reaches a bot still encrypted (bridge/crypto)."""
+        if await self.tables.citizen_of(event.room_id) != event.sender:
+            return
+        await self.say(f"{event.event_id}/{self.name}/undecryptable", event.room_id,
+                       self.t("letters.undecryptable"))
+
     @on(EventType.ROOM_MESSAGE)
     async def message(self, event: MessageEvent) -> None:
         if event.sender == self.mxid or await self.tables.citizen_of(event.room_id) != event.sender:
