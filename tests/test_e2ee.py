@@ -448,3 +448,29 @@ async def test_a_lost_device_or_database_means_a_new_device_never_a_crash(
         assert third not in (device, second) and await bot_devices() == {third}
     finally:
         await fresh.stop()
+
+
+async def test_sessions_rotate_as_the_room_asks(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    """A DM whose encryption event says rotation_period_msgs: 2 gets a new Megolm session from
+    the bridge every two messages, each shared before use (the citizen reads them all)."""
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    resp = await citizen.client.room_create(
+        invite=[duty.ghost("fgw")], is_direct=True,
+        initial_state=[{**ENCRYPTION, "content": {**ENCRYPTION["content"],
+                                                  "rotation_period_msgs": 2}}],
+    )
+    dm = resp.room_id
+    await citizen.wait_for(dm, has("网上值班室"))
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await citizen.send_text(dm, "轮换测试")
+    [root] = await officer.wait_for(room, is_root)
+    for i in range(3):
+        await send(officer, room, thread_reply(root["event_id"], f"答复 {i}"))
+    await citizen.wait_for(dm, has("答复 2"))
+    sessions = [e["content"]["session_id"] for e in await citizen.history(dm)
+                if e["sender"] == duty.ghost("fgw") and e["type"] == "m.room.encrypted"]
+    assert len(sessions) >= 5 and len(set(sessions)) >= len(sessions) // 2
+    assert not citizen.undecrypted(dm)
