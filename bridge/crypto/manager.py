@@ -163,6 +163,7 @@ class Encryption:
 
     async def stop(self) -> None:
         await self.store.close()
+        await self.client.api.session.close()
 
     # The endpoint: what a transaction carries besides room events ------------------------------
     async def handle_transaction(self, body: dict[str, Any]) -> None:
