@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from mautrix.api import Method
@@ -55,6 +56,11 @@ if TYPE_CHECKING:
     from ..config import Config
 
 log = logging.getLogger("dutyroom.crypto")
+
+# mautrix still writes the deprecated sender_key and device_id into Megolm events, and warns
+# about it on every message. Clients such as nio reject Megolm events without them: keep them.
+warnings.filterwarnings("ignore", message="The sender_key field in Megolm events",
+                        category=DeprecationWarning)
 
 # Olm pickles in the database are encrypted with this key. Like mautrix's bridges, a fixed key:
 # the database itself is what must be protected (and backed up); see the README.
