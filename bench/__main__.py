@@ -22,6 +22,7 @@ from bench.latency import run_latency
 from bench.presence import run_presence
 from bench.provisioning import run_provisioning
 from bench.relay import run_relay
+from bench.relay_e2ee import run_relay_e2ee
 from bench.stack import Stack, start_stack
 from bench.throughput import run_throughput
 from devstack import Postgres
@@ -56,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--per-citizen", type=int, default=20, help="relayed throughput: messages each")
     p.add_argument("--open-cases", type=int, default=10000,
                    help="synthetic open cases for the RSS measurement (0 skips it)")
+    p.add_argument("--e2ee-messages", type=int, default=50,
+                   help="encrypted relay: messages each way, encrypted and not, with "
+                        "end-to-end encrypting clients (0 skips it)")
     p.add_argument("--skip-relay", action="store_true",
                    help="skip the bridge sections (relay, CPU, RSS at N open cases)")
     p.add_argument("--profile-bridge", type=int, default=0, metavar="SECONDS",
@@ -101,6 +105,7 @@ def table(results: dict[str, Any]) -> str:
                   f"{prov['bridge_rss_mb']} MB (Synapse {prov['synapse_rss_mb']} MB)")]
     rows += relay_rows(results)
     rows += presence_rows(results)
+    rows += e2ee_rows(results)
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
@@ -194,6 +199,25 @@ def relay_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def e2ee_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """The relay in encrypted rooms as ratios to the same relay unencrypted (issue 17's goals)."""
+    e = results.get("relay_e2ee")
+    if not e:
+        return []
+    t, rows = results["targets"], []
+    for name, label in (("citizen_to_officers", "c→o"), ("officer_to_citizen", "o→c")):
+        enc, plain = e["encrypted"][name], e["plain"][name]
+        p50_x, cpu_x = e["ratios"][f"{name}_p50"], e["ratios"][f"{name}_cpu"]
+        rows.append((f"encrypted relay {label} p50 / p99 (ms), ratio to unencrypted",
+                     f"{enc['p50_ms']} / {enc['p99_ms']} vs {plain['p50_ms']} / "
+                     f"{plain['p99_ms']} = {p50_x}× p50  [≤{t['e2ee_p50_x']}×] "
+                     f"{_ok(p50_x <= t['e2ee_p50_x'])}"))
+        rows.append((f"  bridge CPU per event {label} (ms), ratio",
+                     f"{enc['bridge_cpu_ms_per_event']} vs {plain['bridge_cpu_ms_per_event']} = "
+                     f"{cpu_x}×  [≤{t['e2ee_cpu_x']}×] {_ok(cpu_x <= t['e2ee_cpu_x'])}"))
+    return rows
+
+
 def floor_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     """The null relay (bench/floor.py) beside the bridge: what any appservice reaches here."""
     rows: list[tuple[str, str]] = []
@@ -234,7 +258,8 @@ def pace_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 TARGETS = {"relay_p50_x": 2.2, "relay_p99_x": 2.35, "relayed_throughput_x": 0.45,
-           "lost": 0, "duplicated": 0, "cpu_ms_per_event": 1.0, "rss_mb_open_cases": 200}
+           "lost": 0, "duplicated": 0, "cpu_ms_per_event": 1.0, "rss_mb_open_cases": 200,
+           "e2ee_p50_x": 1.2, "e2ee_cpu_x": 2.0}
 
 
 def add_latency_ratios(relay: dict[str, Any], lat: dict[str, Any]) -> None:
@@ -294,6 +319,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 results.setdefault("at_pace", {})[f"{pace:g}"] = await latency_at_pace(
                     stack, workdir / f"relay-{pace:g}", args, pace)
             add_ratios(results)
+        if args.e2ee_messages > 0:
+            results["relay_e2ee"] = await run_relay_e2ee(
+                stack, workdir / "relay-e2ee", messages=args.e2ee_messages,
+                spacing_s=first_pace / 1000)
         return results
     finally:
         await asyncio.to_thread(stack.synapse.stop)

@@ -106,6 +106,9 @@ class DurableAppService(AppService):
         if number > last and self.gaps_are_normal:
             return None
         return "gap" if number > last else "back"
+    # End-to-end encryption: to-device messages, device lists and key counts in the transaction
+    # (bridge/crypto), handled before it is acknowledged. None when encryption is off.
+    on_crypto_extras: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
     def __init__(self, *args: Any, max_body_size: int, **kwargs: Any) -> None:
         params = {
@@ -190,6 +193,8 @@ class DurableAppService(AppService):
                     continue
                 else:
                     good.append(event)
+            if self.on_crypto_extras is not None:
+                await self.on_crypto_extras(body)
             stored = await self.inbox.store(txn_id, good)
         except Exception:
             log.exception("Could not store transaction %s; the homeserver will retry", txn_id)

@@ -117,6 +117,10 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "consultation.offer_email_after_minutes",
             "consultation.followup_working_hours",
             "consultation.check_interval",
+            "consultation.encrypt_officers_rooms",
+            "encryption.enabled",
+            "encryption.require_verification",
+            "encryption.key_wait_seconds",
             "rosters.paths",
             "rosters.poll_interval",
             "rosters.provision_concurrency",
@@ -250,7 +254,11 @@ class Config(BaseFileConfig, BaseValidatableConfig):
                 "aliases": [{"regex": f"#{prefix}.*:{domain}", "exclusive": True}],
                 "rooms": [],
             },
-            "receive_ephemeral": False,
+            # End-to-end encryption needs to-device messages (MSC2409, sent with ephemeral
+            # events), device lists and one-time-key counts (MSC3202), and devices (MSC4190).
+            "receive_ephemeral": bool(self["encryption.enabled"]),
+            **({"org.matrix.msc3202": True, "io.element.msc4190": True}
+               if self["encryption.enabled"] else {}),
         }
 
 

@@ -20,6 +20,7 @@ from .room_versions import RoomSettings
 
 if TYPE_CHECKING:
     from .appservice import DurableAppService
+    from .crypto.manager import Encryption
     from .roster import Roster
     from .roster_watcher import RosterWatcher
 
@@ -40,6 +41,8 @@ class BotContext:
     rooms: RoomSettings = field(default_factory=RoomSettings)
     # Generated avatars, uploaded once (shared by all bots); None in contexts made without one.
     avatars: Avatars | None = None
+    # End-to-end encryption (bridge/crypto), or None when `encryption.enabled` is false.
+    encryption: Encryption | None = None
 
     @property
     def roster(self) -> Roster:

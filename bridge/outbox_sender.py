@@ -26,6 +26,9 @@ log = logging.getLogger("dutyroom.outbox")
 
 FailureHook = Callable[[OutboxItem, str], Awaitable[None]]
 SentHook = Callable[[OutboxItem, str], Awaitable[None]]
+# (room, sender, event type, content) → (m.room.encrypted, ciphertext) in an encrypted room,
+# None in another (bridge/crypto).
+EncryptHook = Callable[[str, str, str, dict[str, Any]], Awaitable[tuple[str, dict[str, Any]] | None]]
 
 
 # A string "$$outbox:<key>" anywhere in queued content is replaced, at send time, by the event ID
@@ -81,6 +84,7 @@ class OutboxSender:
         # (e.g. to show an officer their reply reached the citizen). Advisory: a crash between
         # the send and the hook skips it.
         self.on_sent: list[SentHook] = []
+        self.encrypt: EncryptHook | None = None
         self.queues = RoomQueues("outbox", self._drain)
         self._sent: dict[str, str] = {}  # key → event ID
         self._keys: dict[str, str] = {}  # event ID → key
@@ -260,7 +264,19 @@ class OutboxSender:
             path = f"/rooms/{room}/redact/{target}/{item.txn_id}"
         else:
             content[TXN_MARKER] = item.txn_id
-            path = f"/rooms/{room}/send/{quote(item.event_type, safe='')}/{item.txn_id}"
+            event_type = item.event_type
+            if self.encrypt is not None:
+                # Encrypted when it goes out, so a resend after a crash is encrypted afresh; the
+                # marker is repeated outside the ciphertext for _already_sent to find.
+                try:
+                    encrypted = await self.encrypt(item.room_id, item.sender, event_type, content)
+                except Exception as e:
+                    log.exception("Encrypting %s failed", item.key)
+                    raise TransientSendError(f"encryption: {type(e).__name__}: {e}") from e
+                if encrypted is not None:
+                    event_type, content = encrypted
+                    content[TXN_MARKER] = item.txn_id
+            path = f"/rooms/{room}/send/{quote(event_type, safe='')}/{item.txn_id}"
         url = f"{self.homeserver}/_matrix/client/v3{path}"
         headers = {"Authorization": f"Bearer {self.as_token}"}
         try:

@@ -35,6 +35,7 @@ from typing import Any
 
 import nh3
 
+from .crypto.media import clean_file
 from .matrix_html import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, LINK_REL
 from .matrix_ids import (
     ALIAS,
@@ -409,6 +410,9 @@ def _media_fields(content: Mapping[str, Any], out: dict[str, Any]) -> None:
     url = content.get("url")
     if isinstance(url, str) and url.startswith("mxc://"):
         out["url"] = url  # the caller re-uploads; mxc ids are opaque media ids
+    file = clean_file(content.get("file"))  # an encrypted attachment: its url and key only
+    if file is not None:
+        out["file"] = file
     info = content.get("info")
     if isinstance(info, Mapping):
         kept: dict[str, Any] = {}

@@ -13,7 +13,7 @@ from typing import Any
 from mautrix.api import Method
 from mautrix.api import Path as ApiPath
 from mautrix.appservice.state_store.asyncpg import PgASStateStore
-from mautrix.types import Event
+from mautrix.types import EncryptedEvent, Event
 from mautrix.util.async_db import Database
 
 from .appservice import DurableAppService
@@ -23,6 +23,7 @@ from .bot_host import BotHost
 from .clock import Clock
 from .config import Config
 from .context import BotContext
+from .crypto.manager import Encryption
 from .db import DeadLetterTable, InboxTable, OutboxTable, upgrade_table
 from .db.dead_letter import DeadLetter
 from .db.sqlite_queries import use_loop_thread_queries
@@ -113,6 +114,11 @@ class Runtime:
             as_token=cfg["appservice.as_token"],
             session=lambda: self.az.http_session,
         )
+        self.encryption: Encryption | None = None
+        if cfg["encryption.enabled"]:
+            self.encryption = Encryption(cfg, self.db, self.az, self.state_store)
+            self.az.on_crypto_extras = self.encryption.handle_transaction
+            self.outbox.encrypt = self.encryption.encrypt
         self.mail: MailTransport | None = None
         if cfg["mail.enabled"]:
             await mail_upgrade_table.upgrade(self.db)
@@ -135,6 +141,7 @@ class Runtime:
                 mail=self.mail,
                 rooms=self.room_settings,
                 avatars=self.avatars,
+                encryption=self.encryption,
             )
             messages.add(bot_class.messages)
             if bot_class.upgrade_table is not None:
@@ -173,6 +180,9 @@ class Runtime:
             self.az.refuse_gaps = True
             self.az.on_refused = lambda: self._in_background(self._ping_homeserver(0.2))
 
+        if self.encryption is not None:
+            # Before transactions are taken: their to-device messages need the device loaded.
+            await self.encryption.start()
         await self.az.start(host=cfg["appservice.hostname"], port=int(cfg["appservice.port"]))
         self.az.ready = True
         await self._choose_room_version()
@@ -202,6 +212,12 @@ class Runtime:
 
     async def _handle(self, event: Event) -> None:
         await self.state_store.update_state(event)
+        if self.encryption is not None:
+            await self.encryption.observe(event)
+            if isinstance(event, EncryptedEvent):
+                # The bots get the decrypted event; one that can never be decrypted reaches them
+                # as it is (and is answered with a notice saying so).
+                event = await self.encryption.decrypt(event)
         await self.host.dispatch(event)
 
     async def _tell_bots(self, letter: DeadLetter) -> None:
@@ -290,4 +306,6 @@ class Runtime:
             except Exception:
                 log.exception("Stopping bot %s failed", bot.name)
         await self.az.stop()
+        if self.encryption is not None:
+            await self.encryption.stop()
         await self.db.stop()

@@ -254,13 +254,17 @@ def generate_registration(paths: Paths) -> None:
 def sync_registration(paths: Paths, bridge_url: str) -> None:
     """Keep the existing registration, the homeserver's copy: its tokens win over the config's.
 
-    Only its URL follows --bridge-port, so a later run on another port still gets events.
+    Only its URL follows --bridge-port, so a later run on another port still gets events, and
+    the end-to-end encryption flags are added to an older one.
     """
     yaml = config_yaml()
     with open(paths.registration, encoding="utf-8") as stream:
         registration = yaml.load(stream)
-    if registration.get("url") != bridge_url:
+    # A demo folder from before end-to-end encryption lacks the registration's flags for it.
+    e2ee = {"receive_ephemeral": True, "org.matrix.msc3202": True, "io.element.msc4190": True}
+    if registration.get("url") != bridge_url or any(registration.get(k) != v for k, v in e2ee.items()):
         registration["url"] = bridge_url
+        registration.update(e2ee)
         with open(paths.registration, "w", encoding="utf-8") as stream:
             yaml.dump(registration, stream)
         os.chmod(paths.registration, 0o600)

@@ -100,6 +100,13 @@ def homeserver_config(
         "max_upload_size": "50M",
         # bcrypt's default 12 rounds cost ~0.3 s per register/login; these passwords guard nothing.
         "bcrypt_rounds": 4,
+        # The bridge's end-to-end encryption (bridge/crypto): to-device messages (MSC2409) and
+        # device lists and one-time-key counts (MSC3202) in appservice transactions. MSC4190
+        # (devices made by the appservice) needs only the registration's flag.
+        "experimental_features": {
+            "msc2409_to_device_messages_enabled": True,
+            "msc3202_transaction_extensions": True,
+        },
         **rate_limits(),
     }
     return deep_merge(config, extra_config or {})

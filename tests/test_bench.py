@@ -12,7 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--skip-provisioning", "--open-cases", "0", "--messages", "5", "--relay-messages", "5",
         "--citizens", "2", "--per-citizen", "2", "--senders", "2", "--per-sender", "2",
-        "--spacing-ms", "20", "100", "--presence-departments", "4", "--presence-sync-users", "2"]
+        "--spacing-ms", "20", "100", "--presence-departments", "4", "--presence-sync-users", "2",
+        "--e2ee-messages", "3"]
 
 
 def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: Path) -> None:
@@ -32,6 +33,12 @@ def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: 
             assert relayed["bridge_cpu"][name]["synapse_busy_pct"] > 0
     assert results["presence"]["departments"] == 4
     assert results["presence"]["synapse_cpu_ms_per_update"] > 0
-    for row in ("presence: Synapse CPU per update", "relay citizen→officers", "relayed throughput", "bridge CPU per relayed event",
+    e2ee = results["relay_e2ee"]
+    for mode in ("plain", "encrypted"):
+        for name in ("citizen_to_officers", "officer_to_citizen"):
+            assert e2ee[mode][name]["count"] == 3 and e2ee[mode][name]["p50_ms"] > 0
+    assert all(ratio > 0 for ratio in e2ee["ratios"].values())
+    for row in ("presence: Synapse CPU per update", "relay citizen→officers", "encrypted relay c→o",
+                "relayed throughput", "bridge CPU per relayed event",
                 "floor: null relay c→o", "at 100 ms pace", f"JSON: {written}"):
         assert row in done.stdout, row

@@ -176,26 +176,6 @@ async def test_unlisted_officer_is_refused_and_citizens_never_cross(
     assert not [e for e in await first.history(dm1) if "我不是值班人员" in body_of(e)]
 
 
-async def test_encrypted_dm_is_told_plainly(duty: DutyRoom, users: UserFactory) -> None:
-    citizen = await users("citizen")
-    resp = await citizen.client.room_create(
-        invite=[duty.ghost("fgw")], is_direct=True,
-        initial_state=[{"type": "m.room.encryption", "state_key": "",
-                        "content": {"algorithm": "m.megolm.v1.aes-sha2"}}],
-    )
-    dm = resp.room_id
-    await citizen.wait_for(dm, has("端到端加密"))
-    status, _ = await citizen.request(
-        "PUT", f"/_matrix/client/v3/rooms/{dm}/send/m.room.encrypted/enc1",
-        {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnAc", "sender_key": "x",
-         "session_id": "y", "device_id": "TESTDEVICE"},
-    )
-    assert status == 200
-    await citizen.wait_for(dm, has("端到端加密"), count=2)
-    assert not [e for e in await duty.officers["fgw1"].history(duty.officers_rooms["fgw"])
-                if "新咨询" in body_of(e)]
-
-
 async def test_closed_case_reopens_within_quiet_period_and_renews_after(
     duty: DutyRoom, users: UserFactory
 ) -> None:

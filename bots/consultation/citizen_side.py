@@ -12,7 +12,7 @@ from bridge.relay_content import citizen_to_officer
 
 from . import relay
 from .db import CLOSED, Case
-from .media import MediaTooLarge, MediaUnavailable, human_size, reupload
+from .media import MediaTooLarge, MediaUnavailable, human_size, is_encrypted, reupload
 
 if TYPE_CHECKING:
     from .bot import ConsultationBot
@@ -31,7 +31,8 @@ class CitizenSide:
         """The directory bot has joined the ghost; record the DM and greet the citizen once."""
         ghost = self.ctx.ghost(dept_id)
         members = await ghost.get_joined_members(event.room_id)
-        others = [m for m in members if m not in (ghost.mxid, event.sender)]
+        # The bridge bot joins encrypted DMs for its encryption device (bridge/crypto).
+        others = [m for m in members if m not in (ghost.mxid, event.sender, self.ctx.config.bot_mxid)]
         dept = self.ctx.roster.departments[dept_id]
         t = self.ctx.messages
         if others:
@@ -45,7 +46,7 @@ class CitizenSide:
         )
         await self.ctx.send(f"{event.event_id}/greeting", event.room_id,
                             self.bot.say(greeting), sender=ghost.mxid)
-        if await self.bot.is_encrypted(event.room_id, dept_id):
+        if self.ctx.encryption is None and await self.bot.is_encrypted(event.room_id, dept_id):
             await self.ctx.send(f"{event.event_id}/encrypted", event.room_id,
                                 self.bot.say(t("consult.encrypted", name=dept.name)),
                                 sender=ghost.mxid)
@@ -56,9 +57,10 @@ class CitizenSide:
         ghost = self.ctx.config.ghost_mxid(dept_id)
         if event.type == EventType.ROOM_ENCRYPTED:
             name = self.ctx.roster.departments[dept_id].name if dept_id in self.ctx.roster.departments else ""
+            # With encryption on, only what could not be decrypted arrives here still encrypted.
+            key = "consult.encrypted" if self.ctx.encryption is None else "consult.undecryptable"
             await self.ctx.send(f"{event.event_id}/encrypted", event.room_id,
-                                self.bot.say(self.ctx.messages("consult.encrypted", name=name)),
-                                sender=ghost)
+                                self.bot.say(self.ctx.messages(key, name=name)), sender=ghost)
             return
         if event.type == EventType.ROOM_REDACTION:
             await self._redaction(event)
@@ -156,7 +158,9 @@ class CitizenSide:
         safe = citizen_to_officer(content)
         try:
             safe = await reupload(safe, self.ctx.bot_intent, self.ctx.bot_intent,
-                                  int(self.ctx.config["consultation.max_media_bytes"]))
+                                  int(self.ctx.config["consultation.max_media_bytes"]),
+                                  encrypted=await is_encrypted(self.ctx, case.officers_room,
+                                                               self.ctx.config.bot_mxid))
         except MediaTooLarge as e:
             await self._too_large(event, case, e.size)
             return

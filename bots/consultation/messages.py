@@ -15,6 +15,10 @@ MESSAGES = {
             "抱歉，本对话开启了端到端加密，网上值班室暂时无法读取加密消息，您的消息没有送达。"
             "请新建一个未加密的私聊（在 Element 中新建私聊时关闭“加密”选项），再向{name}发送您的问题。"
         ),
+        "consult.undecryptable": (
+            "抱歉，{name}未能解密您的这条加密消息（可能是在我们加入对话、收到密钥之前发出的），"
+            "消息没有送达。请重新发送一次；如果仍然不行，请在 Element 中退出并重新登录后再试。"
+        ),
         "consult.group_refused": "为保护您的隐私，部门账号只接受一对一私聊。请新建与{name}的私聊后再咨询。",
         "consult.media_too_large": "附件过大（{size}），未能转交。请发送不超过 {limit} 的文件。",
         "consult.transferred_citizen": (
@@ -45,6 +49,7 @@ MESSAGES = {
         "officer.reopened": "{ref} 办结后市民再次来信，咨询已重新打开。",
         "officer.claimed": "{alias} 已认领 {ref}。",
         "officer.not_officer": "您不在「{dept}」的值班名单中，这条消息没有转给市民。",
+        "officer.undecryptable": "网上值班室未能解密这条加密消息，它没有转给市民。请重新发送一次。",
         "officer.note_saved": "内部备注已记录（不会发给市民）。",
         "officer.transfer_usage": "用法：!转办 部门编号 说明，例如 !转办 gat 涉及户籍问题",
         "officer.transfer_unknown": "没有编号为 {dept} 的部门。",
@@ -143,6 +148,11 @@ MESSAGES = {
             "messages yet, so your message was not delivered. Please start a new direct chat "
             "with {name} with encryption turned off and ask again."
         ),
+        "consult.undecryptable": (
+            "Sorry: {name} could not decrypt this encrypted message (it was probably sent before "
+            "we had joined the chat and received its keys), so it was not delivered. Please send "
+            "it again; if that fails too, sign out of your client and back in, then retry."
+        ),
         "consult.group_refused": "To protect your privacy the department only answers one-to-one chats. Please start a direct chat with {name}.",
         "consult.media_too_large": "The attachment is too large ({size}) and was not passed on. The limit is {limit}.",
         "consult.transferred_citizen": (
@@ -175,6 +185,7 @@ MESSAGES = {
         "officer.reopened": "{ref}: the citizen wrote again after the close; the consultation is open again.",
         "officer.claimed": "{alias} claimed {ref}.",
         "officer.not_officer": "You are not on the duty roster of {dept}; this message was not passed to the citizen.",
+        "officer.undecryptable": "The duty room could not decrypt this encrypted message, so it was not passed to the citizen. Please send it again.",
         "officer.note_saved": "Internal note recorded (never sent to the citizen).",
         "officer.transfer_usage": "Usage: !transfer DEPT-ID note, e.g. !transfer gat household registration",
         "officer.transfer_unknown": "There is no department with id {dept}.",

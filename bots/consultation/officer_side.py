@@ -16,7 +16,7 @@ from bridge.relay_content import officer_to_citizen
 from . import relay
 from .commands import OfficerCommands
 from .db import OPEN, Case
-from .media import MediaTooLarge, MediaUnavailable, reupload
+from .media import MediaTooLarge, MediaUnavailable, is_encrypted, reupload
 
 if TYPE_CHECKING:
     from .bot import ConsultationBot
@@ -135,6 +135,12 @@ class OfficerSide:
         if event.type == EventType.ROOM_REDACTION:
             await self._redaction(event)
             return
+        if event.type == EventType.ROOM_ENCRYPTED:  # only what could not be decrypted
+            case = await self._case_of_thread(relay.relation(event.content.serialize()))
+            if case is not None:  # the thread relation is outside the ciphertext
+                await self.thread_notice(case, f"{event.event_id}/undecryptable",
+                                         self.ctx.messages("officer.undecryptable"))
+            return
         if event.type != EventType.ROOM_MESSAGE:
             return
         content: dict[str, Any] = event.content.serialize()
@@ -189,7 +195,8 @@ class OfficerSide:
                                       self._signature(event.sender, case.dept_id))
         try:
             safe = await reupload(safe, self.ctx.bot_intent, ghost,
-                                  int(self.ctx.config["consultation.max_media_bytes"]))
+                                  int(self.ctx.config["consultation.max_media_bytes"]),
+                                  encrypted=await is_encrypted(self.ctx, case.dm_room, ghost.mxid))
         except MediaTooLarge:
             await self.thread_notice(case, f"{event.event_id}/too-large",
                                      self.ctx.messages("consult.media_too_large", size="", limit=""))

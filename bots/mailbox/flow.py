@@ -133,7 +133,8 @@ class LetterBot(SharedSteps, Bot):
         members = await intent.get_members(event.room_id)
         others = [m.state_key for m in members
                   if m.content.membership in (Membership.JOIN, Membership.INVITE)
-                  and m.state_key not in (self.mxid, event.sender)]
+                  # the bridge bot joins encrypted DMs for its encryption device (bridge/crypto)
+                  and m.state_key not in (self.mxid, event.sender, self.ctx.config.bot_mxid)]
         if others:
             # Sent directly, not via the outbox: we leave at once, and a queued send would fail.
             await intent.send_notice(event.room_id, self.t("letters.group_refused"))
@@ -148,6 +149,14 @@ class LetterBot(SharedSteps, Bot):
         await self.tables.commit(event.event_id, event.room_id, draft)
 
     # Messages -----------------------------------------------------------------------------
+    @on(EventType.ROOM_ENCRYPTED)
+    async def undecryptable(self, event: Any) -> None:
+        """Only what the bridge could not decrypt reaches a bot still encrypted (bridge/crypto)."""
+        if await self.tables.citizen_of(event.room_id) != event.sender:
+            return
+        await self.say(f"{event.event_id}/{self.name}/undecryptable", event.room_id,
+                       self.t("letters.undecryptable"))
+
     @on(EventType.ROOM_MESSAGE)
     async def message(self, event: MessageEvent) -> None:
         if event.sender == self.mxid or await self.tables.citizen_of(event.room_id) != event.sender:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from bridge.crypto.media import encrypt_file
 from bridge.mail import InboundMail, OutgoingMail
 
 from .db import FAILED, FINISHED, Letter
@@ -43,11 +44,19 @@ class OfficeSide:
             content["formatted_body"] = f"<p><b>{html.escape(header)}</b></p>{mail.html}"
         await self.ctx.send(key, letter.room_id, content, sender=bot.mxid)
         intent = self.ctx.intent(bot.mxid)
+        encrypted = self.ctx.encryption is not None and \
+            await self.ctx.encryption.is_encrypted(letter.room_id, bot.mxid)
         for i, (name, mime, data) in enumerate(mail.attachments):
-            url = await intent.upload_media(data, mime_type=mime, filename=name)
+            media: dict[str, Any]
+            if encrypted:  # uploaded encrypted, the key inside the encrypted event
+                ciphertext, file = encrypt_file(data)
+                url = await intent.upload_media(ciphertext, mime_type="application/octet-stream")
+                media = {"file": {**file, "url": str(url)}}
+            else:
+                media = {"url": str(await intent.upload_media(data, mime_type=mime, filename=name))}
             await self.ctx.send(f"{key}/file/{i}", letter.room_id, {
                 "msgtype": "m.image" if mime.startswith("image/") else "m.file",
-                "body": name, "filename": name, "url": str(url),
+                "body": name, "filename": name, **media,
                 "info": {"mimetype": mime, "size": len(data)},
             }, sender=bot.mxid)
         if mail.dropped:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mautrix.errors import DecryptionError
+
 from bots.consultation.media import MediaUnavailable, download
+from bridge.crypto.media import clean_file, decrypt_file
 from bridge.mail.compose import check_header_text
 from bridge.roster.model import Department
 
@@ -75,7 +78,8 @@ class SharedSteps:
         files: list[dict[str, Any]] = draft.data.setdefault("attachments", [])
         limit, most = int(self.cfg("max_attachment_bytes")), int(self.cfg("max_attachments"))
         name = str(content.get("filename") or content.get("body") or "attachment")[:200]
-        url = content.get("url")
+        file = clean_file(content.get("file"))  # an encrypted attachment (bridge/crypto/media.py)
+        url = file["url"] if file is not None else content.get("url")
         if not isinstance(url, str):
             return self.t("letters.attachment_unreadable", name=name)
         if len(files) >= most:
@@ -89,11 +93,16 @@ class SharedSteps:
             data = await download(self.ctx.intent(self.mxid), url, name)
         except MediaUnavailable:  # missing or malformed: say so, never a dead letter
             return self.t("letters.attachment_unreadable", name=name)
+        if file is not None:
+            try:
+                data = decrypt_file(data, file)
+            except DecryptionError:
+                return self.t("letters.attachment_unreadable", name=name)
         if len(data) > limit:
             return self.t("letters.attachment_too_large", name=name, limit=limit // 2**20)
         mime = info.get("mimetype") if isinstance(info.get("mimetype"), str) else None
         files.append({"url": url, "name": name, "mime": mime or "application/octet-stream",
-                      "size": len(data)})
+                      "size": len(data), **({"file": file} if file is not None else {})})
         return self.t("letters.attached", name=name, count=len(files))
 
     # Name and phone -----------------------------------------------------------------------

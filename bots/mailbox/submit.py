@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from mautrix.types import MessageEvent
 
+from bridge.crypto.media import decrypt_file
 from bridge.mail import OutgoingMail
 
 from .db import Draft, Letter
@@ -76,6 +77,8 @@ class Submitter:
         for item in draft.data.get("attachments", []):
             try:
                 data = await intent.download_media(item["url"])
+                if "file" in item:  # kept with the draft, in the bridge's database
+                    data = decrypt_file(data, item["file"])
             except Exception:
                 self.ctx.log.exception("Attachment %s could not be downloaded", item["url"])
                 lost.append(item["name"])

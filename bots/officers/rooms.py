@@ -90,6 +90,15 @@ async def create_room(
     has nothing recorded as applied, so all of its state is sent again.
     """
     ghost = ctx.config.ghost_mxid(dept.id)
+    initial_state: list[dict[str, Any]] = [
+        {"type": "m.room.history_visibility", "content": {"history_visibility": "shared"}},
+    ]
+    if desired.get("avatar"):
+        initial_state.append({"type": "m.room.avatar", "content": {"url": desired["avatar"]}})
+    if ctx.encryption is not None and ctx.config["consultation.encrypt_officers_rooms"]:
+        # Everything the bots send here is then encrypted by the outbox (bridge/crypto).
+        initial_state.append({"type": "m.room.encryption",
+                              "content": {"algorithm": "m.megolm.v1.aes-sha2"}})
     room_id, created = await create_or_adopt(
         ctx,
         alias_localpart(ctx, dept.id),
@@ -98,11 +107,7 @@ async def create_room(
         topic=desired["topic"],
         power_level_override=desired["power_levels"],
         invitees=[ghost, *desired["members"]],
-        initial_state=[
-            {"type": "m.room.history_visibility", "content": {"history_visibility": "shared"}},
-            *([{"type": "m.room.avatar", "content": {"url": desired["avatar"]}}]
-              if desired.get("avatar") else []),
-        ],
+        initial_state=initial_state,
     )
     await ctx.ghost(dept.id).join_room_by_id(room_id)
     if created:

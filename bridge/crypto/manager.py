@@ -1,0 +1,343 @@
+"""End-to-end encryption for the bridge: one Olm device for the bridge bot, in appservice mode.
+
+The equivalent of mautrix's bridge EncryptionManager (mautrix/bridge/e2ee.py) on this runtime,
+in the mode mautrix calls "appservice": the device is created with MSC4190 (PUT /devices as the
+appservice, no login), and its to-device messages, device-list changes and one-time-key counts
+arrive inside the appservice transactions (MSC2409 and MSC3202). That keeps the bridge's promise
+about transactions: they are handled before the 200, so a room key is never acknowledged to the
+homeserver and then lost in a crash, which a /sync loop (mautrix's other mode) could not promise.
+
+Ghosts have no devices of their own. As in mautrix's bridges, every message a ghost sends into an
+encrypted room is encrypted with the bot's Megolm session, and the bot joins every encrypted room
+a ghost sends into (before the first encrypted message), so that the room's members also share
+their keys with the bot's device.
+
+The crypto store (mautrix's PgCryptoStore: account, Olm and Megolm sessions, devices) lives in the
+bridge's own database, SQLite or PostgreSQL, beside the runtime tables; keys never leave it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from mautrix.api import Method
+from mautrix.api import Path as ApiPath
+from mautrix.client import Client
+from mautrix.crypto import OlmMachine, PgCryptoStore
+from mautrix.errors import (
+    DecryptionError,
+    EncryptionError,
+    MatrixRequestError,
+    MNotFound,
+    SessionNotFound,
+)
+from mautrix.types import (
+    ASToDeviceEvent,
+    DeviceLists,
+    DeviceOTKCount,
+    EncryptedEvent,
+    Event,
+    EventType,
+    Membership,
+    RoomEncryptionStateEventContent,
+    StateEvent,
+    TrustState,
+)
+
+if TYPE_CHECKING:
+    from mautrix.appservice import AppService
+    from mautrix.appservice.state_store.asyncpg import PgASStateStore
+    from mautrix.util.async_db import Database
+
+    from ..config import Config
+
+log = logging.getLogger("dutyroom.crypto")
+
+# mautrix still writes the deprecated sender_key and device_id into Megolm events, and warns
+# about it on every message. Clients such as nio reject Megolm events without them: keep them.
+warnings.filterwarnings("ignore", message="The sender_key field in Megolm events",
+                        category=DeprecationWarning)
+
+# Olm pickles in the database are encrypted with this key. Like mautrix's bridges, a fixed key:
+# the database itself is what must be protected (and backed up); see the README.
+PICKLE_KEY = "dutyroom.bridge.e2ee"
+DEVICE_NAME = "dutyroom bridge"
+
+
+class Encryption:
+    """The bot's Olm machine, and what the endpoint, the inbox and the outbox ask of it."""
+
+    def __init__(
+        self, config: Config, db: Database, az: AppService, state_store: PgASStateStore
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.az = az
+        self.state_store = state_store
+        self.bot_mxid = config.bot_mxid
+        self.key_wait = float(config["encryption.key_wait_seconds"])
+        self.store = PgCryptoStore(self.bot_mxid, PICKLE_KEY, db)
+        self.client = Client(
+            mxid=self.bot_mxid, base_url=config["homeserver.address"], token=az.as_token,
+            state_store=state_store, log=logging.getLogger("dutyroom.crypto.client"),
+        )
+        self.machine = OlmMachine(self.client, self.store, state_store,
+                                  log=logging.getLogger("dutyroom.crypto.olm"))
+        # Citizens' and officers' clients are rarely verified; encrypting only to verified devices
+        # would leave them unable to read anything. `encryption.require_verification` says so.
+        level = TrustState.CROSS_SIGNED_TOFU if config["encryption.require_verification"] \
+            else TrustState.UNVERIFIED
+        self.machine.share_keys_min_trust = level
+        self.machine.send_keys_min_trust = TrustState.UNVERIFIED
+        self.machine.allow_key_share = self._allow_key_share
+        self._sharing: dict[str, asyncio.Lock] = {}
+        self._plain: set[str] = set()  # rooms seen unencrypted (until an m.room.encryption event)
+        self._encrypted: set[str] = set()
+        self._bot_in: set[str] = set()  # encrypted rooms the bot is known to have joined
+        self._joined_at: dict[str, int] = {}  # rooms the bot joined in this process: ts
+
+    @property
+    def device_id(self) -> str:
+        return str(self.client.device_id)
+
+    async def start(self) -> None:
+        await PgCryptoStore.upgrade_table.upgrade(self.db)
+        await self.store.open()
+        device_id = await self.store.get_device_id()
+        self.client.api.token = self.az.as_token
+        if device_id:
+            # The device exists: act as it, without a PUT.
+            self.client.api.as_user_id = self.bot_mxid
+            self.client.api.as_device_id = device_id
+            self.client.device_id = device_id
+            if not await self._keys_on_server():
+                # The homeserver forgot the device or its keys: start over with a new identity
+                # rather than crash-loop. Members' clients share keys with the new device from
+                # their next message; what they sent to the old one cannot be read.
+                log.warning("Device %s is gone from the homeserver; making a new one", device_id)
+                await self.store.delete()
+                device_id = None
+        if not device_id:
+            self.client.api.as_device_id = None
+            await self._create_device()
+            await self.machine.load()
+            await self.store.put_device_id(self.client.device_id)
+            log.info("Created the bridge's encryption device %s", self.client.device_id)
+        else:
+            await self.machine.load()
+        await self.machine.share_keys()
+        log.info("End-to-end encryption on: device %s of %s", self.client.device_id, self.bot_mxid)
+
+    async def _create_device(self) -> None:
+        try:
+            await self.client.create_device_msc4190("", DEVICE_NAME)
+        except MatrixRequestError as e:
+            raise RuntimeError(
+                f"The homeserver refused the bridge's encryption device ({e}). End-to-end "
+                "encryption needs the registration's `io.element.msc4190: true`, "
+                "`org.matrix.msc3202: true` and `receive_ephemeral: true` (regenerate it with -g), "
+                "and, on Synapse, experimental_features msc2409_to_device_messages_enabled and "
+                "msc3202_transaction_extensions. Or set encryption.enabled: false."
+            ) from e
+        await self._forget_other_devices()
+
+    async def _forget_other_devices(self) -> None:
+        """A new device means the old one's keys are gone (a new or lost database): delete the
+        bot's other devices, so that members' clients stop encrypting for a device nobody has."""
+        answer = await self.client.api.request(Method.GET, ApiPath.v3.devices)
+        for device in answer.get("devices", []):
+            other = device.get("device_id")
+            if other and other != self.client.device_id:
+                try:
+                    await self.client.api.request(Method.DELETE, ApiPath.v3.devices[other])
+                    log.info("Deleted the bot's stale device %s", other)
+                except MatrixRequestError as e:
+                    log.warning("Could not delete the bot's stale device %s: %s", other, e)
+
+    async def _keys_on_server(self) -> bool:
+        try:
+            resp = await self.client.query_keys([self.bot_mxid])
+        except MatrixRequestError as e:  # M_UNKNOWN_DEVICE: acting as a deleted device
+            log.warning("Querying the bridge's own keys failed: %s", e)
+            return False
+        device = resp.device_keys.get(self.bot_mxid, {}).get(self.client.device_id)
+        return device is not None and len(device.keys) > 0
+
+    async def stop(self) -> None:
+        await self.store.close()
+        await self.client.api.session.close()
+
+    # The endpoint: what a transaction carries besides room events ------------------------------
+    async def handle_transaction(self, body: dict[str, Any]) -> None:
+        """To-device messages, device-list changes and one-time-key counts (MSC2409/MSC3202),
+        handled before the transaction is acknowledged. One bad item is logged, never fatal."""
+        for raw in _field(body, "to_device", "de.sorunome.msc2409") or []:
+            try:
+                await self.machine.handle_as_to_device_event(ASToDeviceEvent.deserialize(raw))
+            except Exception:
+                log.exception("To-device event %s from %s failed",
+                              raw.get("type"), raw.get("sender"))
+        lists = _field(body, "device_lists", "org.matrix.msc3202")
+        if isinstance(lists, dict) and lists.get("changed"):
+            try:
+                await self.machine.handle_as_device_lists(DeviceLists.deserialize(lists))
+            except Exception:
+                log.exception("Device list changes failed")
+        counts = _field(body, "device_one_time_keys_count", "org.matrix.msc3202") or {}
+        try:
+            await self.machine.handle_as_otk_counts({
+                user: {dev: DeviceOTKCount.deserialize(c) for dev, c in devices.items()}
+                for user, devices in counts.items()
+            })
+        except Exception:
+            log.exception("One-time key upload failed")
+
+    # The inbox: decrypt before the bots see an event ---------------------------------------
+    async def observe(self, event: Event) -> None:
+        """State that matters to encryption: a room turning encryption on, members changing
+        (a leave rotates the Megolm session, so a departed officer cannot read what follows)."""
+        if event.type == EventType.ROOM_ENCRYPTION:
+            self._plain.discard(event.room_id)
+        elif event.type == EventType.ROOM_MEMBER and isinstance(event, StateEvent):
+            if event.state_key == self.bot_mxid:
+                if event.content.membership == Membership.JOIN:
+                    self._bot_in.add(event.room_id)
+                else:
+                    self._bot_in.discard(event.room_id)
+            prev = event.unsigned.get("prev_content") if event.unsigned else None
+            # The same membership again is a new name or avatar: no new session for that.
+            unchanged = getattr(prev, "membership", None) == event.content.membership
+            if not unchanged and not self.config.is_own_user(event.state_key) and \
+                    await self.state_store.get_encryption_info(event.room_id) is not None:
+                # Any membership change of a person starts a new Megolm session at the next send,
+                # shared with the members of that moment: someone who left cannot read on, and
+                # someone invited or joined (e.g. an officer added by a roster edit) can.
+                # (mautrix's handle_member_event needs each event's previous membership, which
+                # the pushed events do not always carry.)
+                log.debug("Membership of %s in %s changed: new session at the next send",
+                          event.state_key, event.room_id)
+                await self.store.remove_outbound_group_session(event.room_id)
+
+    async def decrypt(self, event: EncryptedEvent) -> Event:
+        """The decrypted event, or the encrypted one if its key will never come.
+
+        A key still on its way (to-device messages may arrive after the room event) is waited
+        for, up to `encryption.key_wait_seconds` after the event was sent; a crash meanwhile
+        leaves the event in the inbox, to be tried again. After that the bots get the encrypted
+        event, and tell the sender it could not be read.
+        """
+        try:
+            return await self.machine.decrypt_megolm_event(event)
+        except SessionNotFound as e:
+            age = time.time() - event.timestamp / 1000
+            wait = self.key_wait - age
+            joined = self._joined_at.get(event.room_id)
+            if joined is not None and event.timestamp < joined:
+                # Sent before the bot joined: the sender's client never shared the key with
+                # the bot's device, and never will. No point waiting for it.
+                wait = 0
+            if await self.store.has_group_session(event.room_id, e.session_id) or (
+                wait > 0 and await self.machine.wait_for_session(
+                    event.room_id, e.session_id, timeout=wait)
+            ):  # (the key may have come between the first try and the wait)
+                return await self.machine.decrypt_megolm_event(event)
+            log.warning("No key for %s in %s (session %s): passed on undecrypted",
+                        event.event_id, event.room_id, e.session_id)
+            return event
+        except DecryptionError as e:  # a replayed index, a forged sender, a withheld key
+            log.warning("Cannot decrypt %s in %s: %s", event.event_id, event.room_id, e)
+            return event
+
+    # The outbox: encrypt what goes into encrypted rooms ---------------------------------------
+    async def is_encrypted(self, room_id: str, sender: str) -> bool:
+        if room_id in self._encrypted:  # (encryption cannot be turned off again)
+            return True
+        if room_id in self._plain:
+            return False
+        if await self.state_store.get_encryption_info(room_id) is not None:
+            self._encrypted.add(room_id)
+            return True
+        try:
+            content = await self.az.intent.user(sender).get_state_event(
+                room_id, EventType.ROOM_ENCRYPTION, ensure_joined=False
+            )
+        except MNotFound:
+            self._plain.add(room_id)
+            return False
+        if not isinstance(content, RoomEncryptionStateEventContent):
+            content = RoomEncryptionStateEventContent.deserialize(content.serialize())
+        await self.state_store.set_encryption_info(room_id, content)
+        self._encrypted.add(room_id)
+        return True
+
+    async def encrypt(
+        self, room_id: str, sender: str, event_type: str, content: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]] | None:
+        """(m.room.encrypted, ciphertext content) for an encrypted room, None for another."""
+        if not await self.is_encrypted(room_id, sender):
+            return None
+        await self._bot_joins(room_id, sender)
+        etype = EventType.find(event_type, EventType.Class.MESSAGE)
+        try:
+            encrypted = await self.machine.encrypt_megolm_event(room_id, etype, content)
+        except EncryptionError:
+            # No session yet, or it was rotated (a member left, a limit reached): share a new one
+            # with every member's devices before the first message encrypted with it.
+            await self._share(room_id)
+            encrypted = await self.machine.encrypt_megolm_event(room_id, etype, content)
+        return EventType.ROOM_ENCRYPTED.t, encrypted.serialize()
+
+    async def _share(self, room_id: str) -> None:
+        lock = self._sharing.setdefault(room_id, asyncio.Lock())
+        async with lock:
+            session = await self.store.get_outbound_group_session(room_id)
+            if session is not None and session.shared and not session.expired:
+                return  # another lane shared it while this one waited
+            users = await self._members(room_id)
+            await self.machine.share_group_session(room_id, users)
+
+    async def _members(self, room_id: str) -> list[str]:
+        """Joined and invited members, read from the homeserver: the state store only knows
+        what was pushed since the bridge joined (a citizen's DM began before that). Reading them
+        also records them there, so that a member's new device (a device-list change) rotates the
+        session in this room too (mautrix's OlmMachine finds the rooms through the store)."""
+        events = await self.az.intent.get_members(room_id)
+        return sorted({
+            e.state_key for e in events
+            if e.content.membership in (Membership.JOIN, Membership.INVITE)
+            and not self.config.is_own_user(e.state_key)
+        })
+
+    async def _bot_joins(self, room_id: str, sender: str) -> None:
+        """The bot's device must be in the room for members to share their keys with it."""
+        if room_id in self._bot_in:
+            return
+        if await self.state_store.is_joined(room_id, self.bot_mxid):
+            self._bot_in.add(room_id)
+            return
+        if sender != self.bot_mxid:
+            try:
+                await self.az.intent.user(sender).invite_user(room_id, self.bot_mxid)
+            except Exception as e:  # already invited or joined: the join below tells
+                log.debug("Inviting the bot into %s: %s", room_id, e)
+        await self.az.intent.join_room_by_id(room_id)
+        self._bot_in.add(room_id)
+        try:  # the join's own timestamp: the homeserver's clock, like the messages'
+            join = await self.az.intent.get_state_event(
+                room_id, EventType.ROOM_MEMBER, self.bot_mxid, format="event")
+            self._joined_at[room_id] = int(join.timestamp)
+        except Exception as e:
+            log.debug("Could not read the bot's join in %s: %s", room_id, e)
+
+    async def _allow_key_share(self, device: Any, request: Any) -> bool:
+        """Key requests are not answered: keys are shared before the first message instead
+        (and a room's members get every new session as it is made)."""
+        return False
+
+
+def _field(body: dict[str, Any], name: str, unstable_prefix: str) -> Any:
+    return body.get(name, body.get(f"{unstable_prefix}.{name}"))

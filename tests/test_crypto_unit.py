@@ -1,0 +1,81 @@
+"""bridge/crypto without a homeserver: attachments, the relay's `file` filter, transactions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mautrix.errors import DecryptionError
+
+from bridge.crypto.manager import Encryption
+from bridge.crypto.media import clean_file, decrypt_file, encrypt_file
+from bridge.relay_content import citizen_to_officer
+
+
+def test_attachments_round_trip_and_tampering_is_refused() -> None:
+    data = b"\x89PNG" + bytes(range(256)) * 10
+    ciphertext, file = encrypt_file(data)
+    assert ciphertext != data and "url" not in file
+    file["url"] = "mxc://localhost/abc"
+    assert clean_file(file) == file
+    assert decrypt_file(ciphertext, file) == data
+    with pytest.raises(DecryptionError):
+        decrypt_file(ciphertext[:-1] + bytes([ciphertext[-1] ^ 1]), file)
+
+
+def test_clean_file_keeps_only_the_spec_fields() -> None:
+    _, file = encrypt_file(b"x")
+    dirty = {**file, "url": "mxc://localhost/abc", "sender": "@officer:localhost",
+             "key": {**file["key"], "note": "@officer:localhost"}}
+    cleaned = clean_file(dirty)
+    assert cleaned is not None and "@officer" not in repr(cleaned)
+    assert set(cleaned) == {"url", "key", "iv", "hashes", "v"}
+    assert clean_file({**dirty, "url": "https://evil.example/x"}) is None
+    assert clean_file({**dirty, "iv": None}) is None
+    assert clean_file("mxc://localhost/abc") is None
+
+
+def test_the_relay_keeps_an_encrypted_attachment_for_reupload() -> None:
+    _, file = encrypt_file(b"x")
+    file["url"] = "mxc://localhost/abc"
+    safe = citizen_to_officer({"msgtype": "m.image", "body": "a.png", "file": {**file, "x": 1}})
+    assert safe["file"] == file
+
+
+class FakeMachine:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    async def handle_as_to_device_event(self, event: Any) -> None:
+        if event.type.t == "m.room.encrypted" and event.sender == "@bad:localhost":
+            raise ValueError("corrupt Olm message")
+        self.calls.append(("to_device", event.sender))
+
+    async def handle_as_device_lists(self, lists: Any) -> None:
+        self.calls.append(("device_lists", list(lists.changed)))
+
+    async def handle_as_otk_counts(self, counts: Any) -> None:
+        self.calls.append(("otk", {u: {d: c.signed_curve25519 for d, c in v.items()}
+                                   for u, v in counts.items()}))
+
+
+def to_device(sender: str) -> dict[str, Any]:
+    return {"type": "m.room.encrypted", "sender": sender, "to_user_id": "@bot:localhost",
+            "to_device_id": "DEV", "content": {"algorithm": "m.olm.v1.curve25519-aes-sha2",
+                                              "sender_key": "k", "ciphertext": {}}}
+
+
+async def test_one_bad_to_device_message_does_not_lose_the_others() -> None:
+    enc = Encryption.__new__(Encryption)
+    enc.machine = FakeMachine()  # type: ignore[assignment]
+    await enc.handle_transaction({
+        "events": [],
+        "de.sorunome.msc2409.to_device": [to_device("@bad:localhost"), to_device("@ok:localhost")],
+        "org.matrix.msc3202.device_lists": {"changed": ["@ok:localhost"], "left": []},
+        "org.matrix.msc3202.device_one_time_keys_count": {
+            "@bot:localhost": {"DEV": {"signed_curve25519": 3}}},
+    })
+    assert enc.machine.calls == [  # type: ignore[attr-defined]
+        ("to_device", "@ok:localhost"), ("device_lists", ["@ok:localhost"]),
+        ("otk", {"@bot:localhost": {"DEV": 3}}),
+    ]

@@ -1,0 +1,476 @@
+"""End-to-end encryption: citizens and officers whose clients encrypt (matrix-nio[e2e]) against
+the real homeserver, with the bridge's own Olm device (bridge/crypto)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.kit.bridge import BridgeSettings
+from tests.kit.clients import UserFactory
+from tests.kit.duty import DutyRoom, start_duty_room
+from tests.kit.e2ee import ENCRYPTION, EncryptingUserFactory
+from tests.kit.stack import Stack
+from tests.test_consultation import body_of, has, in_thread, is_root, send, thread_reply
+
+
+@pytest.fixture
+async def e2ee_users(stack: Stack, tmp_path: Path) -> AsyncIterator[EncryptingUserFactory]:
+    factory = EncryptingUserFactory(stack, tmp_path / "stores")
+    try:
+        yield factory
+    finally:
+        await factory.close()
+
+
+@pytest.fixture
+async def e2ee_duty(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
+    e2ee_users: EncryptingUserFactory,
+) -> AsyncIterator[DutyRoom]:
+    """The kit's duty room with encrypting officers in encrypted officers' rooms."""
+    bridge_settings.extra["consultation.encrypt_officers_rooms"] = True
+    bridge_settings.extra["encryption.key_wait_seconds"] = 10
+    room = await start_duty_room(bridge_settings, roster_dir, tmp_path, e2ee_users)  # type: ignore[arg-type]
+    yield room
+    await room.bridge.stop()
+
+
+async def test_encrypted_dm_and_encrypted_officers_room(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    [greeting] = await citizen.wait_for(dm, has("网上值班室"))  # decrypted by the citizen
+    assert greeting["sender"] == duty.ghost("fgw")
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await officer.sync(0)
+    await citizen.send_text(dm, "你好，我想咨询企业投资项目备案")
+    [root] = await officer.wait_for(room, is_root)
+    await officer.wait_for(room, in_thread(root["event_id"], "企业投资项目备案"))
+    ref = body_of(root).split()[1]
+    await citizen.wait_for(dm, has(ref))  # the acknowledgement
+
+    await send(officer, room, thread_reply(root["event_id"], "您好，请通过在线平台备案。"))
+    [reply] = await citizen.wait_for(dm, has("请通过在线平台备案"))
+    assert reply["sender"] == duty.ghost("fgw")
+
+    # Nothing readable went over the wire: every message in both rooms is encrypted.
+    for user, room_id in ((citizen, dm), (officer, room)):
+        sent = [e for e in await user.history(room_id) if e["type"].startswith("m.room.message")
+                or e["type"] == "m.room.encrypted"]
+        assert sent and all(e["type"] == "m.room.encrypted" for e in sent), json.dumps(sent)[:500]
+    assert not citizen.undecrypted(dm) and not officer.undecrypted(room)
+    assert not [e for e in citizen.events[dm] if "端到端加密" in body_of(e)]
+
+    # An encrypted reaction claims, an encrypted command closes, the citizen's rating counts.
+    await send(officer, room, {"m.relates_to": {"rel_type": "m.annotation",
+                                                "event_id": root["event_id"], "key": "👍"}},
+               "m.reaction")
+    await officer.wait_for(room, in_thread(root["event_id"], "已认领"))
+    await send(officer, room, thread_reply(root["event_id"], "!办结"))
+    await citizen.wait_for(dm, has("请回复数字 1–5"))
+    await citizen.send_text(dm, "5")
+    await citizen.wait_for(dm, has("感谢您的评价（5 分）"))
+    case = await duty.bot("consultation").tables.latest_case(dm)
+    assert case.rating == 5
+
+
+async def test_what_cannot_be_decrypted_is_answered_plainly(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    """A message whose key the bridge never gets (here: forged) is not lost silently: after
+    key_wait_seconds the citizen is told to send it again; nothing reaches the officers."""
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(e2ee_duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    status, _ = await citizen.request(
+        "PUT", f"/_matrix/client/v3/rooms/{dm}/send/m.room.encrypted/enc1",
+        {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnAc", "sender_key": "x",
+         "session_id": "y", "device_id": "TESTDEVICE"},
+    )
+    assert status == 200
+    await citizen.wait_for(dm, has("未能解密"), timeout=60)
+    officer, room = e2ee_duty.officers["fgw1"], e2ee_duty.officers_rooms["fgw"]
+    assert not [e for e in await officer.history(room) if e["type"] == "m.room.encrypted"]
+
+
+async def test_an_officer_added_by_a_roster_edit_reads_new_cases(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory, roster_dir: Path
+) -> None:
+    from tests.test_officers import add_officer
+
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    room = duty.officers_rooms["fgw"]
+    await citizen.send_text(dm, "第一个问题")
+    await duty.officers["fgw1"].wait_for(room, is_root)
+
+    newcomer = await e2ee_users("officer")
+    await add_officer(duty, roster_dir, newcomer, "fgw")
+    assert await newcomer.wait_for_invite() == room
+    await newcomer.join(room)
+    await newcomer.sync(0)
+    await duty.officers["fgw1"].wait_for(room, lambda e: e.get("state_key") == newcomer.user_id
+                                         and e["content"].get("membership") == "join")
+    second = await e2ee_users("citizen")
+    dm2 = await second.create_encrypted_dm(duty.ghost("fgw"))
+    await second.wait_for(dm2, has("网上值班室"))
+    await second.send_text(dm2, "第二个问题")
+    roots = await newcomer.wait_for(room, is_root)
+    await newcomer.wait_for(room, in_thread(roots[-1]["event_id"], "第二个问题"))
+    assert not newcomer.undecrypted(room) or all(
+        e["origin_server_ts"] < roots[-1]["origin_server_ts"] for e in newcomer.undecrypted(room))
+
+
+async def test_kill_mid_encrypted_conversation_relays_everything_once(
+    stack: Stack, bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
+    e2ee_users: EncryptingUserFactory, prefix: str,
+) -> None:
+    """SIGKILL between storing and processing/sending: every message is decrypted and relayed
+    exactly once after the restart (keys and sessions survive in the bridge's database)."""
+    import asyncio
+
+    from tests.kit.bridge import BridgeProcess, write_config
+    from tests.kit.duty import prepare_roster
+    from tests.test_directory import resolve
+
+    bridge_settings.extra["consultation.encrypt_officers_rooms"] = True
+    officers = await prepare_roster(bridge_settings, roster_dir, e2ee_users,  # type: ignore[arg-type]
+                                    always_open=True)
+    process = BridgeProcess(write_config(tmp_path / "config.yaml", bridge_settings), stack.port)
+    await process.astart()
+    try:
+        officer = officers["fgw1"]
+        room = await resolve(officer, f"#{prefix}officers_fgw:localhost")
+        await officer.join(room)
+        citizen = await e2ee_users("citizen")
+        dm = await citizen.create_encrypted_dm(f"@{prefix}fgw:localhost")
+        await citizen.wait_for(dm, has("网上值班室"))
+        await citizen.send_text(dm, "问题 0")
+        [root] = await officer.wait_for(room, is_root)
+
+        asked = [f"问题 {i}" for i in range(1, 9)]
+        answered = [f"答复 {i}" for i in range(1, 9)]
+        for i, (question, answer) in enumerate(zip(asked, answered, strict=True)):
+            await citizen.send_text(dm, question)
+            await send(officer, room, thread_reply(root["event_id"], answer))
+            if i == 3:
+                process.kill()
+                await asyncio.sleep(0.5)
+                await process.astart()
+
+        def relayed(prefix_text: str):
+            return lambda e: body_of(e).split("：")[-1].startswith(prefix_text) and \
+                e["sender"] != officer.user_id
+        await officer.wait_for(room, relayed("问题 "), count=9, timeout=90)
+        await citizen.wait_for(dm, lambda e: body_of(e).startswith("答复 "), count=8, timeout=90)
+        await asyncio.sleep(2)
+        await officer.sync(500)
+        await citizen.sync(500)
+        questions = [body_of(e).split("：")[-1] for e in officer.events[room] if relayed("问题 ")(e)]
+        answers = [body_of(e).split("\n")[0] for e in citizen.events[dm]
+                   if body_of(e).startswith("答复 ")]
+        assert questions == ["问题 0", *asked]
+        assert answers == answered
+        assert not citizen.undecrypted(dm) and not officer.undecrypted(room)
+        assert not [e for e in citizen.events[dm] if "未能解密" in body_of(e)]
+    finally:
+        process.stop()
+
+
+async def test_with_encryption_off_an_encrypted_dm_is_told_plainly(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory,
+) -> None:
+    """`encryption.enabled: false`: the department says it cannot read encrypted chats."""
+    bridge_settings.extra["encryption.enabled"] = False
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
+    try:
+        citizen = await users("citizen")
+        resp = await citizen.client.room_create(
+            invite=[duty.ghost("fgw")], is_direct=True, initial_state=[ENCRYPTION],
+        )
+        dm = resp.room_id
+        await citizen.wait_for(dm, has("端到端加密"))
+        status, _ = await citizen.request(
+            "PUT", f"/_matrix/client/v3/rooms/{dm}/send/m.room.encrypted/enc1",
+            {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnAc", "sender_key": "x",
+             "session_id": "y", "device_id": "TESTDEVICE"},
+        )
+        assert status == 200
+        await citizen.wait_for(dm, has("端到端加密"), count=2)
+        assert not [e for e in await duty.officers["fgw1"].history(duty.officers_rooms["fgw"])
+                    if "新咨询" in body_of(e)]
+    finally:
+        await duty.bridge.stop()
+
+
+async def test_images_both_ways_are_decrypted_and_encrypted_again(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await citizen.send_text(dm, "请看图片")
+    [root] = await officer.wait_for(room, is_root)
+
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+    await citizen.send_encrypted_image(dm, photo, "证件.png")
+    [relayed] = await officer.wait_for(room, lambda e: e["content"].get("msgtype") == "m.image")
+    assert "url" not in relayed["content"], relayed  # an encrypted attachment, new key and upload
+    assert await officer.download_decrypted(relayed["content"]["file"]) == photo
+
+    answer = b"\x89PNG\r\n\x1a\n" + bytes(reversed(range(256))) * 30
+    await officer.send_encrypted_image(room, answer, "回执.png", **{"m.relates_to": {
+        "rel_type": "m.thread", "event_id": root["event_id"], "is_falling_back": True,
+        "m.in_reply_to": {"event_id": root["event_id"]}}})
+    [back] = await citizen.wait_for(dm, lambda e: e["content"].get("msgtype") == "m.image"
+                                    and e["sender"] == duty.ghost("fgw"))
+    assert "url" not in back["content"]
+    assert await citizen.download_decrypted(back["content"]["file"]) == answer
+
+
+async def test_privacy_corpus_through_encrypted_rooms_leaks_nothing(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    """tests/test_consultation_privacy.py's corpus again, encrypted both sides: what the citizen
+    decrypts holds no officer, no other citizen and nothing pointing into the officers' room."""
+    import random
+
+    from tests.test_consultation_privacy import MESSAGES, corpus
+
+    duty = e2ee_duty
+    officer, second = duty.officers["fgw1"], duty.officers["fgw2"]
+    await officer.client.set_displayname("张科长")
+    await second.client.set_displayname("李四")
+    room = duty.officers_rooms["fgw"]
+    other = await e2ee_users("citizen")
+    other_dm = await other.create_encrypted_dm(duty.ghost("fgw"))
+    await other.wait_for(other_dm, has("网上值班室"))
+    await other.send_text(other_dm, "另一位市民的问题")
+    await officer.wait_for(room, is_root)
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    await citizen.send_text(dm, "我的问题")
+    root = (await officer.wait_for(room, is_root, count=2))[-1]["event_id"]
+    await second.sync(0)
+    rng = random.Random(4821)
+    people = [(officer.user_id, "张科长"), (second.user_id, "李四"),
+              (duty.officers["chief"].user_id, "值班员 02")]
+    earlier: list[str] = []
+    for i, content in enumerate(corpus(people, other.user_id, room, root, earlier, rng)):
+        sender = officer if i % 2 == 0 else second
+        relates = content.pop("m.relates_to", {})
+        threaded = thread_reply(root, "")["m.relates_to"]
+        if "m.in_reply_to" in relates:
+            threaded.update(is_falling_back=False, **relates)
+        content["m.relates_to"] = threaded
+        earlier.append(await send(sender, room, content))
+        if i % 40 == 39:  # a sync holds at most so many events: read as they come
+            await citizen.sync(0)
+    await citizen.wait_for(dm, has(f"答复第{MESSAGES - 1}条"), timeout=240)
+    relayed = [e for e in citizen.events[dm] if e["sender"] == duty.ghost("fgw")]
+    answers = [e for e in relayed if "答复第" in body_of(e)]
+    import re
+    got = sorted({int(m) for e in answers for m in re.findall(r"答复第(\d+)条", body_of(e))})
+    assert len(answers) == MESSAGES and not citizen.undecrypted(dm), (len(citizen.undecrypted(dm)), [i for i in range(MESSAGES) if i not in got][:30])
+    text = json.dumps(relayed, ensure_ascii=False)
+    forbidden = [officer.user_id, second.user_id, duty.officers["chief"].user_id, "张科长",
+                 "李四", other.user_id, room, root, "matrix.to", "mx-reply", "evil.example",
+                 officer.user_id.split(":")[0][1:], other.user_id.split(":")[0][1:]]
+    assert [f for f in forbidden if f in text] == []
+    assert all("值班员 0" in body_of(e) for e in answers)
+    # And the ciphertext events' clear parts (relations, txn marker) point nowhere either.
+    outer = json.dumps([e for e in await citizen.history(dm)
+                        if e["sender"] == duty.ghost("fgw")], ensure_ascii=False)
+    assert [f for f in forbidden if f in outer] == []
+
+
+async def test_an_encrypted_letter_with_an_image_and_its_answer(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
+    e2ee_users: EncryptingUserFactory,
+) -> None:
+    """The mailbox bot in an encrypted DM: the guided steps, an encrypted photo that reaches the
+    office's mail decrypted, and the office's answer with its attachment, encrypted again."""
+    from devstack import MailSink
+    from tests.test_mailbox import Chat, enable_mail, office_replies, wait_mail
+
+    with MailSink() as sink:
+        enable_mail(bridge_settings, sink.port, **{"mailbox.require_phone": True,
+                                                   "encryption.key_wait_seconds": 3})
+        duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, e2ee_users)  # type: ignore[arg-type]
+        duty.runtime.mail.poll_seconds = 0.05  # type: ignore[union-attr]
+        try:
+            citizen = await e2ee_users("citizen")
+            bot = f"@{duty.prefix}mailbox:localhost"
+            chat = Chat(citizen, await citizen.create_encrypted_dm(bot), bot)
+            await citizen.wait_for(chat.room, chat._from_bot("请选择收信人"))
+            await chat.say("1", "请输入主题")
+            await chat.say("关于公交线路的建议", "请输入正文")
+            await chat.say("建议增加班次。", "已记录")
+            photo = b"\x89PNG encrypted photo" * 10
+            before = len([e for e in citizen.events[chat.room] if chat._from_bot("已添加附件")(e)])
+            await citizen.send_encrypted_image(chat.room, photo, "现场照片.png")
+            await citizen.wait_for(chat.room, chat._from_bot("已添加附件"), count=before + 1)
+            await chat.say("完成", "请输入您的姓名")
+            await chat.say("张三", "联系电话")
+            await chat.say("13812345678", "请核对")
+            await chat.say("确认", "已提交")
+
+            [received] = await wait_mail(sink, 1)
+            [attached] = list(received.message.iter_attachments())
+            assert attached.get_content() == photo  # decrypted for the office
+
+            await office_replies(duty, received, "governor@mail.example.gov.cn", "已研究。")
+            [pdf] = await citizen.wait_for(
+                chat.room, lambda e: e["content"].get("msgtype") == "m.file")
+            assert "url" not in pdf["content"]
+            assert await citizen.download_decrypted(pdf["content"]["file"]) == b"%PDF-1.4 reply"
+            assert not citizen.undecrypted(chat.room)
+
+            status, _ = await citizen.request(  # one the bridge cannot decrypt: it says so
+                "PUT", f"/_matrix/client/v3/rooms/{chat.room}/send/m.room.encrypted/enc1",
+                {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnAc",
+                 "sender_key": "x", "session_id": "y", "device_id": "TESTDEVICE"})
+            assert status == 200
+            await citizen.wait_for(chat.room, chat._from_bot("未能解密"))
+        finally:
+            await duty.bridge.stop()
+
+
+async def test_a_citizen_who_turns_encryption_on_later_is_served_on(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    """A plain DM turned encrypted: the first encrypted message was shared with nobody on our
+    side (the bot was not in the room), so the citizen is asked to send it again; from then on
+    everything is encrypted both ways."""
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await citizen.send_text(dm, "明文的问题")
+    [root] = await officer.wait_for(room, is_root)
+
+    status, _ = await citizen.request(
+        "PUT", f"/_matrix/client/v3/rooms/{dm}/state/m.room.encryption/", ENCRYPTION["content"])
+    assert status == 200
+    await citizen.wait_for(dm, lambda e: e["type"] == "m.room.encryption")
+    await citizen.send_text(dm, "加密后的第一条")
+    await citizen.wait_for(dm, has("未能解密"), timeout=60)
+    await citizen.send_text(dm, "加密后再发一次")
+    await officer.wait_for(room, in_thread(root["event_id"], "加密后再发一次"))
+    await send(officer, room, thread_reply(root["event_id"], "收到加密消息"))
+    [answer] = await citizen.wait_for(dm, has("收到加密消息"))
+    assert answer["sender"] == duty.ghost("fgw")
+    assert [e["type"] for e in await citizen.history(dm)
+            if e["sender"] == duty.ghost("fgw")][-1] == "m.room.encrypted"
+
+
+async def test_a_citizens_new_device_reads_the_next_answer(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory, tmp_path: Path
+) -> None:
+    """A device-list change (the citizen signs in on a phone) gives the next message a new
+    Megolm session, shared with the new device too."""
+    from tests.kit.e2ee import EncryptingUser
+
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await citizen.send_text(dm, "第一个设备上的问题")
+    [root] = await officer.wait_for(room, is_root)
+    await send(officer, room, thread_reply(root["event_id"], "第一条答复"))
+    await citizen.wait_for(dm, has("第一条答复"))
+
+    signed_in = time.time() * 1000
+    phone = EncryptingUser(citizen.client.homeserver, citizen.user_id, tmp_path / "phone")
+    await phone.login("secret-password")
+    e2ee_users.made.append(phone)
+    await phone.sync(0)
+    await asyncio.sleep(1)  # the device-list change reaches the bridge with a transaction
+    await send(officer, room, thread_reply(root["event_id"], "第二条答复"))
+    await phone.wait_for(dm, has("第二条答复"))
+    # Only what was sent before the phone existed stays unreadable there.
+    assert all(e["origin_server_ts"] < signed_in for e in phone.undecrypted(dm))
+
+
+async def test_a_lost_device_or_database_means_a_new_device_never_a_crash(
+    stack: Stack, bridge_settings: BridgeSettings, tmp_path: Path,
+) -> None:
+    """The homeserver forgetting the bot's device, or the bridge losing its database: the bridge
+    starts with a new device (and deletes the stale ones), it does not refuse to start."""
+    import aiohttp
+
+    from tests.kit.bridge import InProcessBridge, write_config
+
+    async def bot_devices() -> set[str]:
+        async with aiohttp.ClientSession() as http, http.get(
+            f"{stack.url}/_matrix/client/v3/devices",
+            headers={"Authorization": f"Bearer {stack.as_token}"},
+        ) as resp:
+            return {d["device_id"] for d in (await resp.json())["devices"]}
+
+    first = InProcessBridge(write_config(tmp_path / "config.yaml", bridge_settings))
+    runtime = await first.start()
+    device = runtime.encryption.device_id
+    assert await bot_devices() == {device}
+    await first.stop()
+
+    async with aiohttp.ClientSession() as http, http.delete(
+        f"{stack.url}/_matrix/client/v3/devices/{device}",
+        headers={"Authorization": f"Bearer {stack.as_token}"}, json={},
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+    again = InProcessBridge(first.config_path)
+    runtime = await again.start()
+    second = runtime.encryption.device_id
+    assert second != device and await bot_devices() == {second}
+    await again.stop()
+
+    bridge_settings.database = f"sqlite:{tmp_path}/fresh.db"
+    fresh = InProcessBridge(write_config(tmp_path / "fresh.yaml", bridge_settings))
+    runtime = await fresh.start()
+    try:
+        third = runtime.encryption.device_id
+        assert third not in (device, second) and await bot_devices() == {third}
+    finally:
+        await fresh.stop()
+
+
+async def test_sessions_rotate_as_the_room_asks(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    """A DM whose encryption event says rotation_period_msgs: 2 gets a new Megolm session from
+    the bridge every two messages, each shared before use (the citizen reads them all)."""
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    resp = await citizen.client.room_create(
+        invite=[duty.ghost("fgw")], is_direct=True,
+        initial_state=[{**ENCRYPTION, "content": {**ENCRYPTION["content"],
+                                                  "rotation_period_msgs": 2}}],
+    )
+    dm = resp.room_id
+    await citizen.wait_for(dm, has("网上值班室"))
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await citizen.send_text(dm, "轮换测试")
+    [root] = await officer.wait_for(room, is_root)
+    for i in range(3):
+        await send(officer, room, thread_reply(root["event_id"], f"答复 {i}"))
+    await citizen.wait_for(dm, has("答复 2"))
+    sessions = [e["content"]["session_id"] for e in await citizen.history(dm)
+                if e["sender"] == duty.ghost("fgw") and e["type"] == "m.room.encrypted"]
+    assert len(sessions) >= 5 and len(set(sessions)) >= len(sessions) // 2
+    assert not citizen.undecrypted(dm)
