@@ -59,3 +59,8 @@ def choose_version(configured: str, capabilities: dict[str, Any]) -> str:
             "the homeserver."
         )
     return version
+
+
+def recorded_version(applied: dict[str, Any]) -> str:
+    """The version a room was recorded with (rooms recorded before versions were: 12)."""
+    return str(applied.get("version") or RECORDED_BEFORE)

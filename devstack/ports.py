@@ -11,6 +11,9 @@ from pathlib import Path
 # already in use" for a bridge's listener while several test runs shared the machine).
 FALLBACK_EPHEMERAL_START = 32768
 LOWEST = 20000
+# Not the `random` module's shared generator: test plugins seed it alike in every pytest worker,
+# and two workers then picked the same port (measured: both bound 26053).
+_PICK = random.SystemRandom()
 
 
 def _ephemeral_start() -> int:
@@ -28,7 +31,7 @@ def free_port() -> int:
     """
     high = _ephemeral_start() - 1
     for _ in range(200):
-        port = random.randint(LOWEST, high) if high > LOWEST else 0
+        port = _PICK.randint(LOWEST, high) if high > LOWEST else 0
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind(("127.0.0.1", port))

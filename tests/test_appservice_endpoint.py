@@ -40,6 +40,13 @@ async def put_txn(stack: Stack, txn_id: str, events: list[Any], token: str | Non
         return resp.status
 
 
+@pytest.fixture(autouse=True)
+def made_up_transaction_ids(bridge_settings: BridgeSettings) -> None:
+    """These tests make up transaction IDs among the homeserver's real ones (the encryption
+    device's key counts arrive in transactions too): a gap there is no sign of trouble."""
+    bridge_settings.extra["appservice.reconcile_on_txn_anomaly"] = False
+
+
 @pytest.fixture
 async def recorder_bridge(bridge_settings: BridgeSettings, tmp_path: Path):
     bridge_settings.extra["bots.extra"] = [RECORDER]
@@ -132,9 +139,11 @@ async def test_unprocessed_events_survive_a_restart(
     held = InProcessBridge(write_config(tmp_path / "held.yaml", bridge_settings))
     await held.start()
     events = [probe(f"probe held {i}") for i in range(20)]
-    assert await put_txn(stack, "7300", events) == 200
-    assert await processed(held.runtime) == {}
-    await held.stop()
+    try:
+        assert await put_txn(stack, "7300", events) == 200
+        assert await processed(held.runtime) == {}
+    finally:
+        await held.stop()
 
     bridge_settings.hold_processing = False
     resumed = InProcessBridge(write_config(tmp_path / "resumed.yaml", bridge_settings))

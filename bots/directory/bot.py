@@ -19,11 +19,12 @@ from bridge.avatars import SPACE_COLOUR, department_avatar, label_for
 from bridge.bot import Bot, on
 from bridge.context import BotContext
 from bridge.parallel import bounded, provision_concurrency
+from bridge.room_versions import recorded_version
 from bridge.rooms import create_or_adopt
 from bridge.roster import Department, Jurisdiction
 
 from .db import DirectoryTables
-from .layout import GHOST_OWNER, closed_room_state, room_state, space_state, version_of
+from .layout import GHOST_OWNER, closed_room_state, room_state, space_state
 from .messages import MESSAGES
 from .upgrade import upgrade_table
 from .welcome import first_visitor
@@ -101,7 +102,7 @@ class DirectoryBot(Bot):
             new = space_state(jur, t, config, self.ctx.rooms.version, avatar)
             existing = await self._create(SPACES, jur.id, f"space_{jur.id}", new, is_space=True)
         # A space keeps the version it was made in, whatever the config says now.
-        desired = space_state(jur, t, config, version_of(existing[1]), avatar)
+        desired = space_state(jur, t, config, recorded_version(existing[1]), avatar)
         return await self._ensure(SPACES, jur.id, desired, existing, is_space=True)
 
     async def _sync_department(
@@ -120,7 +121,7 @@ class DirectoryBot(Bot):
             )
         # Rooms made by the bot before record no owner and stay the bot's to manage; every room
         # keeps the version it was made in.
-        desired = self._department_state(dept, existing[1].get("owner"), version_of(existing[1]),
+        desired = self._department_state(dept, existing[1].get("owner"), recorded_version(existing[1]),
                                          avatar)
         self.dept_rooms[dept.id] = await self._ensure(ROOMS, dept.id, desired, existing)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from bridge.config import Config
 from bridge.messages import Messages
-from bridge.room_versions import RECORDED_BEFORE, with_creator
+from bridge.room_versions import recorded_version, with_creator
 from bridge.roster import Department, Jurisdiction, Roster
 from bridge.roster.status import ALWAYS, NO_OPENING, OPEN, UNSTAFFED, duty_status
 
@@ -64,10 +64,6 @@ def space_state(
     if avatar:
         state["avatar"] = avatar
     return state
-
-
-def version_of(applied: dict[str, Any]) -> str:
-    return str(applied.get("version") or RECORDED_BEFORE)
 
 
 def status_text(dept: Department, roster: Roster, t: Messages, now: datetime) -> str:
@@ -130,7 +126,7 @@ def closed_room_state(last: dict[str, Any], dept_id: str, config: Config, t: Mes
         "name": t("directory.closed_name", name=dept_name),
         "topic": t("directory.closed_topic"),
         "power_levels": department_power_levels(config, dept_id, last.get("owner"),
-                                                version_of(last)),
+                                                recorded_version(last)),
         "order": "z" + str(last.get("order", "")),
         "closed": True,
     }

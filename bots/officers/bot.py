@@ -12,6 +12,7 @@ from bridge.avatars import department_avatar
 from bridge.bot import Bot
 from bridge.context import BotContext
 from bridge.parallel import bounded, provision_concurrency
+from bridge.room_versions import recorded_version
 from bridge.roster import Department
 
 from .messages import MESSAGES
@@ -20,7 +21,6 @@ from .rooms import (
     create_room,
     desired_state,
     members,
-    version_of,
 )
 from .upgrade import upgrade_table
 
@@ -69,7 +69,7 @@ class OfficersBot(Bot):
             self.created += created
         else:
             room_id, applied = stored
-        desired = desired_state(self.ctx, dept, version_of(applied), avatar)  # the room's version
+        desired = desired_state(self.ctx, dept, recorded_version(applied), avatar)  # the room's version
         if applied == desired:
             if stored is None:
                 await self.table.save(dept.id, room_id, applied)

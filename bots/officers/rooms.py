@@ -13,7 +13,7 @@ from mautrix.types import RoomCreatePreset
 from mautrix.util.async_db import Database
 
 from bridge.context import BotContext
-from bridge.room_versions import RECORDED_BEFORE, with_creator
+from bridge.room_versions import with_creator
 from bridge.rooms import create_or_adopt
 from bridge.rooms import version_of as room_version
 from bridge.roster import Department
@@ -75,10 +75,6 @@ def desired_state(ctx: BotContext, dept: Department, version: str | None = None,
     if avatar:
         state["avatar"] = avatar
     return state
-
-
-def version_of(applied: dict[str, Any]) -> str:
-    return str(applied.get("version") or RECORDED_BEFORE)
 
 
 async def create_room(
