@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mautrix.appservice import IntentAPI
 from mautrix.errors import MNotFound
+from mautrix.types import EventType
 from mautrix.util.async_db import Database
 
 from .avatars import Avatars
@@ -84,3 +85,20 @@ class BotContext:
     ) -> None:
         """Queue a message in the durable outbox; `key` must be unique per intended message."""
         await self.outbox.queue(key, room_id, sender or self.config.bot_mxid, content, event_type)
+
+    async def refuse_and_leave(self, room_id: str, content: dict[str, Any], *, sender: str) -> None:
+        """Say why, then leave at once (a group chat a department or letters account was
+        invited to). Sent directly, since a queued send would find the sender gone; encrypted
+        where the room is, like everything the bridge says; the bot, if encrypting brought it
+        in, leaves too."""
+        event_type = "m.room.message"
+        if self.encryption is not None:
+            encrypted = await self.encryption.encrypt(room_id, sender, event_type, content)
+            if encrypted is not None:
+                event_type, content = encrypted
+        intent = self.intent(sender)
+        await intent.send_message_event(room_id, EventType.find(event_type), content)
+        await intent.leave_room(room_id)
+        bot = self.bot_intent
+        if sender != bot.mxid and await bot.state_store.is_joined(room_id, bot.mxid):
+            await bot.leave_room(room_id)

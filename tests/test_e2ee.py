@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.kit.bridge import BridgeSettings
-from tests.kit.clients import UserFactory
+from tests.kit.clients import UserFactory, eventually
 from tests.kit.duty import DutyRoom, start_duty_room
 from tests.kit.e2ee import ENCRYPTION, EncryptingUserFactory
 from tests.kit.stack import Stack
@@ -474,3 +474,31 @@ async def test_sessions_rotate_as_the_room_asks(
                 if e["sender"] == duty.ghost("fgw") and e["type"] == "m.room.encrypted"]
     assert len(sessions) >= 5 and len(set(sessions)) >= len(sessions) // 2
     assert not citizen.undecrypted(dm)
+
+
+async def test_a_department_invited_to_an_encrypted_group_says_why_encrypted_and_leaves(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
+) -> None:
+    """Even the refusal of a group chat is encrypted where the room is, and nobody of ours
+    stays behind."""
+    citizen, friend = await e2ee_users("citizen"), await e2ee_users("friend")
+    ghost = e2ee_duty.ghost("fgw")
+    resp = await citizen.client.room_create(
+        invite=[friend.user_id], initial_state=[ENCRYPTION], name="一群人")
+    room = resp.room_id
+    await friend.join(room)
+    await citizen.sync(0)
+    await citizen.client.room_invite(room, ghost)
+    [refusal] = await citizen.wait_for(room, has("只接受一对一私聊"), timeout=60)
+    assert refusal["sender"] == ghost
+    raw = [e for e in await citizen.history(room) if e["event_id"] == refusal["event_id"]]
+    assert raw and raw[0]["type"] == "m.room.encrypted"  # on the wire
+    bot = e2ee_duty.runtime.config.bot_mxid
+
+    async def gone() -> bool:
+        status, state = await citizen.request("GET", f"/_matrix/client/v3/rooms/{room}/state")
+        members = {e["state_key"]: e["content"]["membership"] for e in state
+                   if e["type"] == "m.room.member"}
+        return members.get(ghost) == "leave" and members.get(bot) in (None, "leave")
+
+    await eventually(gone)

@@ -36,8 +36,9 @@ class CitizenSide:
         dept = self.ctx.roster.departments[dept_id]
         t = self.ctx.messages
         if others:
-            await ghost.send_notice(event.room_id, t("consult.group_refused", name=dept.name))
-            await ghost.leave_room(event.room_id)
+            await self.ctx.refuse_and_leave(
+                event.room_id, self.bot.say(t("consult.group_refused", name=dept.name)),
+                sender=ghost.mxid)
             return
         await self.tables.add_dm(event.room_id, event.sender, dept_id)
         greeting = t(

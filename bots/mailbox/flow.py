@@ -136,9 +136,8 @@ class LetterBot(SharedSteps, Bot):
                   # the bridge bot joins encrypted DMs for its encryption device (bridge/crypto)
                   and m.state_key not in (self.mxid, event.sender, self.ctx.config.bot_mxid)]
         if others:
-            # Sent directly, not via the outbox: we leave at once, and a queued send would fail.
-            await intent.send_notice(event.room_id, self.t("letters.group_refused"))
-            await intent.leave_room(event.room_id)
+            await self.ctx.refuse_and_leave(event.room_id, self.text(self.t("letters.group_refused")),
+                                            sender=self.mxid)
             await self.tables.commit(event.event_id, event.room_id, None)
             return
         await self.tables.add_dm(event.room_id, event.sender)
