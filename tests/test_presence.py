@@ -72,6 +72,11 @@ async def test_a_departments_presence_follows_the_duty_calendar(
     seen = await presence_of(citizen, ghost)
     assert (seen["presence"], seen.get("status_msg")) == ("online", "值班中 · 至 12:00")
     assert bot.homeserver_keeps_presence is True
+    # The DM's topic says it too, once the citizen has a case (every client shows a topic).
+    await citizen.send_text(dm, "请问企业投资项目怎么备案？")
+    await citizen.wait_for(dm, lambda e: "已收到您的咨询" in e.get("content", {}).get("body", ""))
+    await bot.refresh()
+    assert await topic_of(citizen, dm) == "浙江省发展和改革委员会网上值班室 · 值班中 · 至 12:00"
 
     # The Spring Festival: closed, and says when it opens.
     duty.clock.set(SPRING_FESTIVAL)
@@ -79,6 +84,7 @@ async def test_a_departments_presence_follows_the_duty_calendar(
     seen = await presence_of(citizen, ghost)
     assert seen["presence"] == "unavailable"
     assert seen.get("status_msg") == "下班 · 2月24日（周二）08:30 上班"
+    assert (await topic_of(citizen, dm)).endswith("· 下班 · 2月24日（周二）08:30 上班")
 
     # Back at work: online again, and the loop keeps it so past the homeserver's timeout.
     duty.clock.set(datetime(2026, 2, 24, 9, 0, tzinfo=SHANGHAI))
@@ -92,6 +98,12 @@ async def test_a_departments_presence_follows_the_duty_calendar(
 
 async def _offline(user: MatrixUser, mxid: str) -> bool:
     return (await presence_of(user, mxid))["presence"] == "offline"
+
+
+async def topic_of(user: MatrixUser, room: str) -> str:
+    status, body = await user.request(
+        "GET", f"/_matrix/client/v3/rooms/{quote(room)}/state/m.room.topic")
+    return str(body.get("topic")) if status == 200 else ""
 
 
 async def _online(user: MatrixUser, mxid: str) -> bool:

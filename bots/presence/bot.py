@@ -12,17 +12,21 @@ each costs the homeserver). Duty changes show within one refresh interval.
 from __future__ import annotations
 
 import asyncio
+import time
 
+from mautrix.errors import MatrixRequestError
 from mautrix.types import PresenceState
 
 from bridge.bot import Bot
 from bridge.context import BotContext
 from bridge.parallel import bounded, provision_concurrency
 
+from .db import CASE_TABLE, DM_TABLE, TopicTable
 from .duty import presence_of
 from .messages import MESSAGES
+from .upgrade import upgrade_table
 
-DM_TABLE = "consult_dm"  # the consultation bot's record of citizens' DMs with departments
+DAY_MS = 86_400_000
 # How long to wait before asking again whether a homeserver that ignored presence takes it now.
 RECHECK_SECONDS = 3600.0
 
@@ -30,6 +34,7 @@ RECHECK_SECONDS = 3600.0
 class PresenceBot(Bot):
     name = "presence"
     messages = MESSAGES
+    upgrade_table = upgrade_table
 
     def __init__(self, ctx: BotContext) -> None:
         super().__init__(ctx)
@@ -37,6 +42,9 @@ class PresenceBot(Bot):
         self.sent = 0  # presence updates sent since start (tests, the benchmark)
         # False once the homeserver was seen to ignore presence (disabled, or "untracked").
         self.homeserver_keeps_presence: bool | None = None
+        self._checked_at = 0.0  # monotonic time of the last presence check
+        self.topics = TopicTable(ctx.db)
+        self._no_topic: set[str] = set()  # DMs where the department may not set the topic
 
     async def start(self) -> None:
         if self.ctx.config["presence.enabled"]:
@@ -57,10 +65,7 @@ class PresenceBot(Bot):
                 await self.refresh()
             except Exception:
                 self.ctx.log.exception("Presence refresh failed; retrying next round")
-            wait = float(self.ctx.config["presence.refresh_seconds"])
-            if self.homeserver_keeps_presence is False:
-                wait = RECHECK_SECONDS
-            await asyncio.sleep(wait)
+            await asyncio.sleep(float(self.ctx.config["presence.refresh_seconds"]))
 
     async def watched(self) -> list[str]:
         """The departments whose presence someone can see (all, if configured so)."""
@@ -73,15 +78,48 @@ class PresenceBot(Bot):
         return sorted(r["dept_id"] for r in rows if r["dept_id"] in roster.departments)
 
     async def refresh(self) -> int:
-        """Send every watched department's presence now; returns how many were sent."""
+        """Send every watched department's presence now, and put the same line in the topic of
+        its recent DMs where it changed; returns how many presences were sent (0 while the
+        homeserver keeps none: asked again hourly)."""
         roster, t, now = self.ctx.roster, self.ctx.messages, self.ctx.clock.now()
         depts = await self.watched()
         states = {d: presence_of(d, roster, t, now) for d in depts}
-        await bounded(provision_concurrency(self.ctx),
-                      (self._send(d, *states[d]) for d in depts))
+        limit = provision_concurrency(self.ctx)
+        if self.ctx.config["presence.dm_topics"] and depts:
+            await bounded(limit, (self._dm_topics(d, states[d][1]) for d in depts))
+        recheck = time.monotonic() - self._checked_at >= RECHECK_SECONDS
+        if self.homeserver_keeps_presence is False and not recheck:
+            return 0
+        await bounded(limit, (self._send(d, *states[d]) for d in depts))
         if depts and self.homeserver_keeps_presence is not True:
+            self._checked_at = time.monotonic()
             await self._check_homeserver(depts[0], states[depts[0]][0])
         return len(depts)
+
+    async def _dm_topics(self, dept_id: str, status: str) -> None:
+        """A DM has no room list entry of its own to show the department's state, and older
+        clients show no presence: its topic says it (DMs with a case in the last
+        `presence.dm_topic_days` days; a restart sends only what changed)."""
+        if not await self.ctx.db.table_exists(CASE_TABLE):
+            return
+        dept = self.ctx.roster.departments.get(dept_id)
+        if dept is None:
+            return
+        topic = self.ctx.messages("presence.dm_topic", name=dept.name, status=status)
+        days = float(self.ctx.config["presence.dm_topic_days"])
+        since = int(self.ctx.clock.now().timestamp() * 1000 - days * DAY_MS)
+        ghost = self.ctx.ghost(dept_id)
+        for room_id, last in (await self.topics.recent_dms(dept_id, since)).items():
+            if last == topic or room_id in self._no_topic:
+                continue
+            try:
+                await ghost.set_room_topic(room_id, topic)
+            except MatrixRequestError as e:  # e.g. a DM whose creator kept the power to itself
+                self.ctx.log.info("Department %s may not set the topic of %s: %s", dept_id,
+                                  room_id, e)
+                self._no_topic.add(room_id)
+                continue
+            await self.topics.save(room_id, topic)
 
     async def _send(self, dept_id: str, state: PresenceState, status: str) -> None:
         # ignore_cache: the point is to repeat it before the homeserver times it out.

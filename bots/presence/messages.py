@@ -5,6 +5,7 @@ MESSAGES = {
         "presence.unstaffed": "工作时间 · 暂无值班人员，可留言",
         "presence.closed": "下班 · {next} 上班",
         "presence.no_opening": "下班 · 暂无值班安排",
+        "presence.dm_topic": "{name}网上值班室 · {status}",
     },
     "en": {
         "presence.on_duty": "On duty · until {until}",
@@ -12,5 +13,6 @@ MESSAGES = {
         "presence.unstaffed": "Working hours · nobody on duty, leave a message",
         "presence.closed": "Closed · opens {next}",
         "presence.no_opening": "Closed · no duty scheduled",
+        "presence.dm_topic": "Online duty room of {name} · {status}",
     },
 }
