@@ -1,9 +1,10 @@
 """Keeps each department's account online while someone is on duty, unavailable otherwise.
 
 The original contact list showed each department online or offline; in Matrix that is presence.
-A homeserver with default settings takes a user that does not sync back to offline about 30 s
-after its last presence update (Synapse: `sync_online_timeout`), so the state is sent again every
-`presence.refresh_seconds`. To keep that cheap only departments somebody can see are kept up:
+A homeserver with default settings takes a user that does not sync back to offline soon after
+its last presence update (Synapse: at its next presence timer, 30 s `sync_online_timeout`
+checked at the 60 s `last_active_granularity`), so the state is sent again every
+`presence.refresh_seconds` (20). To keep that cheap only departments somebody can see are kept up:
 presence is visible to users who share a room with the account, and a citizen sees a department
 in a DM. `presence.departments: all` keeps every department up (see docs/benchmark.md for what
 each costs the homeserver). Duty changes show within one refresh interval.
