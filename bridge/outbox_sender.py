@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from mautrix.errors import MatrixRequestError
 
 from .db import OutboxItem, OutboxTable
 from .metrics import MESSAGES_SENT, SEND_RETRIES, SENDS_FAILED
@@ -271,12 +270,6 @@ class OutboxSender:
                 # marker is repeated outside the ciphertext for _already_sent to find.
                 try:
                     encrypted = await self.encrypt(item.room_id, item.sender, event_type, content)
-                except MatrixRequestError as e:
-                    # The homeserver refused what encrypting needs (the sender is not in the
-                    # room: 403): the send itself would be refused the same way, for good.
-                    if 400 <= e.http_status < 500 and e.http_status not in (408, 429):
-                        raise PermanentSendError(f"encryption: {e.http_status} {e}") from e
-                    raise TransientSendError(f"encryption: {e.http_status} {e}") from e
                 except Exception as e:
                     log.exception("Encrypting %s failed", item.key)
                     raise TransientSendError(f"encryption: {type(e).__name__}: {e}") from e

@@ -32,6 +32,7 @@ from mautrix.errors import (
     DecryptionError,
     EncryptionError,
     MatrixRequestError,
+    MForbidden,
     MNotFound,
     SessionNotFound,
 )
@@ -267,6 +268,11 @@ class Encryption:
             )
         except MNotFound:
             self._plain.add(room_id)
+            return False
+        except MForbidden:
+            # The sender cannot read the room (not in it): nothing can be sent there as it, so
+            # the send goes ahead unencrypted and the homeserver refuses it for good (a dead
+            # letter the administrators are told of) instead of being retried for a day.
             return False
         if not isinstance(content, RoomEncryptionStateEventContent):
             content = RoomEncryptionStateEventContent.deserialize(content.serialize())
