@@ -71,7 +71,7 @@ URL = re.compile(
 PSEUDONYM = re.compile(
     rf"(?:(?:市民|citizen)[\s{INVISIBLE}]{{0,3}}[#＃][\s{INVISIBLE}]{{0,3}}"
     rf"(?P<n>\d(?:{GAP}\d){{0,9}})"
-    rf"|(?<![A-Za-z0-9_/#&=?.%\-＃])[#＃](?P<b>\d(?:{GAP}\d){{3}})(?![\d:：]))",
+    rf"|(?<![A-Za-z0-9_/#&=?.%\-＃])[#＃](?P<b>\d(?:{GAP}\d){{3}})(?!\d)(?![:：]\d))",
     re.IGNORECASE,
 )
 # Separators of a URL's parts: "?q=#5216" or "/%235216" name a pseudonym once decoded, which the

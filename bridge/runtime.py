@@ -267,9 +267,17 @@ class Runtime:
         name = self.config["appservice.bot.displayname"]
         if name:
             await intent.set_displayname(name)
-        avatar = await self.avatars.generated(intent, self.config["avatars.bot_label"], BOT_COLOUR)
-        if avatar:
-            await intent.set_avatar_url(avatar)  # reads the current one first: once, at start
+        # Only where the bot has none: a new avatar is copied into every room the bot is in
+        # (measured: on a homeserver with many such rooms Synapse answered 500), and an avatar
+        # is never a reason not to start.
+        try:
+            if not await intent.get_avatar_url(intent.mxid):
+                avatar = await self.avatars.generated(intent, self.config["avatars.bot_label"],
+                                                      BOT_COLOUR)
+                if avatar:
+                    await intent.set_avatar_url(avatar, check_current=False)
+        except Exception:
+            log.warning("Could not set the bot's avatar; going on without", exc_info=True)
 
     async def _ping_homeserver(self, after: float = 0.0) -> None:
         """Makes the homeserver flush queued transactions at once instead of after its backoff

@@ -81,10 +81,13 @@ class LetterBot(SharedSteps, Bot):
         await intent.ensure_registered()
         await intent.set_displayname(self.t(f"{self.name}.displayname"))
         if self.ctx.avatars is not None:  # 信箱 / 投诉 on the bot's colour
-            avatar = await self.ctx.avatars.generated(intent, AVATAR_LABELS.get(self.name, ""),
-                                                      BOT_COLOUR)
-            if avatar:
-                await intent.set_avatar_url(avatar)  # reads the current one first
+            try:
+                avatar = await self.ctx.avatars.generated(
+                    intent, AVATAR_LABELS.get(self.name, ""), BOT_COLOUR)
+                if avatar:
+                    await intent.set_avatar_url(avatar)  # reads the current one first
+            except Exception:  # an avatar is never a reason not to start
+                self.ctx.log.warning("Could not set the %s avatar", self.name, exc_info=True)
         if self.ctx.mail is not None:
             self.ctx.mail.on_reply.append(self.office.on_reply)
             self.ctx.mail.on_failure.append(self.office.on_failure)
