@@ -137,10 +137,9 @@ async def test_kill_mid_encrypted_conversation_relays_everything_once(
 ) -> None:
     """SIGKILL between storing and processing/sending: every message is decrypted and relayed
     exactly once after the restart (keys and sessions survive in the bridge's database)."""
-    import asyncio
-
     from tests.kit.bridge import BridgeProcess, write_config
     from tests.kit.duty import prepare_roster
+    from tests.test_consultation_restart import converse_across_a_kill
     from tests.test_directory import resolve
 
     bridge_settings.extra["consultation.encrypt_officers_rooms"] = True
@@ -160,25 +159,8 @@ async def test_kill_mid_encrypted_conversation_relays_everything_once(
 
         asked = [f"问题 {i}" for i in range(1, 9)]
         answered = [f"答复 {i}" for i in range(1, 9)]
-        for i, (question, answer) in enumerate(zip(asked, answered, strict=True)):
-            await citizen.send_text(dm, question)
-            await send(officer, room, thread_reply(root["event_id"], answer))
-            if i == 3:
-                process.kill()
-                await asyncio.sleep(0.5)
-                await process.astart()
-
-        def relayed(prefix_text: str):
-            return lambda e: body_of(e).split("：")[-1].startswith(prefix_text) and \
-                e["sender"] != officer.user_id
-        await officer.wait_for(room, relayed("问题 "), count=9, timeout=90)
-        await citizen.wait_for(dm, lambda e: body_of(e).startswith("答复 "), count=8, timeout=90)
-        await asyncio.sleep(2)
-        await officer.sync(500)
-        await citizen.sync(500)
-        questions = [body_of(e).split("：")[-1] for e in officer.events[room] if relayed("问题 ")(e)]
-        answers = [body_of(e).split("\n")[0] for e in citizen.events[dm]
-                   if body_of(e).startswith("答复 ")]
+        questions, answers = await converse_across_a_kill(
+            process, officer, room, root["event_id"], citizen, dm, asked, answered, kill_after=3)
         assert questions == ["问题 0", *asked]
         assert answers == answered
         assert not citizen.undecrypted(dm) and not officer.undecrypted(room)
