@@ -34,7 +34,7 @@ def security_headers(proxy_seconds: int) -> Callable[..., Awaitable[web.StreamRe
         h["X-Frame-Options"] = "DENY"
         h["Cross-Origin-Resource-Policy"] = "same-origin"
         if "Cache-Control" not in h:
-            if "Set-Cookie" in h or response.status >= 400:
+            if response.cookies or "Set-Cookie" in h or response.status >= 400:
                 h["Cache-Control"] = "no-store"
             elif request.path.startswith("/static/"):
                 h["Cache-Control"] = "public, max-age=3600"

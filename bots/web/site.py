@@ -31,6 +31,7 @@ from .views import (
 )
 
 HERE = Path(__file__).resolve().parent
+SITE: web.AppKey[Site] = web.AppKey("site")
 LANG_COOKIE = "lang"
 ROOMS_TTL = 30.0  # seconds a read of the directory's room ids is reused
 FIGURES_TTL = 60.0
@@ -98,7 +99,7 @@ class Site:
 
     # -- responses --------------------------------------------------------------------------
     def render(self, request: web.Request, name: str, **values: Any) -> bytes:
-        lang = request["lang"]
+        lang = lang_of(request)
         values["t"] = lambda key, **kw: text(lang, key, **kw)
         # Names stay Chinese on the English pages: marked so screen readers say them right.
         values["zh"] = (lambda s: Markup('<span lang="zh-Hans">{}</span>').format(s)) if (
@@ -124,11 +125,11 @@ class Site:
     @staticmethod
     def _remember_lang(request: web.Request, response: web.Response) -> None:
         if request.query.get("lang") in LANGS:
-            response.set_cookie(LANG_COOKIE, request["lang"], max_age=365 * 86400, path="/",
+            response.set_cookie(LANG_COOKIE, lang_of(request), max_age=365 * 86400, path="/",
                                 samesite="Lax", httponly=True)
 
     def not_found(self, request: web.Request) -> web.Response:
-        body = self.render(request, "error.html", message=text(request["lang"], "error.not_found"))
+        body = self.render(request, "error.html", message=text(lang_of(request), "error.not_found"))
         return self.page(request, body, status=404)
 
     # -- pages ------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ class Site:
             jurisdictions[0].id if jurisdictions else "")
         if jur_id not in roster.jurisdictions:
             return self.not_found(request)
-        key, body = self.cached("directory", jur_id, request["lang"])
+        key, body = self.cached("directory", jur_id, lang_of(request))
         if body is None:
             now = self.ctx.clock.now()
             view = directory_view(roster, self.ctx.config, now, await self.room_ids())
@@ -176,7 +177,7 @@ class Site:
 
     async def figures_csv(self, request: web.Request) -> web.Response:
         view = table_view(await self.figures(), self.roster)
-        response = web.Response(text=csv_text(view, request["lang"]), content_type="text/csv",
+        response = web.Response(text=csv_text(view, lang_of(request)), content_type="text/csv",
                                 charset="utf-8")
         response.headers["Content-Disposition"] = (
             f'attachment; filename="dutyroom-figures-{view["month"]}.csv"')
@@ -231,13 +232,20 @@ class Site:
         return self.json(request, table_view(await self.figures(), self.roster))
 
 
-def choose_language(site: Site) -> Any:
+def lang_of(request: web.Request) -> str:
+    """?lang= (which the response then remembers in a cookie), else the cookie, else Chinese."""
+    asked = request.query.get("lang")
+    if asked in LANGS:
+        return asked
+    remembered = request.cookies.get(LANG_COOKIE)
+    return remembered if remembered in LANGS else "zh"
+
+
+def pages_not_found(site: Site) -> Any:
+    """A page that does not exist answers with a page (in the visitor's language)."""
+
     @web.middleware
     async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-        asked = request.query.get("lang")
-        request["lang"] = asked if asked in LANGS else (
-            request.cookies.get(LANG_COOKIE) if request.cookies.get(LANG_COOKIE) in LANGS
-            else "zh")
         try:
             return await handler(request)
         except web.HTTPNotFound:
@@ -246,6 +254,11 @@ def choose_language(site: Site) -> Any:
             return site.not_found(request)
 
     return middleware
+
+
+async def favicon(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(HERE / "static" / "favicon.svg",
+                            headers={"Content-Type": "image/svg+xml"})
 
 
 def make_app(ctx: Any) -> web.Application:
@@ -265,9 +278,9 @@ def make_app(ctx: Any) -> web.Application:
     app = web.Application(middlewares=[
         security_headers(int(cfg.get("web.proxy_cache_seconds", 15) or 0)),
         rate_limit(limiter, bool(cfg.get("web.trust_forwarded_for", False)), refuse),
-        choose_language(site),
+        pages_not_found(site),
     ])
-    app["site"] = site
+    app[SITE] = site
     app.router.add_get("/", site.directory)
     app.router.add_get("/j/{jurisdiction}", site.directory)
     app.router.add_get("/departments/{dept_id}", site.department)
@@ -279,4 +292,6 @@ def make_app(ctx: Any) -> web.Application:
     app.router.add_get("/api/v1/status", site.api_status)
     app.router.add_get("/api/v1/figures", site.api_figures)
     app.router.add_static("/static/", HERE / "static", append_version=False)
+    # Browsers ask for /favicon.ico whatever the page says.
+    app.router.add_get("/favicon.ico", favicon)
     return app
