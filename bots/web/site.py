@@ -164,15 +164,26 @@ class Site:
         return self.page(request, body)
 
     async def figures_page(self, request: web.Request) -> web.Response:
-        view = table_view(await self.figures(), self.roster)
+        """All jurisdictions, and the departments of one (`?j=`, default the province; `all`
+        for every department: a long page, the CSV and JSON are better for that)."""
+        roster = self.roster
+        view = table_view(await self.figures(), roster)
+        order = jurisdiction_order(roster)
+        shown = request.query.get("j") or (order[0].id if order else "all")
+        if shown != "all" and shown not in roster.jurisdictions:
+            return self.not_found(request)
         sort = request.query.get("sort", "")
         sort = sort if sort in SORT_KEYS else ""
-        descending = request.query.get("order", "desc" if sort and sort != "name" else "asc") == "desc"
-        departments = sorted_rows(view["departments"], sort, descending) if sort else view["departments"]
-        jurisdictions = sorted_rows(view["jurisdictions"], sort, descending) if sort else view["jurisdictions"]
+        default_order = "desc" if sort and sort != "name" else "asc"
+        descending = request.query.get("order", default_order) == "desc"
+        departments = [r for r in view["departments"] if shown in ("all", r["jurisdiction"])]
+        jurisdictions = view["jurisdictions"]
+        if sort:
+            departments = sorted_rows(departments, sort, descending)
+            jurisdictions = sorted_rows(jurisdictions, sort, descending)
         body = self.render(request, "figures.html", month=view["month"], departments=departments,
                            jurisdictions=jurisdictions, chart=chart(view["jurisdictions"]),
-                           sort=sort, descending=descending)
+                           sort=sort, descending=descending, shown=shown, order=order)
         return self.page(request, body)
 
     async def figures_csv(self, request: web.Request) -> web.Response:
