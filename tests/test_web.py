@@ -109,7 +109,6 @@ async def page(browser: Any) -> AsyncIterator[Any]:
     opened = await context.new_page()
     problems = Problems()
     problems.attach(opened)
-    opened.problems = problems
     yield opened
     await context.close()
     assert problems.items == []
@@ -252,6 +251,46 @@ async def test_phone_and_desktop_layouts_with_screenshots(
         assert await page.evaluate("document.activeElement.closest('main') !== null")
         await context.close()
         assert problems.items == []
+
+
+# Every element with text of its own: its colour against the first opaque background behind
+# it, as WCAG 2 computes contrast; 4.5:1 for text, 3:1 for large text (24 px, or 18.7 px bold).
+CONTRAST = """() => {
+  const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
+    .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = el => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const bad = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (el.closest("svg") || !el.getClientRects().length) continue;
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const style = getComputedStyle(el);
+    const a = lum(rgb(style.color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight, 10) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) bad.push(el.tagName + "." + el.className + ": " + ratio.toFixed(2));
+  }
+  return bad;
+}"""
+
+
+async def test_text_contrast_meets_wcag_aa(site: Site, page: Any) -> None:
+    office = a_department(site.roster, "default")
+    for path in ("/", "/?lang=en", f"/departments/{office}", "/figures", "/start"):
+        await page.goto(site.url + path)
+        assert await page.evaluate(CONTRAST) == [], path
+    # The skip link, once focused, is readable too.
+    await page.keyboard.press("Tab")
+    assert await page.evaluate(CONTRAST) == []
 
 
 async def test_department_and_figures_pages(site: Site, page: Any) -> None:
