@@ -79,6 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--web-clients", type=int, default=50, help="web: concurrent clients")
     p.add_argument("--web-seconds", type=float, default=10.0,
                    help="web: seconds of load per endpoint (and as long again for its floor)")
+    p.add_argument("--web-events-per-s", type=float, default=200,
+                   help="web: events a second fed to the appservice during the second load")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     return p.parse_args(argv)
 
@@ -345,7 +347,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 async def web_section(stack: Stack, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     return await run_web(stack, workdir / "web", args.departments, args.jurisdictions,
-                         clients=args.web_clients, seconds=args.web_seconds)
+                         clients=args.web_clients, seconds=args.web_seconds,
+                         events_per_s=args.web_events_per_s)
 
 
 async def latency_at_pace(stack: Stack, workdir: Path, args: argparse.Namespace,

@@ -6,6 +6,11 @@ The bridge runs as its own process (as operators run it) with a synthetic roster
 switched off (bots.disabled) so the section does not spend minutes creating 744 rooms the site
 does not need (it reads only the roster and, when there, the directory's room table).
 
+Each endpoint is loaded twice: with the bridge otherwise idle, and beside the appservice taking
+`events_per_s` events a second (transactions PUT to its endpoint as the homeserver does, stored
+in the durable inbox and handed to the bots: the appservice's own path, with an event type no bot
+acts on, so nothing is sent back).
+
 The floor, measured in the same run by the same clients: a bare aiohttp server (its own
 process, no middleware, no template) answering the very bytes the site answered, compressed the
 same way. The ratio says what the site's own work (language, rate limit, headers, the
@@ -19,6 +24,7 @@ import asyncio
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +85,37 @@ async def load(url: str, clients: int, seconds: float) -> dict[str, Any]:
         "p50_ms": round(percentile([s * 1000 for s in latencies], 50), 1),
         "p99_ms": round(percentile([s * 1000 for s in latencies], 99), 1),
     }
+
+
+async def feed_appservice(url: str, hs_token: str, per_s: float, stop: asyncio.Event
+                          ) -> dict[str, int]:
+    """Transactions of events to the bridge's endpoint, 10 a second, until `stop`."""
+    sent = failed = 0
+    run = uuid.uuid4().hex[:8]
+    headers = {"Authorization": f"Bearer {hs_token}"}
+    per_txn = max(1, round(per_s / 10))
+    async with aiohttp.ClientSession(headers=headers) as http:
+        n = 0
+        while not stop.is_set():
+            tick = time.perf_counter()
+            events = [{
+                "type": "org.dutyroom.bench", "room_id": f"!bench{run}{i % 20}:localhost",
+                "sender": "@bench:localhost", "event_id": f"$bench{run}-{n}-{i}",
+                "origin_server_ts": int(time.time() * 1000), "content": {"n": n},
+            } for i in range(per_txn)]
+            try:
+                async with http.put(f"{url}/_matrix/app/v1/transactions/bench-{run}-{n}",
+                                    json={"events": events}) as resp:
+                    ok = resp.status == 200
+            except aiohttp.ClientError:
+                ok = False
+            if ok:
+                sent += len(events)
+            else:
+                failed += 1
+            n += 1
+            await asyncio.sleep(max(0.0, 0.1 - (time.perf_counter() - tick)))
+    return {"events_stored": sent, "transactions_failed": failed}
 
 
 async def wait_listening(url: str, timeout: float = 30) -> None:
@@ -143,7 +180,8 @@ def render_miss_ms(roster_dir: Path, config: Path, repeats: int = 5) -> dict[str
 
 
 async def run_web(stack: Stack, workdir: Path, departments: int, jurisdictions: int,
-                  clients: int = 50, seconds: float = 10.0) -> dict[str, Any]:
+                  clients: int = 50, seconds: float = 10.0, events_per_s: float = 200
+                  ) -> dict[str, Any]:
     roster_dir = workdir / "roster"
     await asyncio.to_thread(write_roster, roster_dir, jurisdictions, departments)
     web_port = free_port()
@@ -152,7 +190,9 @@ async def run_web(stack: Stack, workdir: Path, departments: int, jurisdictions: 
         hs_token=stack.hs_token, port=stack.port, database=f"sqlite:{workdir}/bridge.db",
         prefix="dutyroom_", rosters=[str(roster_dir / "*.yaml")],
         extra={"bots.disabled": ["directory", "officers", "presence"],
-               "web.rate_limit.per_minute": 0, "avatars.enabled": False},
+               "web.rate_limit.per_minute": 0, "avatars.enabled": False,
+               # The fed transactions are not numbered like the homeserver's.
+               "appservice.reconcile_on_txn_anomaly": False},
     )
     config = write_config(workdir / "config.yaml", settings)
     # write_config gives tests a free port of the kernel's choosing; here it must be known.
@@ -162,7 +202,7 @@ async def run_web(stack: Stack, workdir: Path, departments: int, jurisdictions: 
     bridge = BridgeProcess(config, stack.port)
     await bridge.astart(timeout=120)
     results: dict[str, Any] = {"departments": departments, "clients": clients,
-                               "seconds": seconds}
+                               "seconds": seconds, "events_per_s": events_per_s}
     try:
         base = f"http://127.0.0.1:{web_port}"
         await wait_listening(base + "/")
@@ -178,10 +218,16 @@ async def run_web(stack: Stack, workdir: Path, departments: int, jurisdictions: 
             site = await load(base + path, clients, seconds)
             site["bridge_cpu_ms_per_request"] = round(
                 cpu.seconds() * 1000 / max(1, site["requests"]), 2)
+            stop = asyncio.Event()
+            feeding = asyncio.create_task(feed_appservice(
+                f"http://127.0.0.1:{stack.port}", stack.hs_token, events_per_s, stop))
+            busy = await load(base + path, clients, seconds)
+            stop.set()
+            busy.update(await feeding)
             body, content_type = bodies[name]
             bottom = await floor(body, content_type, workdir, clients, seconds)
             results[name] = {
-                "bytes": len(body), "site": site, "floor": bottom,
+                "bytes": len(body), "site": site, "floor": bottom, "beside_appservice": busy,
                 "ratio_rps_to_floor": round(site["rps"] / bottom["rps"], 2) if bottom["rps"] else None,
             }
     finally:
@@ -203,6 +249,10 @@ def web_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                      "p50 / p99 (ms)",
                      f"{s['rps']}, {s['p50_ms']} / {s['p99_ms']}; floor {f['rps']}, "
                      f"{f['p50_ms']} / {f['p99_ms']} = {d['ratio_rps_to_floor']}× the floor"))
+        b = d["beside_appservice"]
+        rows.append((f"  beside the appservice taking {w['events_per_s']:g} events/s",
+                     f"{b['rps']}, {b['p50_ms']} / {b['p99_ms']}; {b['events_stored']} events "
+                     f"stored, {b['transactions_failed']} transactions failed"))
         rows.append((f"  {label}: bytes (gzip), CPU per request site / floor (ms), failures",
                      f"{d['bytes']} ({w.get(name + '_bytes_gzip', '—')}), "
                      f"{s['bridge_cpu_ms_per_request']} / {f['server_cpu_ms_per_request']}, "

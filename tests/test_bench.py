@@ -42,6 +42,9 @@ def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: 
         web = results["web"][name]
         assert web["site"]["requests"] > 0 and web["site"]["failures"] == 0
         assert web["floor"]["requests"] > 0
+        assert web["beside_appservice"]["requests"] > 0
+        assert web["beside_appservice"]["events_stored"] > 0
+        assert web["beside_appservice"]["transactions_failed"] == 0
     for row in ("web directory page /", "web /api/v1/departments",
                 "presence: Synapse CPU per update", "relay citizen→officers", "encrypted relay c→o",
                 "relayed throughput", "bridge CPU per relayed event",
