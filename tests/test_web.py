@@ -28,6 +28,7 @@ from playwright.async_api import async_playwright, expect
 from bots.web.site import SITE
 from bridge.clock import FixedClock
 from bridge.roster import Roster
+from bridge.roster.status import duty_status
 from bridge.runtime import Runtime
 from tests.conftest import BACKENDS
 from tests.kit.bridge import InProcessBridge, write_config
@@ -177,10 +178,20 @@ async def test_off_duty_on_a_holiday_with_the_next_opening_and_live_updates(
         assert "春节" in await today.inner_text() and "今天" in await today.inner_text()
         assert "休息" in await today.locator("td").inner_text()
 
-        # The page's script follows the clock without a reload (it polls every second here).
-        await page.goto(f"{site.url}/departments/{office}")
+        # The page's script follows the clock without a reload (it polls every second here):
+        # the departments' statuses and the jurisdiction's count.
+        jur = roster.departments[office].jurisdiction
+        await page.goto(f"{site.url}/j/{jur}")
+        here = [d for d in roster.departments.values() if d.jurisdiction == jur]
+        total = len(here)
+        # The count's definition is the roster's (checked department by department above).
+        on_duty = sum(duty_status(roster, d.id, FRIDAY_10).on_duty for d in here)
+        summary = page.locator(f'[data-summary="{jur}"]')
+        on_duty_on_holiday = await summary.inner_text()
         site.clock.set(FRIDAY_10)
         await expect(status).to_have_text("在线值班 · 至 12:00", timeout=10_000)
+        await expect(summary).to_have_text(f"{on_duty}/{total} 个部门在线值班", timeout=10_000)
+        assert on_duty_on_holiday != await summary.inner_text()
     finally:
         site.clock.set(FRIDAY_10)
 

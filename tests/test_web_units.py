@@ -80,3 +80,31 @@ def test_rows_without_data_stay_last_and_read_as_a_dash(roster) -> None:
     assert "jurisdiction,zj,浙江省,zj,10,,,," in csv
     assert "department,fgw,浙江省发展和改革委员会,zj,3,,,,0.5" in csv
     assert "department,gat,浙江省公安厅,zj,,,,," in csv
+
+
+class _Config(dict):
+    def get(self, key, default=None):  # type: ignore[override]
+        return super().get(key, default)
+
+
+async def test_a_taken_port_stops_the_start_with_a_clear_error() -> None:
+    import logging
+    import socket
+    from types import SimpleNamespace
+
+    from bots.web import WebBot
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        ctx = SimpleNamespace(config=_Config({"web.enabled": True,
+                                              "web.listen": f"127.0.0.1:{port}"}),
+                              log=logging.getLogger("test"))
+        bot = WebBot(ctx)  # type: ignore[arg-type]
+        with pytest.raises(RuntimeError, match=f"127.0.0.1:{port} \\(web.listen\\)"):
+            await bot.start()
+        assert bot.runner is None
+    finally:
+        taken.close()

@@ -48,7 +48,15 @@ class WebBot(Bot):
         self.runner = web.AppRunner(make_app(self.ctx), access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as e:
+            await self.runner.cleanup()
+            self.runner = None
+            # The bridge does not start half-configured: the operator asked for the site.
+            raise RuntimeError(f"The public web site cannot listen on {host}:{port} "
+                               f"(web.listen): {e.strerror or e}. Choose another address in "
+                               "web.listen, or set web.enabled: false.") from e
         # Port 0 picks a free one (tests): read back the real address.
         bound = self.runner.addresses[0] if self.runner.addresses else (host, port)
         self.address = (str(bound[0]), int(bound[1]))

@@ -233,8 +233,17 @@ class Site:
         """Only the statuses, for the pages' live refresh (small, polled)."""
         key, body = self.cached("status")
         if body is None:
-            now = self.ctx.clock.now()
-            data = {d: status_view(self.roster, d, now) for d in self.roster.departments}
+            roster, now = self.roster, self.ctx.clock.now()
+            departments = {d: status_view(roster, d, now) for d in roster.departments}
+            jurisdictions = {j: {"count": 0, "on_duty": 0} for j in roster.jurisdictions}
+            for dept in roster.departments.values():
+                counts = jurisdictions.setdefault(dept.jurisdiction, {"count": 0, "on_duty": 0})
+                counts["count"] += 1
+                counts["on_duty"] += departments[dept.id]["on_duty"]
+            for counts in jurisdictions.values():
+                counts["text"] = {lang: text(lang, "dir.on_duty_count", n=counts["on_duty"],
+                                             total=counts["count"]) for lang in LANGS}
+            data = {"departments": departments, "jurisdictions": jurisdictions}
             body = self.keep(key, json.dumps(data, ensure_ascii=False,
                                              separators=(",", ":")).encode("utf-8"))
         return self.json(request, body)

@@ -7,6 +7,10 @@
   var lang = body.getAttribute("data-lang") || "zh";
   var poll = parseInt(body.getAttribute("data-poll") || "0", 10);
 
+  function setText(el, text) {
+    if (text !== undefined && el.textContent !== text) el.textContent = text;
+  }
+
   function refresh() {
     var shown = document.querySelectorAll("[data-status]");
     if (!shown.length) return;
@@ -14,11 +18,18 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (all) {
         if (!all) return;
+        document.querySelectorAll("[data-count]").forEach(function (el) {
+          var j = all.jurisdictions[el.getAttribute("data-count")];
+          if (j) setText(el, j.on_duty + "/" + j.count);
+        });
+        document.querySelectorAll("[data-summary]").forEach(function (el) {
+          var j = all.jurisdictions[el.getAttribute("data-summary")];
+          if (j) setText(el, j.text[lang] || j.text.zh);
+        });
         shown.forEach(function (el) {
-          var s = all[el.getAttribute("data-status")];
+          var s = all.departments[el.getAttribute("data-status")];
           if (!s) return;
-          var text = s.text[lang] || s.text.zh;
-          if (el.textContent !== text) el.textContent = text;
+          setText(el, s.text[lang] || s.text.zh);
           el.classList.toggle("on", s.on_duty);
           el.classList.toggle("off", !s.on_duty);
         });
