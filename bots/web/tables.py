@@ -14,6 +14,7 @@ from bridge.roster import Roster
 
 from .figures import FIELDS, RATES, FiguresRow, FiguresTable
 from .texts import text
+from .views import jurisdiction_order
 
 SORT_KEYS = ("name",) + FIELDS
 
@@ -42,10 +43,13 @@ def sorted_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[
 
 
 def table_view(table: FiguresTable, roster: Roster) -> dict[str, Any]:
+    """Jurisdictions in the directory's order (the province first), whatever the rows' order."""
+    rank = {j.id: i for i, j in enumerate(jurisdiction_order(roster))}
+    jurisdictions = sorted(table.jurisdictions, key=lambda r: rank.get(r.jurisdiction, len(rank)))
     return {
         "month": table.month.strftime("%Y-%m"),
         "departments": [row_view(r, roster) for r in table.departments],
-        "jurisdictions": [row_view(r, roster) for r in table.jurisdictions],
+        "jurisdictions": [row_view(r, roster) for r in jurisdictions],
     }
 
 
