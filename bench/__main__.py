@@ -25,6 +25,7 @@ from bench.relay import run_relay
 from bench.relay_e2ee import run_relay_e2ee
 from bench.stack import Stack, start_stack
 from bench.throughput import run_throughput
+from bench.web import run_web, web_rows
 from devstack import Postgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +72,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scratch", type=Path, default=Path("/tmp"),
                    help="where the throwaway homeserver and bridge keep their files (/dev/shm, a "
                         "tmpfs, takes the disk's fsync out of every commit)")
+    # The public web site (bench/web.py).
+    p.add_argument("--web-only", action="store_true",
+                   help="run only the web site section (quick check)")
+    p.add_argument("--skip-web", action="store_true", help="skip the web site section")
+    p.add_argument("--web-clients", type=int, default=50, help="web: concurrent clients")
+    p.add_argument("--web-seconds", type=float, default=10.0,
+                   help="web: seconds of load per endpoint (and as long again for its floor)")
+    p.add_argument("--web-events-per-s", type=float, default=200,
+                   help="web: events a second fed to the appservice during the second load")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     return p.parse_args(argv)
 
@@ -106,6 +116,7 @@ def table(results: dict[str, Any]) -> str:
     rows += relay_rows(results)
     rows += presence_rows(results)
     rows += e2ee_rows(results)
+    rows += web_rows(results)
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
@@ -291,6 +302,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "synapse_start_s": round(time.perf_counter() - started, 2),
             "targets": TARGETS,
         }
+        if args.web_only:
+            results["web"] = await web_section(stack, workdir, args)
+            return results
         first_pace, *more_paces = args.spacing_ms
         results["latency"] = await run_latency(stack, args.messages, first_pace / 1000)
         results["throughput"] = await run_throughput(stack, args.senders, args.per_sender)
@@ -323,10 +337,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             results["relay_e2ee"] = await run_relay_e2ee(
                 stack, workdir / "relay-e2ee", messages=args.e2ee_messages,
                 spacing_s=first_pace / 1000)
+        if not args.skip_web:
+            results["web"] = await web_section(stack, workdir, args)
         return results
     finally:
         await asyncio.to_thread(stack.synapse.stop)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def web_section(stack: Stack, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    return await run_web(stack, workdir / "web", args.departments, args.jurisdictions,
+                         clients=args.web_clients, seconds=args.web_seconds,
+                         events_per_s=args.web_events_per_s)
 
 
 async def latency_at_pace(stack: Stack, workdir: Path, args: argparse.Namespace,
@@ -361,7 +383,12 @@ def cli(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     logging.basicConfig(level=logging.WARNING)
     results = asyncio.run(main(args))
-    print(table(results))
+    if "latency" in results:
+        print(table(results))
+    else:  # --web-only
+        rows = web_rows(results)
+        width = max(len(k) for k, _ in rows)
+        print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")

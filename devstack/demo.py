@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
 import secrets
 import shutil
@@ -115,6 +116,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="bridge (appservice) port (default: 29350)")
     parser.add_argument("--smtp-port", type=int, default=2525,
                         help="SMTP sink port (default: 2525)")
+    parser.add_argument("--web-port", type=int, default=8090,
+                        help="the public web site's port (default: 8090)")
     parser.add_argument("--reset", action="store_true", help="wipe --dir first")
     parser.add_argument("--once", action="store_true",
                         help="start, print, verify the directory, stop and exit (for tests)")
@@ -147,7 +150,8 @@ def check_ports(args: argparse.Namespace) -> None:
     # A clear message now beats a Synapse or aiohttp traceback in a log file later.
     for option, port in (("--port", args.port), ("--bridge-port", args.bridge_port),
                          ("--smtp-port", args.smtp_port),
-                         ("--smtp-port (+1, the reply listener)", args.smtp_port + 1)):
+                         ("--smtp-port (+1, the reply listener)", args.smtp_port + 1),
+                         ("--web-port", args.web_port)):
         if not port_free(port):
             raise DemoError(f"port {port} on 127.0.0.1 is in use; choose another with {option}")
 
@@ -234,6 +238,10 @@ def write_bridge_config(paths: Paths, args: argparse.Namespace) -> None:
     data["mail"]["enabled"] = True
     data["mail"]["reply_domain"] = f"reply.{DOMAIN}"
     data["mail"]["listen_port"] = args.smtp_port + 1
+    # The public web site (bots/web): directory, status, figures, how to start.
+    web = data.setdefault("web", {})  # a config from before the site has no section
+    web["enabled"] = True
+    web["listen"] = f"127.0.0.1:{args.web_port}"
     if not data["mail"].get("token_secret"):
         data["mail"]["token_secret"] = secrets.token_urlsafe(32)
     with open(paths.config, "w", encoding="utf-8") as stream:
@@ -408,6 +416,7 @@ def print_info(args: argparse.Namespace, paths: Paths, prefix: str, officers: li
     print(f"""
 ================ 浙江政务通 · 网上值班室 — demo ================
 主服务器 / Homeserver:   {url}
+网页 / Web page:         http://127.0.0.1:{args.web_port}/  (部门名录、值班状态、公开数据 / directory, status, figures)
 
 用 Element 登录 / Sign in with Element (Web or Desktop):
   登录 → 编辑主服务器 → {url}
@@ -472,6 +481,21 @@ def verify(synapse: Synapse, prefix: str, expected: int) -> bool:
     return ok
 
 
+def verify_web(port: int, expected: int) -> bool:
+    """The public web site answers and lists every department of the roster."""
+    url = f"http://127.0.0.1:{port}/api/v1/departments"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            listed = len(json.load(resp)["departments"])
+    except OSError as err:
+        print(f"验证 / Check: {url} did not answer: {err}", flush=True)
+        return False
+    ok = listed == expected
+    print(f"验证 / Check: the web site lists {listed} departments (roster: {expected}) — "
+          f"{'OK' if ok else 'WRONG'}", flush=True)
+    return ok
+
+
 # -- main -------------------------------------------------------------------------------------
 
 
@@ -518,7 +542,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"就绪 / Ready in {time.monotonic() - started:.1f} s", flush=True)
         print_info(args, paths, prefix, officers, province)
         if args.once:
-            return 0 if verify(synapse, prefix, len(province)) else 1
+            ok = verify(synapse, prefix, len(province))
+            return 0 if verify_web(args.web_port, len(all_departments)) and ok else 1
         return watch(bridge, synapse, paths)
     except Stop as why:
         print(f"\n{why}: 正在停止 / stopping …", flush=True)

@@ -13,10 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_demo_once_starts_everything_and_verifies(tmp_path: Path) -> None:
-    port, bridge_port, smtp_port = free_port(), free_port(), free_port()
+    port, bridge_port, smtp_port, web_port = free_port(), free_port(), free_port(), free_port()
     command = [
         sys.executable, "-m", "devstack.demo", "--once", "--dir", str(tmp_path / "demo"),
         "--port", str(port), "--bridge-port", str(bridge_port), "--smtp-port", str(smtp_port),
+        "--web-port", str(web_port),
     ]
     # The demo prints Chinese; decode it the same way whatever the locale of the test run.
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
@@ -27,3 +28,6 @@ def test_demo_once_starts_everything_and_verifies(tmp_path: Path) -> None:
     assert done.returncode == 0, output[-6000:]
     assert f"http://127.0.0.1:{port}" in output
     assert "citizen" in output
+    # The public web site: its address is printed, and it lists every department (verify_web).
+    assert f"http://127.0.0.1:{web_port}/" in output
+    assert "the web site lists" in output

@@ -87,6 +87,21 @@ class Roster:
         seg = self._segment(dept_id, at)
         return seg is not None and seg.open
 
+    def open_periods(self, dept_id: str, day: date) -> tuple[tuple[int, int], ...]:
+        """The spans of a local day (seconds since midnight) in which citizens are answered,
+        adjacent segments joined: what a week's timetable shows (the public web page)."""
+        if dept_id not in self.departments:
+            return ()
+        spans: list[tuple[int, int]] = []
+        for seg in self._day(dept_id, day):
+            if not seg.open:
+                continue
+            if spans and spans[-1][1] == seg.start:
+                spans[-1] = (spans[-1][0], seg.end)
+            else:
+                spans.append((seg.start, seg.end))
+        return tuple(spans)
+
     def next_opening(self, dept_id: str, at: datetime) -> datetime | None:
         if dept_id not in self.departments:
             return None

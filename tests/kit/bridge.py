@@ -64,6 +64,8 @@ def write_config(path: Path, s: BridgeSettings) -> Path:
     data["messages"]["language"] = s.language
     # The kit's nio users do no encryption; the tests that use encrypting users turn this on.
     data["consultation"]["encrypt_officers_rooms"] = False
+    # Many bridges run at once: the public site takes any free port (WebBot.address says which).
+    data["web"]["listen"] = "127.0.0.1:0"
     data["logging"]["root"]["level"] = "DEBUG" if os.environ.get("DUTYROOM_TEST_DEBUG") else "INFO"
     for dotted, value in s.extra.items():
         node = data
