@@ -64,7 +64,8 @@ class KnowledgeWatcher:
             roster = self.roster()
             try:
                 knowledge = load_knowledge(self.folder, roster, files)
-                index = await asyncio.to_thread(Index, knowledge.entries.values(), knowledge.synonyms)
+                index = await asyncio.to_thread(Index, knowledge.entries.values(), knowledge.synonyms,
+                                                self.index)
             except KnowledgeError as e:
                 self.last_error = e
                 log.error("Knowledge edit refused, the entries in force stay:\n%s", e)
