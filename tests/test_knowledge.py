@@ -4,13 +4,19 @@ out of hours and open one by number, edits go live on reload, broken edits are r
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bridge.clock import FixedClock
 from tests.kit.bridge import BridgeSettings
 from tests.kit.clients import UserFactory
 from tests.kit.duty import SHANGHAI, start_duty_room
+from tests.kit.e2ee import EncryptingUserFactory
+from tests.kit.stack import Stack
 from tests.test_consultation import body_of, has, in_thread, is_root, send, thread_reply
 
 FRIDAY_10 = datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI)
@@ -159,5 +165,52 @@ async def test_out_of_hours_suggestions_opened_by_number(
         assert len(kept) == 4 and "已自动发送知识库条目《居民阶梯电价听证会安排》" in kept[1]
         counts = await duty.bot("knowledge").tables.counts()
         assert counts["fgw/price"] == {"suggested_citizen": 1, "opened": 1}
+    finally:
+        await duty.bridge.stop()
+
+
+@pytest.fixture
+async def e2ee_users(stack: Stack, tmp_path: Path) -> AsyncIterator[EncryptingUserFactory]:
+    factory = EncryptingUserFactory(stack, tmp_path / "stores")
+    try:
+        yield factory
+    finally:
+        await factory.close()
+
+
+async def test_an_entry_through_encrypted_rooms_and_a_good_rating(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
+    e2ee_users: EncryptingUserFactory,
+) -> None:
+    """Encrypted DM, encrypted officers' room: the officer's encrypted command is read, the
+    entry reaches the citizen encrypted from the department's account, and a 5-star rating
+    counts the entry as closed well."""
+    bridge_settings.extra["knowledge.path"] = str(knowledge_folder(tmp_path))
+    bridge_settings.extra["consultation.encrypt_officers_rooms"] = True
+    bridge_settings.extra["encryption.key_wait_seconds"] = 10
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, e2ee_users,  # type: ignore[arg-type]
+                                 at=FRIDAY_10)
+    try:
+        citizen = await e2ee_users("citizen")
+        dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+        await citizen.wait_for(dm, has("网上值班室"))
+        officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+        await officer.sync(0)
+        await citizen.send_text(dm, "投资项目怎么备案")
+        [root] = await officer.wait_for(room, is_root)
+        assert "1. 企业投资项目备案" in body_of(root)
+        await send(officer, room, thread_reply(root["event_id"], "!答 1"))
+        [answer] = await citizen.wait_for(dm, has("投资项目在线审批监管平台"))
+        assert answer["sender"] == duty.ghost("fgw")
+        for user, room_id in ((citizen, dm), (officer, room)):
+            sent = [e for e in await user.history(room_id) if e["type"].startswith("m.room.message")
+                    or e["type"] == "m.room.encrypted"]
+            assert sent and all(e["type"] == "m.room.encrypted" for e in sent), json.dumps(sent)[:500]
+        await send(officer, room, thread_reply(root["event_id"], "!办结"))
+        await citizen.wait_for(dm, has("请回复数字 1–5"))
+        await citizen.send_text(dm, "5")
+        await citizen.wait_for(dm, has("感谢您的评价（5 分）"))
+        counts = await duty.bot("knowledge").tables.counts()
+        assert counts["fgw/project"] == {"suggested_officer": 1, "sent": 1, "closed_well": 1}
     finally:
         await duty.bridge.stop()
