@@ -430,6 +430,8 @@ def print_info(args: argparse.Namespace, paths: Paths, prefix: str, officers: li
 邮件 / Mail sent by the bridge lands in:  {paths.maildir}
   The mail office answers by replying to the Reply-To address (reply+…@reply.{DOMAIN})
   through SMTP on 127.0.0.1:{args.smtp_port + 1}, e.g. with swaks or aiosmtplib.
+知识库 / Knowledge base: ask 省人力社保厅 (@{prefix}rlsbt:{DOMAIN}) "失业金怎么领" out of
+  working hours: the reply lists matching entries; reply "1" to read one. Officers: "!答 词".
 省长信箱 / Letters: DM @{prefix}mailbox:{DOMAIN} · 监督投诉 / Complaints: DM @{prefix}complaints:{DOMAIN}
 日志 / Logs:  bridge {paths.bridge_log}
               Synapse {paths.synapse / 'homeserver.log'}
@@ -518,7 +520,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"就绪 / Ready in {time.monotonic() - started:.1f} s", flush=True)
         print_info(args, paths, prefix, officers, province)
         if args.once:
-            return 0 if verify(synapse, prefix, len(province)) else 1
+            ok = verify(synapse, prefix, len(province))
+            from devstack.demo_knowledge import show_knowledge  # the knowledge base (issue #21)
+
+            ok = show_knowledge(synapse, prefix, CITIZEN, DOMAIN) and ok
+            return 0 if ok else 1
         return watch(bridge, synapse, paths)
     except Stop as why:
         print(f"\n{why}: 正在停止 / stopping …", flush=True)

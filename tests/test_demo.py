@@ -27,3 +27,4 @@ def test_demo_once_starts_everything_and_verifies(tmp_path: Path) -> None:
     assert done.returncode == 0, output[-6000:]
     assert f"http://127.0.0.1:{port}" in output
     assert "citizen" in output
+    assert "知识库演示" in output and "失业保险金申领" in output  # issue #21's suggestions
