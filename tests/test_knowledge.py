@@ -128,6 +128,31 @@ async def test_officer_searches_sends_and_entries_reload(
         assert await kb.remind_reviews() == 1
         assert await kb.remind_reviews() == 0
         await officer.wait_for(room, has("知识库复核提醒"), count=2)
+
+        # After a restart: no second list this week, and the numbered list is still there.
+        await duty.bridge.stop()
+        duty.runtime = await duty.bridge.start()
+        kb = duty.bot("knowledge")
+        await kb.watcher.ready()
+        assert await kb.remind_reviews() == 0
+        # Started with the broken file still there: it is left out and reported, the rest is live.
+        assert f"{broken}:4:12" in str(kb.watcher.last_error)
+        assert "fgw/project" in kb.watcher.knowledge.entries and "fgw/broken" not in kb.watcher.knowledge.entries
+        await send(officer, room, thread_reply(root_id, "!答 1"))
+        await citizen.wait_for(dm, has("投资项目在线审批监管平台"), count=2)
+
+        # Transferred: the receiving department answers from its own entries only.
+        await send(officer, room, thread_reply(root_id, "!转办 gat 身份证问题"))
+        gat_officer, gat_room = duty.officers["gat1"], duty.officers_rooms["gat"]
+        [gat_root] = await gat_officer.wait_for(gat_room, has("转入咨询"))
+        gat_thread = gat_root["event_id"]
+        await send(gat_officer, gat_room, thread_reply(gat_thread, "!答 1"))  # fgw's list
+        await gat_officer.wait_for(gat_room, in_thread(gat_thread, "编号 1 不在最近一次检索结果中"))
+        await send(gat_officer, gat_room, thread_reply(gat_thread, "!答 身份证"))
+        await gat_officer.wait_for(gat_room, in_thread(gat_thread, "1. 身份证补领"))
+        await send(gat_officer, gat_room, thread_reply(gat_thread, "!答 1"))
+        [by_gat] = await citizen.wait_for(dm, has("到任一派出所补领"))
+        assert by_gat["sender"] == duty.ghost("gat")
     finally:
         await duty.bridge.stop()
 

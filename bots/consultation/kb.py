@@ -41,6 +41,10 @@ def listing(hits: list[Hit]) -> str:
 
 
 class ConsultKnowledge:
+    """Every hook here is an extra: if the knowledge base fails (a bad index, a bug), the
+    consultation goes on without suggestions and the failure is logged, never retried into a
+    dead letter of the citizen's message."""
+
     def __init__(self, bot: ConsultationBot) -> None:
         self.bot = bot
         self.ctx = bot.ctx
@@ -52,6 +56,13 @@ class ConsultKnowledge:
 
     # Officers ---------------------------------------------------------------------------------
     async def root_suggestions(self, case: Case, question: str | None) -> str:
+        try:
+            return await self._root_suggestions(case, question)
+        except Exception:
+            self.ctx.log.exception("Knowledge suggestions for case %s failed", case.id)
+            return ""
+
+    async def _root_suggestions(self, case: Case, question: str | None) -> str:
         """The suggestions a new case's thread root lists for the citizen's first message,
         numbered for `!答 <编号>` (kept under root/<case> so the root's later edits keep them)."""
         kb, t = self.kb, self.ctx.messages
@@ -74,6 +85,14 @@ class ConsultKnowledge:
 
     async def command(self, event: Event, case: Case, args: str) -> None:
         """`!答 <词>` searches (shown in the thread: officers only); `!答 <编号>` sends."""
+        try:
+            await self._command(event, case, args)
+        except Exception:
+            self.ctx.log.exception("Knowledge command %s failed", event.event_id)
+            await self.bot.officers.thread_notice(case, f"{event.event_id}/kb-failed",
+                                                  self.ctx.messages("kb.officer_failed"))
+
+    async def _command(self, event: Event, case: Case, args: str) -> None:
         side, t, kb = self.bot.officers, self.ctx.messages, self.kb
         if kb is None or not args:
             await side.thread_notice(case, f"{event.event_id}/kb-usage", t("kb.officer_usage"))
@@ -81,6 +100,8 @@ class ConsultKnowledge:
         number = number_of(args)
         if number is not None:
             found = await kb.offered(f"case/{case.id}", number)
+            if found and not kb.belongs(found, case.dept_id):
+                found = None  # offered before a transfer: not this department's answer
             if found is None:
                 await side.thread_notice(case, f"{event.event_id}/kb-bad",
                                          t("kb.officer_bad_number", number=number))
@@ -118,6 +139,13 @@ class ConsultKnowledge:
 
     # Citizens ---------------------------------------------------------------------------------
     async def citizen_suggestions(self, case: Case, question: str, key: str) -> str:
+        try:
+            return await self._citizen_suggestions(case, question, key)
+        except Exception:
+            self.ctx.log.exception("Knowledge suggestions for case %s failed", case.id)
+            return ""
+
+    async def _citizen_suggestions(self, case: Case, question: str, key: str) -> str:
         """Up to three entries for the out-of-hours or nobody-on-duty reply, numbered for the
         citizen's reply; "" when nothing matches well enough."""
         kb, t = self.kb, self.ctx.messages
@@ -132,6 +160,13 @@ class ConsultKnowledge:
         return f"\n\n{t('kb.citizen_intro')}\n{lines}\n{t('kb.citizen_howto')}"
 
     async def citizen_number(self, event: Event, content: dict[str, Any], case: Case) -> dict[str, Any]:
+        try:
+            return await self._citizen_number(event, content, case)
+        except Exception:
+            self.ctx.log.exception("Knowledge number reply %s failed", event.event_id)
+            return content
+
+    async def _citizen_number(self, event: Event, content: dict[str, Any], case: Case) -> dict[str, Any]:
         """A bare number soon after suggestions opens that entry for the citizen. The message
         still goes on to the officers (returned with a note saying what was sent), so nothing
         the citizen wrote is swallowed if the number was meant for them."""
@@ -152,5 +187,9 @@ class ConsultKnowledge:
         return {**content, "body": f"{content.get('body', '')} {note}"}
 
     async def rated(self, case: Case, rating: int, event_id: str) -> None:
-        if self.kb is not None:
+        if self.kb is None:
+            return
+        try:
             await self.kb.case_rated(case.id, rating, event_id)
+        except Exception:
+            self.ctx.log.exception("Counting the rating of case %s for the knowledge base failed", case.id)

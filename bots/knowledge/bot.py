@@ -90,6 +90,12 @@ class KnowledgeBot(Bot):
     def entry(self, entry_id: str) -> Entry | None:
         return self.watcher.knowledge.entries.get(entry_id) if self.watcher else None
 
+    def belongs(self, entry: Entry, dept_id: str) -> bool:
+        """Whether a department may answer with the entry: its own, or its jurisdiction's."""
+        dept = self.ctx.roster.departments.get(dept_id)
+        place = dept.jurisdiction if dept else None
+        return entry.dept_id == dept_id or (entry.dept_id is None and entry.jurisdiction == place)
+
     async def search(self, dept_id: str, text: str, *, limit: int | None = None,
                      min_score: float | None = None) -> list[Hit]:
         """The department's own and its jurisdiction's shared entries that best match `text`,
@@ -97,15 +103,11 @@ class KnowledgeBot(Bot):
         if self.watcher is None or not text.strip():
             return []
         index = await self.watcher.ready()
-        roster = self.ctx.roster
-        dept = roster.departments.get(dept_id)
-        place = dept.jurisdiction if dept else None
-        today = self.ctx.clock.now().astimezone(roster.timezone).date()
+        today = self.ctx.clock.now().astimezone(self.ctx.roster.timezone).date()
         floor = float(self.ctx.config.get("knowledge.min_score", 4.0)) if min_score is None else min_score
 
         def allow(entry: Entry) -> bool:
-            mine = entry.dept_id == dept_id or (entry.dept_id is None and entry.jurisdiction == place)
-            return mine and entry.live(today)
+            return self.belongs(entry, dept_id) and entry.live(today)
 
         return index.search(text, limit or self.limit, allow=allow, min_score=floor)
 
@@ -120,6 +122,9 @@ class KnowledgeBot(Bot):
     async def offered(self, scope: str, number: int, within_ms: int | None = None) -> Entry | None | bool:
         """The entry numbered `number` in `scope`'s last offer: the Entry, None if the number is
         not offered (or the offer is too old), False if that entry has since been removed."""
+        if self.watcher is None:
+            return None
+        await self.watcher.ready()  # just after a start, the entries are still being loaded
         ids, at = await self.tables.offered(scope)
         if not 1 <= number <= len(ids) or at is None:
             return None
@@ -147,7 +152,9 @@ class KnowledgeBot(Bot):
         if room is None:
             return
         lines = [str(p) for p in error.problems]
-        intro = self.ctx.messages("kb.refused", count=len(lines))
+        # At start nothing older is in force: the good files went live, the broken ones wait.
+        key = "kb.refused" if self._started else "kb.refused_start"
+        intro = self.ctx.messages(key, count=len(lines))
         text = intro + "\n" + "\n".join(lines)
         body = f"<p>{html.escape(intro)}</p><pre><code>{html.escape(chr(10).join(lines))}</code></pre>"
         key = "kb/refused/" + hashlib.sha256(text.encode()).hexdigest()[:24]

@@ -63,6 +63,8 @@ class Knowledge:
     entries: dict[str, Entry] = field(default_factory=dict)
     synonyms: list[tuple[str, ...]] = field(default_factory=list)
     digest: str = ""
+    # Problems of the files left out, when loaded with strict=False (at start-up).
+    problems: list[Any] = field(default_factory=list)
 
     def for_department(self, dept_id: str, roster: Roster) -> list[Entry]:
         """A department's own entries and its jurisdiction's shared ones."""
@@ -236,9 +238,12 @@ def parse_synonyms(path: Path, rep: Reporter) -> list[tuple[str, ...]]:
     return groups
 
 
-def load_knowledge(folder: Path | str, roster: Roster, files: Iterable[Path] | None = None) -> Knowledge:
+def load_knowledge(folder: Path | str, roster: Roster, files: Iterable[Path] | None = None,
+                   *, strict: bool = True) -> Knowledge:
     """Read and check a knowledge folder against the roster; raises KnowledgeError with every
-    problem found, and nothing is half-applied."""
+    problem found, and nothing is half-applied. With strict=False (a start-up, when no older
+    entries are in force to keep) the files without problems are loaded and the problems
+    returned in `problems`, so one broken file does not take the whole base away."""
     folder = Path(folder)
     rep = Reporter()
     knowledge = Knowledge()
@@ -277,6 +282,7 @@ def load_knowledge(folder: Path | str, roster: Roster, files: Iterable[Path] | N
             continue
         titles[scope] = entry.file
         knowledge.entries[entry.id] = entry
-    if rep.problems:
+    if rep.problems and (strict or not folder.is_dir()):
         raise KnowledgeError(rep.sorted())
+    knowledge.problems = rep.sorted()
     return knowledge

@@ -49,8 +49,10 @@ class KnowledgeWatcher:
                 digest.update(repr(e).encode())
         return files, digest.hexdigest()
 
-    async def ready(self) -> Index:
-        await self._ready.wait()
+    async def ready(self, timeout: float = 60.0) -> Index:
+        """The index in force, once there is one; a first load that never finishes (a bug)
+        raises after `timeout` rather than holding up a citizen's message for ever."""
+        await asyncio.wait_for(self._ready.wait(), timeout)
         assert self.index is not None
         return self.index
 
@@ -63,7 +65,9 @@ class KnowledgeWatcher:
             self._digest = digest
             roster = self.roster()
             try:
-                knowledge = load_knowledge(self.folder, roster, files)
+                # Nothing in force yet (a start): the valid files go live, the broken ones are
+                # reported; later, an edit is all or nothing and the entries in force stay.
+                knowledge = load_knowledge(self.folder, roster, files, strict=self.index is not None)
                 index = await asyncio.to_thread(Index, knowledge.entries.values(), knowledge.synonyms,
                                                 self.index)
             except KnowledgeError as e:
@@ -76,9 +80,15 @@ class KnowledgeWatcher:
                     await listener(e)
                 return False
             knowledge.digest = digest
+            if knowledge.problems:
+                self.last_error = KnowledgeError(knowledge.problems)
+                log.error("Knowledge files left out at start:\n%s", self.last_error)
+                for listener in self.on_error:
+                    await listener(self.last_error)
             changed = self.index is None or knowledge.entries != self.knowledge.entries \
                 or knowledge.synonyms != self.knowledge.synonyms
-            self.knowledge, self.index, self.last_error = knowledge, index, None
+            self.knowledge, self.index = knowledge, index
+            self.last_error = KnowledgeError(knowledge.problems) if knowledge.problems else None
             self._ready.set()
             if changed:
                 log.info("Applied the knowledge base: %d entries", len(knowledge.entries))
