@@ -239,3 +239,37 @@ async def test_an_entry_through_encrypted_rooms_and_a_good_rating(
         assert counts["fgw/project"] == {"suggested_officer": 1, "sent": 1, "closed_well": 1}
     finally:
         await duty.bridge.stop()
+
+
+async def test_nobody_on_duty_reply_suggests_and_the_backlog_root_too(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory
+) -> None:
+    """Working hours with nobody on duty (gat's shift starts at 14:00): the reply lists entries;
+    when the shift starts, the leave-message's thread root suggests the same for the officers."""
+    bridge_settings.extra["knowledge.path"] = str(knowledge_folder(tmp_path))
+
+    def afternoon_only(officers):
+        return ("shifts:\n  - department: gat\n    days: workdays\n    time: \"14:00-17:30\"\n"
+                f"    officers: [\"{officers['gat1'].user_id}\"]\n")
+
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users, at=FRIDAY_10,
+                                 extra_roster=afternoon_only)
+    try:
+        citizen = await users("citizen")
+        dm = await citizen.create_dm(duty.ghost("gat"))
+        await citizen.wait_for(dm, has("网上值班室"))
+        await citizen.send_text(dm, "身份证丢了去哪里补")
+        [reply] = await citizen.wait_for(dm, has("您的留言已记录"))
+        assert "暂时没有值班人员在线" in body_of(reply)
+        assert "您的问题也许可以在这里找到答案" in body_of(reply) and "1. 身份证补领" in body_of(reply)
+        assert "电价" not in body_of(reply)  # fgw's entries are not gat's
+        duty.clock.set(datetime(2026, 11, 27, 14, 1, tzinfo=SHANGHAI))
+        await duty.bot("consultation").tick()
+        gat, room = duty.officers["gat1"], duty.officers_rooms["gat"]
+        [root] = await gat.wait_for(room, is_root)
+        assert "1. 身份证补领" in body_of(root)
+        await send(gat, room, thread_reply(root["event_id"], "!答 1"))
+        [answer] = await citizen.wait_for(dm, has("到任一派出所补领"))
+        assert answer["sender"] == duty.ghost("gat")
+    finally:
+        await duty.bridge.stop()
