@@ -109,3 +109,10 @@ def test_cli_check_show_search_and_a_broken_file(tmp_path: Path, capsys) -> None
     assert main([*roster, "--folder", str(tmp_path), "check"]) == 1
     err = capsys.readouterr().err
     assert f"{tmp_path / 'gat' / 'x.md'}:4:12: review_by: expected a date" in err and "1 problem(s)" in err
+
+
+def test_what_counts_as_a_bare_number() -> None:
+    from bots.consultation.kb import number_of
+
+    assert [number_of(t) for t in ("1", " 2 ", "１", "１２", "3。", "12")] == [1, 2, 1, 12, 3, 12]
+    assert [number_of(t) for t in ("123", "1个", "第1条", "1 2", "", "一")] == [None] * 6
