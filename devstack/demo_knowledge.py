@@ -37,6 +37,12 @@ def _wait_for(synapse: Synapse, token: str, room: str, sender: str, text: str,
     return None
 
 
+def _say(synapse: Synapse, token: str, room: str, text: str) -> None:
+    synapse.request("PUT", f"/_matrix/client/v3/rooms/{urllib.parse.quote(room)}/send/"
+                           f"m.room.message/demo-kb-{time.time_ns()}",
+                    {"msgtype": "m.text", "body": text}, access_token=token)
+
+
 def show_knowledge(synapse: Synapse, prefix: str, citizen: tuple[str, str], domain: str) -> bool:
     ghost = f"@{prefix}{DEPARTMENT}:{domain}"
     _, token = synapse.login(*citizen)
@@ -47,10 +53,14 @@ def show_knowledge(synapse: Synapse, prefix: str, citizen: tuple[str, str], doma
         if _wait_for(synapse, token, room, ghost, "网上值班室") is None:
             print("知识库演示 / Knowledge demo: no greeting from the department", flush=True)
             return False
-        synapse.request("PUT", f"/_matrix/client/v3/rooms/{urllib.parse.quote(room)}/send/"
-                               f"m.room.message/demo-kb-{time.time_ns()}",
-                        {"msgtype": "m.text", "body": QUESTION}, access_token=token)
-        reply = _wait_for(synapse, token, room, ghost, "编号")
+        _say(synapse, token, room, QUESTION)
+        # The reply names the new case's reference, e.g. RLSBT-20261201-0001 (the greeting
+        # mentions 编号 too, so that word would not do).
+        reply = _wait_for(synapse, token, room, ghost, f"{DEPARTMENT.upper()}-")
+        opened = None
+        if reply is not None and "您的问题也许可以在这里找到答案" in reply:
+            _say(synapse, token, room, "1")  # the citizen opens the first suggestion
+            opened = _wait_for(synapse, token, room, ghost, "知识库内容")
     finally:
         synapse.request("POST", "/_matrix/client/v3/logout", {}, access_token=token)
     if reply is None:
@@ -58,6 +68,8 @@ def show_knowledge(synapse: Synapse, prefix: str, citizen: tuple[str, str], doma
         return False
     print(f"\n知识库演示 / Knowledge demo — 市民问 {DEPARTMENT}: {QUESTION}\n部门答复 / reply:\n{reply}",
           flush=True)
+    if opened is not None:
+        print(f"市民回复 “1” / the citizen replies \"1\":\n{opened}", flush=True)
     if "您的问题也许可以在这里找到答案" not in reply:
         search = subprocess.run(
             [sys.executable, "-m", "bridge", "kb", "search", QUESTION, "--dept", DEPARTMENT, "-n", "3"],

@@ -2,7 +2,7 @@ MESSAGES = {
     "zh": {
         "kb.citizen_intro": "您的问题也许可以在这里找到答案（自动检索，仅供参考，值班人员仍会处理您的留言）：",
         "kb.citizen_howto": "回复编号（如“1”）即可查看全文。",
-        "kb.citizen_entry": "{text}\n\n——以上为{dept}知识库内容，仅供参考；您的留言已记录，值班人员上班后会继续处理。",
+        "kb.citizen_entry": "{text}\n\n——以上为{dept}知识库内容，仅供参考；您的留言已记录，值班人员会继续处理。",
         "kb.citizen_opened_note": "〔市民回复编号 {number}，已自动发送知识库条目《{title}》〕",
         "kb.officer_suggest": "知识库中可能相关的条目（发送“!答 编号”把条目作为本部门答复发给市民）：",
         "kb.officer_results": "知识库检索“{query}”的结果（发送“!答 编号”发给市民）：",
