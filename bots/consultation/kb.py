@@ -77,10 +77,11 @@ class ConsultKnowledge:
             await kb.tables.offer(f"root/{case.id}", ids, kb.now_ms())
         else:
             ids, _ = await kb.tables.offered(f"root/{case.id}")
-        entries = [e for e in (kb.entry(i) for i in ids) if e is not None]
-        if not entries:
+        # Numbers stay those of the list `!答 <编号>` reads, even if an entry was removed since.
+        numbered = [(n, kb.entry(i)) for n, i in enumerate(ids, 1)]
+        lines = "\n".join(f"{n}. {e.title}" for n, e in numbered if e is not None)
+        if not lines:
             return ""
-        lines = "\n".join(f"{n}. {e.title}" for n, e in enumerate(entries, 1))
         return f"\n{t('kb.officer_suggest')}\n{lines}"
 
     async def command(self, event: Event, case: Case, args: str) -> None:
