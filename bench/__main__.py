@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.breakdown import HOPS
+from bench.knowledge import knowledge_rows, run_knowledge
 from bench.latency import run_latency
 from bench.presence import run_presence
 from bench.provisioning import run_provisioning
@@ -81,12 +82,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="web: seconds of load per endpoint (and as long again for its floor)")
     p.add_argument("--web-events-per-s", type=float, default=200,
                    help="web: events a second fed to the appservice during the second load")
+    p.add_argument("--knowledge-entries", type=int, default=10000, metavar="N",
+                   help="knowledge search: synthetic entries searched (0 skips the section)")
+    p.add_argument("--only-knowledge", action="store_true",
+                   help="run the knowledge search section alone (no homeserver)")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     return p.parse_args(argv)
 
 
 def table(results: dict[str, Any]) -> str:
     rows: list[tuple[str, str]] = []
+    if "latency" not in results:  # a section run alone (--only-knowledge, --web-only, …)
+        rows += web_rows(results) + knowledge_rows(results)
+        width = max((len(k) for k, _ in rows), default=0)
+        return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
     lat = results["latency"]
     rows += [("latency user→user p50 / p99 / max (ms)",
               f"{lat['p50_ms']} / {lat['p99_ms']} / {lat['max_ms']}"),
@@ -117,6 +126,7 @@ def table(results: dict[str, Any]) -> str:
     rows += presence_rows(results)
     rows += e2ee_rows(results)
     rows += web_rows(results)
+    rows += knowledge_rows(results)
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
@@ -291,6 +301,9 @@ def add_ratios(results: dict[str, Any]) -> None:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    if args.only_knowledge:
+        return {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "knowledge": await asyncio.to_thread(run_knowledge, args.knowledge_entries)}
     workdir = Path(tempfile.mkdtemp(prefix="dutyroom-bench-", dir=args.scratch))
     started = time.perf_counter()
     stack = await asyncio.to_thread(start_stack, workdir)
@@ -339,6 +352,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 spacing_s=first_pace / 1000)
         if not args.skip_web:
             results["web"] = await web_section(stack, workdir, args)
+        if args.knowledge_entries > 0:
+            results["knowledge"] = await asyncio.to_thread(run_knowledge, args.knowledge_entries)
         return results
     finally:
         await asyncio.to_thread(stack.synapse.stop)

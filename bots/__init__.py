@@ -6,6 +6,7 @@ from .admin import AdminBot
 from .complaints import ComplaintsBot
 from .consultation import ConsultationBot
 from .directory import DirectoryBot
+from .knowledge import KnowledgeBot
 from .mailbox import MailboxBot
 from .officers import OfficersBot
 from .presence import PresenceBot
@@ -14,5 +15,6 @@ from .web import WebBot
 # Order matters at start-up: the directory's ghosts exist before the officers' rooms invite them.
 ALL_BOTS: list[type[Bot]] = [
     DirectoryBot, OfficersBot, AdminBot, ConsultationBot, MailboxBot, ComplaintsBot, PresenceBot,
+    KnowledgeBot,
     WebBot,  # last: its pages read the rooms the directory made
 ]

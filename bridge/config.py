@@ -176,6 +176,12 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "metrics.enabled",
             "metrics.hostname",
             "metrics.listen_port",
+            "knowledge.path",
+            "knowledge.poll_interval",
+            "knowledge.suggestions",
+            "knowledge.min_score",
+            "knowledge.number_reply_hours",
+            "knowledge.review_check_interval",
         ):
             copy(key)
         copy_dict("appservice.database_opts")

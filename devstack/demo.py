@@ -439,6 +439,8 @@ def print_info(args: argparse.Namespace, paths: Paths, prefix: str, officers: li
 邮件 / Mail sent by the bridge lands in:  {paths.maildir}
   The mail office answers by replying to the Reply-To address (reply+…@reply.{DOMAIN})
   through SMTP on 127.0.0.1:{args.smtp_port + 1}, e.g. with swaks or aiosmtplib.
+知识库 / Knowledge base: ask 省人力社保厅 (@{prefix}rlsbt:{DOMAIN}) "失业金怎么领" out of
+  working hours: the reply lists matching entries; reply "1" to read one. Officers: "!答 词".
 省长信箱 / Letters: DM @{prefix}mailbox:{DOMAIN} · 监督投诉 / Complaints: DM @{prefix}complaints:{DOMAIN}
 日志 / Logs:  bridge {paths.bridge_log}
               Synapse {paths.synapse / 'homeserver.log'}
@@ -543,6 +545,9 @@ def run(args: argparse.Namespace) -> int:
         print_info(args, paths, prefix, officers, province)
         if args.once:
             ok = verify(synapse, prefix, len(province))
+            from devstack.demo_knowledge import show_knowledge  # the knowledge base (issue #21)
+
+            ok = show_knowledge(synapse, prefix, CITIZEN, DOMAIN) and ok
             return 0 if verify_web(args.web_port, len(all_departments)) and ok else 1
         return watch(bridge, synapse, paths)
     except Stop as why:

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--skip-provisioning", "--open-cases", "0", "--messages", "5", "--relay-messages", "5",
         "--citizens", "2", "--per-citizen", "2", "--senders", "2", "--per-sender", "2",
         "--spacing-ms", "20", "100", "--presence-departments", "4", "--presence-sync-users", "2",
-        "--e2ee-messages", "3", "--departments", "30", "--web-clients", "4", "--web-seconds", "1"]
+        "--e2ee-messages", "3", "--departments", "30", "--web-clients", "4", "--web-seconds", "1",
+        "--knowledge-entries", "200"]
 
 
 def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: Path) -> None:
@@ -50,3 +51,15 @@ def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: 
                 "relayed throughput", "bridge CPU per relayed event",
                 "floor: null relay c→o", "at 100 ms pace", f"JSON: {written}"):
         assert row in done.stdout, row
+
+
+def test_the_knowledge_section_runs_alone(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "bench", "--only-knowledge", "--knowledge-entries", "300",
+               "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    assert "knowledge search, 300 entries" in done.stdout
+    (written,) = out.glob("*.json")
+    knowledge = json.loads(written.read_text(encoding="utf-8"))["knowledge"]
+    assert knowledge["entries"] == 300 and knowledge["top3_rate"]["questions"] >= 100

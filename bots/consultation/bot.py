@@ -21,6 +21,7 @@ from . import relay
 from .attention import Attention
 from .citizen_side import CitizenSide
 from .db import ConsultationTables
+from .kb import ConsultKnowledge
 from .messages import MESSAGES
 from .off_hours import OffHours
 from .officer_side import OfficerSide
@@ -41,6 +42,7 @@ class ConsultationBot(Bot):
         self.officers = OfficerSide(self)
         self.off_hours = OffHours(self)
         self.attention = Attention(self)
+        self.kb = ConsultKnowledge(self)
         self._ticker: asyncio.Task[None] | None = None
 
     # Shared helpers ---------------------------------------------------------------------------

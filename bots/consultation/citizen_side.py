@@ -79,6 +79,8 @@ class CitizenSide:
         case = await self._case_for(event, case, citizen, dept_id)
         if await self.bot.attention.wants_email(case, str(content.get("body", "")), event.event_id):
             return
+        if case.waiting:  # a bare number after out-of-hours suggestions opens that entry
+            content = await self.bot.kb.citizen_number(event, content, case)
         if not self.bot.off_hours.is_open(case.dept_id):  # a transferred case: where it is now
             await self.bot.off_hours.auto_reply(case, content)
             if not case.waiting:
@@ -108,7 +110,7 @@ class CitizenSide:
             await self.tables.hold(case.id, None)  # a leave-message: officers get it at opening
             return await self.tables.case(case.id) or case
         await self.tables.attend_from(case.id, self.bot.now_ms())
-        await self.bot.officers.post_root(case)
+        await self.bot.officers.post_root(case, str(event.content.serialize().get("body", "")))
         ack = self.ctx.messages("consult.opened", ref=case.ref)
         await self.ctx.send(f"{event.event_id}/ack", event.room_id, self.bot.say(ack),
                             sender=self.ctx.config.ghost_mxid(dept_id))
@@ -149,6 +151,7 @@ class CitizenSide:
         await self.ctx.send(f"{event.event_id}/thanks", event.room_id,
                             self.bot.notice(t(key, rating=rating)), sender=ghost)
         await self.bot.officers.rated(case, rating, event.event_id)
+        await self.bot.kb.rated(case, rating, event.event_id)
         return True
 
     async def _relay(self, event: Event, content: dict[str, Any], case: Case) -> None:

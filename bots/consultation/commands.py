@@ -17,6 +17,7 @@ COMMANDS = {
     "transfer": "transfer", "转办": "transfer",
     "note": "note", "备注": "note",
     "close": "close", "办结": "close",
+    "kb": "kb", "答": "kb",  # the knowledge base (bots/consultation/kb.py)
 }
 
 
@@ -40,6 +41,8 @@ class OfficerCommands:
             await self._close(event, case)
         elif command == "transfer":
             await self._transfer(event, case, args.strip())
+        elif command == "kb":
+            await self.bot.kb.command(event, case, args.strip())
 
     async def claim(self, event: Event, case: Case) -> None:
         if case.status == CLOSED:

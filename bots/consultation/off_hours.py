@@ -43,7 +43,10 @@ class OffHours:
             text = t("consult.off_hours", dept=dept.name, hours=hours, ref=case.ref,
                      next=moment_text(opening.astimezone(roster.timezone), local, t.language))
         period = opening.isoformat() if opening else "none"
-        await self.ctx.send(f"{case.dm_room}/off-hours/{period}", case.dm_room,
+        key = f"{case.dm_room}/off-hours/{period}"
+        if not await self.ctx.outbox.table.target_of(key):  # answered once per off-period
+            text += await self.bot.kb.citizen_suggestions(case, str(content.get("body", "")), key)
+        await self.ctx.send(key, case.dm_room,
                             self.bot.say(text), sender=self.ctx.config.ghost_mxid(case.dept_id))
 
     async def keep(self, event_id: str, case: Case, relayed: dict[str, Any]) -> None:
@@ -75,8 +78,10 @@ class OffHours:
         await self.ctx.send(f"backlog/{dept_id}/{cases[0].id}", room, content)
         now_ms = self.bot.now_ms()
         for case in cases:
-            await self.bot.officers.post_root(case)
-            for event_id, stored in await self.tables.pending(case.id):
+            pending = await self.tables.pending(case.id)
+            first = json.loads(pending[0][1]).get("body", "") if pending else ""
+            await self.bot.officers.post_root(case, str(first).split("：", 1)[-1])
+            for event_id, stored in pending:
                 relayed = json.loads(stored)
                 await self.ctx.send(f"relay-in/{event_id}", case.officers_room, relayed)
             await self.tables.released(case.id, now_ms)

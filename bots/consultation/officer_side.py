@@ -36,14 +36,16 @@ class OfficerSide:
         self.commands = OfficerCommands(self)
 
     # Posting into the officers' room ----------------------------------------------------------
-    async def root_text(self, case: Case, status: str) -> str:
+    async def root_text(self, case: Case, status: str, question: str | None = None) -> str:
         t, roster = self.ctx.messages, self.ctx.roster
         dept = roster.departments.get(case.dept_id)
         who = await self.bot.citizen_label(case.dept_id, case.citizen)
         if dept is not None and dept.show_citizen_id:
             who += f" ({case.citizen})"
         when = datetime.fromtimestamp(case.opened_at / 1000, roster.timezone).strftime("%Y-%m-%d %H:%M")
-        return t("officer.root", ref=case.ref, who=who, time=when, status=status)
+        # The knowledge base's suggestions for the first message (kept through the root's edits).
+        suggestions = await self.bot.kb.root_suggestions(case, question)
+        return t("officer.root", ref=case.ref, who=who, time=when, status=status) + suggestions
 
     async def show_status(self, case: Case, status: str, key: str) -> None:
         """Edit the thread root so the case list shows where each case stands."""
@@ -82,7 +84,7 @@ class OfficerSide:
             content["msgtype"] = "m.text"  # notices do not notify
         return content
 
-    async def post_root(self, case: Case) -> None:
+    async def post_root(self, case: Case, question: str | None = None) -> None:
         """The thread root of a case, mentioning the officers on duty now. A reopened case
         already has its root (a leave-message reopened out of hours, delivered at opening): it
         gets the reopening announcement instead."""
@@ -90,7 +92,7 @@ class OfficerSide:
             await self.reopened(case, case.reopened_by)
             return
         t, roster = self.ctx.messages, self.ctx.roster
-        text = await self.root_text(case, t("officer.status_open"))
+        text = await self.root_text(case, t("officer.status_open"), question or "")
         on_duty = [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
         content = await self._mentioning(self.bot.notice(text), text, on_duty, case.officers_room)
         await self.ctx.send(case.root_key, case.officers_room, content)

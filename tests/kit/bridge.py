@@ -62,6 +62,10 @@ def write_config(path: Path, s: BridgeSettings) -> Path:
     # Tests apply edits with check_now(); the ones about polling set a short interval.
     data["rosters"]["poll_interval"] = 3600
     data["messages"]["language"] = s.language
+    # The example knowledge base fits the example roster, not the test rosters: tests of the
+    # knowledge base name their own folder (knowledge.path in `extra`).
+    data["knowledge"]["path"] = ""
+    data["knowledge"]["poll_interval"] = 3600
     # The kit's nio users do no encryption; the tests that use encrypting users turn this on.
     data["consultation"]["encrypt_officers_rooms"] = False
     # Many bridges run at once: the public site takes any free port (WebBot.address says which).
