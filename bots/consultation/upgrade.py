@@ -95,3 +95,10 @@ async def upgrade_v3(conn: Connection, scheme: Scheme) -> None:
             "INSERT INTO consult_ref_counter (prefix, last_number) VALUES ($1, $2)", prefix, number
         )
     await conn.execute("ALTER TABLE consult_case ADD COLUMN reopened_by_event TEXT")
+
+
+@upgrade_table.register(description="Cases by opening time, for the assessment figures")
+async def upgrade_v4(conn: Connection, scheme: Scheme) -> None:
+    """The assessment reads one period's cases (bots/assessment/figures.py); without this index
+    every report would read every case ever opened."""
+    await conn.execute("CREATE INDEX consult_case_opened ON consult_case (opened_at)")
