@@ -169,6 +169,22 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "metrics.enabled",
             "metrics.hostname",
             "metrics.listen_port",
+            # assessment (bots/assessment)
+            "assessment.claim_within_minutes",
+            "assessment.close_within_working_hours",
+            "assessment.satisfied_min_level",
+            "assessment.bad_rating_max",
+            "assessment.flag.satisfaction_below",
+            "assessment.flag.claim_rate_below",
+            "assessment.weekly_weekday",
+            "assessment.weekly_time",
+            "assessment.monthly_day",
+            "assessment.monthly_time",
+            "assessment.bulletins",
+            "assessment.mail_to",
+            "assessment.hot_topics",
+            "assessment.hot_min_cases",
+            "assessment.hot_stop_words",
         ):
             copy(key)
         copy_dict("appservice.database_opts")
