@@ -67,10 +67,7 @@ async def run(args: argparse.Namespace) -> int:
         data = render.to_json(report).encode("utf-8")
     else:
         data = (title + "\n" + render.to_table(report) + "\n").encode("utf-8")
-    if args.output:
-        Path(args.output).write_bytes(data)
-    else:
-        sys.stdout.buffer.write(data)
+    args.data = data
     return 0
 
 
@@ -79,4 +76,10 @@ def main(argv: Sequence[str]) -> int:
     if not Path(args.config).exists():
         print(f"No config at {args.config} (give the bridge's with -c).", file=sys.stderr)
         return 2
-    return asyncio.run(run(args))
+    code = asyncio.run(run(args))
+    if code == 0:  # written here, not on the event loop
+        if args.output:
+            Path(args.output).write_bytes(args.data)
+        else:
+            sys.stdout.buffer.write(args.data)
+    return code
