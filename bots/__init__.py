@@ -3,6 +3,7 @@
 from bridge.bot import Bot
 
 from .admin import AdminBot
+from .assessment.bot import AssessmentBot
 from .complaints import ComplaintsBot
 from .consultation import ConsultationBot
 from .directory import DirectoryBot
@@ -13,4 +14,5 @@ from .presence import PresenceBot
 # Order matters at start-up: the directory's ghosts exist before the officers' rooms invite them.
 ALL_BOTS: list[type[Bot]] = [
     DirectoryBot, OfficersBot, AdminBot, ConsultationBot, MailboxBot, ComplaintsBot, PresenceBot,
+    AssessmentBot,  # last: its handler counts 热点 of the cases the consultation bot opened
 ]
