@@ -2,8 +2,8 @@
 
 `compute` is the one entry point: the `!考核` command, the bulletins, the CLI, the metrics and
 the public web page all call it, so a figure means the same everywhere. The work happens in the
-database: the roster's working time goes into a small temporary table (worktime.py), each case of
-the period becomes one row of working-time stamps in another, and the figures are GROUP BYs and
+database: the roster's working days go into a small temporary table (worktime.py), each case of the
+period becomes one row of working-time stamps in another (three equality joins on the day), and the figures are GROUP BYs and
 window functions over it. Python only sees a few rows per department.
 """
 
@@ -18,7 +18,7 @@ from mautrix.util.async_db import Database, Scheme
 from bridge.roster import Roster
 
 from .settings import AssessSettings
-from .worktime import intervals, working_ms
+from .worktime import days, sql_day, sql_w, working_ms
 
 LOG_REMINDERS = ("reminded", "escalated", "followup_reminded", "followup_escalated")
 LETTER_TABLES = ("mailbox_letter",)  # letters to departments, attributed by address
@@ -115,14 +115,6 @@ class Report:
     complaints_overdue: int = 0
 
 
-def _w(x: str) -> str:
-    """SQL for W(x), the working milliseconds before moment x on the case's hours (alias d)."""
-    return (f"(CASE WHEN {x} IS NULL THEN NULL ELSE COALESCE((SELECT w.cum_ms + (CASE WHEN {x} < w.end_ms"
-            f" THEN {x} ELSE w.end_ms END) - w.start_ms FROM assess_worktime w"
-            f" WHERE w.schedule = d.schedule AND w.start_ms <= {x}"
-            " ORDER BY w.start_ms DESC LIMIT 1), 0) END)")
-
-
 FIRST_RESPONSE = ("(CASE WHEN g.claimed_at IS NOT NULL AND (c.first_reply_at IS NULL"
                   " OR g.claimed_at < c.first_reply_at) THEN g.claimed_at ELSE c.first_reply_at END)")
 
@@ -152,7 +144,7 @@ async def compute(db: Database, roster: Roster, settings: AssessSettings, start:
     tables: dict[str, list] = {}
     for d in depts:
         if d.hours not in tables:
-            tables[d.hours] = intervals(roster.hours[d.hours], roster.is_working_day, zone, first, last)
+            tables[d.hours] = days(roster.hours[d.hours], roster.is_working_day, zone, first, last)
     asof_ms = _ms(asof)
     w_asof = {name: working_ms(t, asof_ms) for name, t in tables.items()}
     async with db.acquire() as conn:
@@ -160,7 +152,7 @@ async def compute(db: Database, roster: Roster, settings: AssessSettings, start:
             return await _compute(conn, db.scheme, roster, settings, depts, tables, w_asof,
                                   start, end, asof, scope, first, last)
         finally:
-            for table in ("assess_case", "assess_worktime", "assess_dept", "assess_day"):
+            for table in ("assess_case", "assess_wday", "assess_dept", "assess_day"):
                 await conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -170,51 +162,69 @@ async def _compute(conn: Any, scheme: Scheme, roster: Roster, settings: AssessSe
     s_ms, e_ms, asof_ms = _ms(start), _ms(end), _ms(asof)
     await conn.execute("CREATE TEMP TABLE assess_dept (dept_id TEXT PRIMARY KEY, jurisdiction TEXT,"
                        " schedule TEXT, email TEXT, w_asof BIGINT)")
-    await conn.execute("CREATE TEMP TABLE assess_worktime (schedule TEXT, start_ms BIGINT,"
-                       " end_ms BIGINT, cum_ms BIGINT)")
-    await conn.execute("CREATE TEMP TABLE assess_day (day TEXT PRIMARY KEY, end_ms BIGINT)")
+    width = max((len(w.periods) for t in tables.values() for w in t), default=0)
+    cols = "".join(f", p{k}s BIGINT, p{k}e BIGINT" for k in range(width))
+    await conn.execute("CREATE TEMP TABLE assess_wday (schedule TEXT, day_idx BIGINT, start_ms BIGINT,"
+                       f" cum_ms BIGINT{cols}, PRIMARY KEY (schedule, day_idx))")
     await conn.executemany("INSERT INTO assess_dept VALUES ($1, $2, $3, $4, $5)",
                            [(d.id, d.jurisdiction, d.hours, d.email, w_asof[d.hours]) for d in depts])
-    await conn.executemany("INSERT INTO assess_worktime VALUES ($1, $2, $3, $4)",
-                           [(name, a, b, cum) for name, t in tables.items() for a, b, cum in t])
-    await conn.execute("CREATE INDEX assess_worktime_at ON assess_worktime (schedule, start_ms)")
-    days, day = [], first
+    marks = ", ".join(f"${i + 1}" for i in range(4 + 2 * width))
+    await conn.executemany(f"INSERT INTO assess_wday VALUES ({marks})", [
+        (name, w.index, w.start_ms, w.cum_ms,
+         *(x for k in range(width) for x in (w.periods[k] if k < len(w.periods) else (0, 0))))
+        for name, t in tables.items() for w in t])
+    base_ms = next(iter(tables.values()))[0].start_ms if tables else 0
+    await conn.execute("CREATE TEMP TABLE assess_day (day TEXT PRIMARY KEY, end_ms BIGINT)")
+    deadline_days, day = [], first
     while day < last + timedelta(days=120):  # deadlines fall a few working days after the period
-        days.append((day.isoformat(), _ms(datetime.combine(day + timedelta(days=1), datetime.min.time(),
+        deadline_days.append((day.isoformat(), _ms(datetime.combine(day + timedelta(days=1), datetime.min.time(),
                                                            tzinfo=roster.timezone))))
         day += timedelta(days=1)
-    await conn.executemany("INSERT INTO assess_day VALUES ($1, $2)", days)
+    await conn.executemany("INSERT INTO assess_day VALUES ($1, $2)", deadline_days)
     await conn.execute("""CREATE TEMP TABLE assess_case (dept_id TEXT, jurisdiction TEXT,
         is_leave INTEGER, w_open BIGINT, w_resp BIGINT, w_close BIGINT, w_asof BIGINT, rating INTEGER,
         reminders BIGINT, email_offered BIGINT, emailed BIGINT, closed_ever BIGINT, reworked INTEGER)""")
     reminders = ", ".join(f"'{k}'" for k in LOG_REMINDERS)
     in_period = f"c.opened_at >= {s_ms} AND c.opened_at < {e_ms}"
+    def day_of(alias: str, moment: str) -> str:
+        return (f"assess_wday {alias} ON {alias}.schedule = x.schedule"
+                f" AND {alias}.day_idx = {sql_day(moment, base_ms)}")
+
     await conn.execute(f"""
         INSERT INTO assess_case
-        SELECT c.dept_id, d.jurisdiction, CASE WHEN c.leave_message THEN 1 ELSE 0 END,
-            {_w('c.opened_at')}, {_w(FIRST_RESPONSE)},
-            {_w("(CASE WHEN c.status = 'closed' THEN c.closed_at END)")}, d.w_asof, c.rating,
-            COALESCE(g.reminders, 0), COALESCE(g.email_offered, 0), COALESCE(g.emailed, 0),
-            COALESCE(g.closed_ever, 0),
-            CASE WHEN g.reopened_at IS NOT NULL AND g.bad_at IS NOT NULL
-                 AND g.reopened_at >= g.bad_at THEN 1 ELSE 0 END
-        FROM consult_case c
-        JOIN assess_dept d ON d.dept_id = c.dept_id
-        LEFT JOIN (
-            SELECT l.case_id,
-                MIN(CASE WHEN l.kind = 'claimed' THEN l.at END) AS claimed_at,
-                SUM(CASE WHEN l.kind IN ({reminders}) THEN 1 ELSE 0 END) AS reminders,
-                SUM(CASE WHEN l.kind = 'email_offered' THEN 1 ELSE 0 END) AS email_offered,
-                SUM(CASE WHEN l.kind = 'emailed' THEN 1 ELSE 0 END) AS emailed,
-                SUM(CASE WHEN l.kind = 'closed' THEN 1 ELSE 0 END) AS closed_ever,
-                MIN(CASE WHEN l.kind = 'rated' THEN (CASE WHEN CAST(l.detail AS INTEGER)
-                    <= {int(settings.bad_rating_max)} THEN l.at END) END) AS bad_at,
-                MAX(CASE WHEN l.kind = 'reopened' THEN l.at END) AS reopened_at
-            FROM consult_log l JOIN consult_case c ON c.id = l.case_id
+        SELECT x.dept_id, x.jurisdiction, x.is_leave, {sql_w('x.opened_at', 'wo', width)},
+            {sql_w('x.resp_at', 'wr', width)}, {sql_w('x.close_at', 'wc', width)}, x.w_asof,
+            x.rating, x.reminders, x.email_offered, x.emailed, x.closed_ever, x.reworked
+        FROM (
+            SELECT c.dept_id, d.jurisdiction, d.schedule, d.w_asof, c.opened_at, c.rating,
+                CASE WHEN c.leave_message THEN 1 ELSE 0 END AS is_leave,
+                {FIRST_RESPONSE} AS resp_at,
+                CASE WHEN c.status = 'closed' THEN c.closed_at END AS close_at,
+                COALESCE(g.reminders, 0) AS reminders, COALESCE(g.email_offered, 0) AS email_offered,
+                COALESCE(g.emailed, 0) AS emailed, COALESCE(g.closed_ever, 0) AS closed_ever,
+                CASE WHEN g.reopened_at IS NOT NULL AND g.bad_at IS NOT NULL
+                     AND g.reopened_at >= g.bad_at THEN 1 ELSE 0 END AS reworked
+            FROM consult_case c
+            JOIN assess_dept d ON d.dept_id = c.dept_id
+            LEFT JOIN (
+                SELECT l.case_id,
+                    MIN(CASE WHEN l.kind = 'claimed' THEN l.at END) AS claimed_at,
+                    SUM(CASE WHEN l.kind IN ({reminders}) THEN 1 ELSE 0 END) AS reminders,
+                    SUM(CASE WHEN l.kind = 'email_offered' THEN 1 ELSE 0 END) AS email_offered,
+                    SUM(CASE WHEN l.kind = 'emailed' THEN 1 ELSE 0 END) AS emailed,
+                    SUM(CASE WHEN l.kind = 'closed' THEN 1 ELSE 0 END) AS closed_ever,
+                    MIN(CASE WHEN l.kind = 'rated' THEN (CASE WHEN CAST(l.detail AS INTEGER)
+                        <= {int(settings.bad_rating_max)} THEN l.at END) END) AS bad_at,
+                    MAX(CASE WHEN l.kind = 'reopened' THEN l.at END) AS reopened_at
+                FROM consult_log l JOIN consult_case c ON c.id = l.case_id
+                WHERE {in_period}
+                GROUP BY l.case_id
+            ) g ON g.case_id = c.id
             WHERE {in_period}
-            GROUP BY l.case_id
-        ) g ON g.case_id = c.id
-        WHERE {in_period}
+        ) x
+        JOIN {day_of('wo', 'x.opened_at')}
+        LEFT JOIN {day_of('wr', 'x.resp_at')}
+        LEFT JOIN {day_of('wc', 'x.close_at')}
     """)
     claim = int(settings.claim_within_minutes * 60_000)
     fu = int(settings.followup_working_hours * 3_600_000)
