@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.assessment import assessment_rows, run_assessment
 from bench.breakdown import HOPS
 from bench.latency import run_latency
 from bench.presence import run_presence
@@ -71,6 +72,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scratch", type=Path, default=Path("/tmp"),
                    help="where the throwaway homeserver and bridge keep their files (/dev/shm, a "
                         "tmpfs, takes the disk's fsync out of every commit)")
+    # Assessment (issue #15): a month's report over --departments and this many cases.
+    p.add_argument("--assessment-cases", type=int, default=1_000_000, metavar="N",
+                   help="assessment: cases in the month's report, SQLite and PostgreSQL (0 skips)")
+    p.add_argument("--only-assessment", action="store_true",
+                   help="run the assessment section alone (no homeserver)")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     return p.parse_args(argv)
 
@@ -106,6 +112,7 @@ def table(results: dict[str, Any]) -> str:
     rows += relay_rows(results)
     rows += presence_rows(results)
     rows += e2ee_rows(results)
+    rows += assessment_rows(results)
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
@@ -323,6 +330,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             results["relay_e2ee"] = await run_relay_e2ee(
                 stack, workdir / "relay-e2ee", messages=args.e2ee_messages,
                 spacing_s=first_pace / 1000)
+        if args.assessment_cases > 0:
+            results["assessment"] = await run_assessment(
+                args.assessment_cases, args.departments, args.jurisdictions, args.scratch)
         return results
     finally:
         await asyncio.to_thread(stack.synapse.stop)
@@ -360,8 +370,13 @@ def cli(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     logging.basicConfig(level=logging.WARNING)
-    results = asyncio.run(main(args))
-    print(table(results))
+    if args.only_assessment:
+        results = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "assessment": asyncio.run(
+            run_assessment(args.assessment_cases, args.departments, args.jurisdictions, args.scratch))}
+        print("\n".join(f"{k}  {v}" for k, v in assessment_rows(results)))
+    else:
+        results = asyncio.run(main(args))
+        print(table(results))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")

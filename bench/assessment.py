@@ -67,7 +67,7 @@ async def _generate(db: Database, cases: int, departments: int) -> float:
               f" ELSE {start_ms} + ((i - {before} - 1) * {month_ms // cases}) END)")
     await db.execute(f"""
         INSERT INTO consult_case (id, ref, dept_id, citizen, dm_room, officers_room, opened_by_event,
-            status, opened_at, first_reply_at, closed_at, rating, leave_message)
+            status, opened_at, first_reply_at, closed_at, rating, leave_message, claimed_at)
         SELECT i, 'R' || i, 'd' || (i % {departments}), '@c:x', '!dm', '!o', '$e' || i,
             CASE WHEN i % 10 < 7 THEN 'closed' WHEN i % 10 < 9 THEN 'claimed' ELSE 'open' END,
             {opened},
@@ -75,9 +75,12 @@ async def _generate(db: Database, cases: int, departments: int) -> float:
             CASE WHEN i % 10 < 7 THEN {opened} + 10800000 + (i * 131) % 36000000 END,
             CASE WHEN i % 10 < 5 THEN 1 + i % 5 END,
             CASE WHEN i % 5 = 0 THEN {'1' if db.scheme == Scheme.SQLITE else 'true'}
-                 ELSE {'0' if db.scheme == Scheme.SQLITE else 'false'} END
+                 ELSE {'0' if db.scheme == Scheme.SQLITE else 'false'} END,
+            CASE WHEN i % 10 < 6 THEN {opened} + (i * 31) % 600000 END
         FROM {_series(db.scheme, total)} AS s""")
-    log = [("claimed", "id % 10 < 6", "opened_at + (id * 31) % 600000", "NULL"),
+    # (A real log has a row per relayed message too: one citizen message a case stands for them.)
+    log = [("claimed", "id % 10 < 6", "claimed_at", "NULL"),
+           ("citizen_message", "1 = 1", "opened_at + 1000", "NULL"),
            ("reminded", "id % 10 = 9", "opened_at + 600000", "NULL"),
            ("closed", "status = 'closed'", "closed_at", "NULL"),
            ("rated", "rating IS NOT NULL", "closed_at + 60000", "CAST(rating AS TEXT)"),

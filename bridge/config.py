@@ -173,7 +173,6 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "assessment.claim_within_minutes",
             "assessment.close_within_working_hours",
             "assessment.satisfied_min_level",
-            "assessment.bad_rating_max",
             "assessment.flag.satisfaction_below",
             "assessment.flag.claim_rate_below",
             "assessment.weekly_weekday",

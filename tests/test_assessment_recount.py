@@ -21,6 +21,7 @@ from mautrix.util.async_db import Database
 from bots.assessment.figures import LOG_REMINDERS, Figures, compute
 from bots.assessment.periods import parse_period
 from bots.assessment.settings import AssessSettings
+from bots.consultation.db import ConsultationTables
 from bots.consultation.upgrade import upgrade_table as consult_upgrade
 from bots.mailbox.upgrade import make_upgrade_table
 from bridge.roster.loader import load_roster
@@ -91,6 +92,7 @@ async def write_history(db: Database, cases: list[dict], letters: list[dict]) ->
     for table in ("consult_case", "consult_log", "mailbox_letter"):
         await db.execute(f"DELETE FROM {table}")
     rows = []
+    tables = ConsultationTables(db)
     for i, c in enumerate(cases):
         opened = ms(BASE) + c["opened"] * MIN
         claim = opened + c["claim"] * MIN if c["claim"] is not None else None
@@ -124,9 +126,8 @@ async def write_history(db: Database, cases: list[dict], letters: list[dict]) ->
             log.append(("closed", opened + 99 * MIN, None))
         if c["transfer_to"] is not None:
             log.append(("transferred", opened + 5 * MIN, f"{c['dept']}->{c['transfer_to']}: 请处理"))
-        for j, (kind, at, detail) in enumerate(log):
-            await db.execute("INSERT INTO consult_log (event_id, case_id, kind, at, detail)"
-                             " VALUES ($1, $2, $3, $4, $5)", f"$e{i}-{j}", i + 1, kind, at, detail)
+        for j, (kind, at, detail) in enumerate(log):  # as the consultation bot logs them
+            await tables.log(f"$e{i}-{j}", i + 1, kind, at, detail=detail)
         rows.append({"dept": dept, "opened": opened, "claim": claim, "reply": reply,
                      "closed": closed, "status": status, "rating": rating, "leave": c["leave"],
                      "log": log})
@@ -182,8 +183,7 @@ def recount(rows: list[dict], letters: list[dict], dept_ids: set[str], asof: int
             f.closed_on_time += working_between(r["dept"], r["opened"], r["closed"]) <= close_limit
         f.closed_ever += "closed" in kinds
         bad = [at for k, at, d in r["log"] if k == "rated" and int(d) <= SETTINGS.bad_rating_max]
-        reopened = [at for k, at, _ in r["log"] if k == "reopened"]
-        f.reworked += bool(bad and reopened and max(reopened) >= min(bad))
+        f.reworked += bool(bad)  # a bad rating reopens the case (officer_side.rated)
         if r["rating"] is not None:
             f.rated += 1
             f.satisfied += r["rating"] >= SETTINGS.satisfied_min_level

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bots.consultation.citizen_side import BAD_RATING
+
 
 @dataclass(frozen=True)
 class AssessSettings:
@@ -12,7 +14,9 @@ class AssessSettings:
     followup_working_hours: float = 2  # 留言跟进: a leave-message answered within (consultation's)
     close_within_working_hours: float = 8  # 按时办结: closed within, working hours
     satisfied_min_level: int = 4  # 满意: a rating at or above this (1–5)
-    bad_rating_max: int = 2  # a rating at or below this is bad (重办 when the case reopens after)
+    # A rating at or below this is bad: the consultation bot reopens the case and calls the
+    # supervisors (重办). The consultation's own threshold, not a setting of its own.
+    bad_rating_max: int = BAD_RATING
     flag_satisfaction_below: float = 0.85
     flag_claim_rate_below: float = 0.90
 
@@ -32,7 +36,6 @@ class AssessSettings:
             close_within_working_hours=float(get("assessment.close_within_working_hours",
                                                  cls.close_within_working_hours)),
             satisfied_min_level=int(get("assessment.satisfied_min_level", cls.satisfied_min_level)),
-            bad_rating_max=int(get("assessment.bad_rating_max", cls.bad_rating_max)),
             flag_satisfaction_below=float(get("assessment.flag.satisfaction_below",
                                               cls.flag_satisfaction_below)),
             flag_claim_rate_below=float(get("assessment.flag.claim_rate_below",

@@ -314,6 +314,10 @@ class ConsultationTables:
             " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING RETURNING case_id",
             event_id, case_id, kind, at_ms, actor, detail,
         )
+        if kind == "claimed":  # the first claim, for 按时签收 (also when the event is handled again)
+            await self._update(
+                case_id, "UPDATE consult_case SET claimed_at=COALESCE(claimed_at, $2) WHERE id=$1",
+                at_ms)
         return inserted is not None
 
     async def history(self, case_id: int) -> list[tuple[str, int, str | None]]:

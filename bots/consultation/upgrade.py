@@ -102,3 +102,14 @@ async def upgrade_v4(conn: Connection, scheme: Scheme) -> None:
     """The assessment reads one period's cases (bots/assessment/figures.py); without this index
     every report would read every case ever opened."""
     await conn.execute("CREATE INDEX consult_case_opened ON consult_case (opened_at)")
+
+
+@upgrade_table.register(description="When a case was first claimed, on the case")
+async def upgrade_v5(conn: Connection, scheme: Scheme) -> None:
+    """按时签收 needs the first claim of each case; it was only in the case log, which a report
+    over a month's cases would have to group by case. Old cases get it from their log."""
+    await conn.execute("ALTER TABLE consult_case ADD COLUMN claimed_at BIGINT")
+    await conn.execute(
+        "UPDATE consult_case SET claimed_at = (SELECT MIN(l.at) FROM consult_log l"
+        " WHERE l.case_id = consult_case.id AND l.kind = 'claimed')"
+    )
