@@ -1,5 +1,5 @@
 """热点: the words of citizens' questions, counted. jieba segments the question that opened a
-case; only nouns (not names of people) and verbs of two characters or more that are not
+case; only nouns (not names of people), verbs, abbreviations (社保) and set phrases (出入境) of two characters or more that are not
 stop-words are counted, and
 only as numbers per department and day (db.AssessTables.count_terms): no text is kept, and a
 report shows words with their counts, never a sentence."""
@@ -34,7 +34,7 @@ def terms(text: str, extra_stop: frozenset[str] = frozenset()) -> set[str]:
     for word, flag in _tokenizer().cut(text[:500]):
         word = word.strip()
         # nr*: a person's name is never a topic (and could identify someone)
-        if (len(word) >= 2 and flag[:1] in ("n", "v") and not flag.startswith("nr")
+        if (len(word) >= 2 and flag[:1] in ("n", "v", "j", "l") and not flag.startswith("nr")
                 and not ID_LIKE.search(word)
                 and word not in STOP_WORDS and word not in extra_stop):
             words.add(word)
