@@ -224,7 +224,7 @@ def same(got: Figures, want: Figures) -> None:
             assert getattr(got, name) == value, name
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cases=st.lists(case_strategy, max_size=40), letters=st.lists(letter_strategy, max_size=10),
        asof_minutes=st.integers(10 * 24 * 60, 30 * 24 * 60))
 async def test_report_equals_recount(db: Database, cases: list[dict], letters: list[dict],
