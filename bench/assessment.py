@@ -56,7 +56,8 @@ def _series(scheme: Scheme, n: int) -> str:
 
 async def _generate(db: Database, cases: int, departments: int) -> float:
     """`cases` cases spread over November 2026 (and a tenth as many in October), with claims,
-    replies, closes, ratings, reminders, reopenings and transfers in the log."""
+    replies, closes, ratings, reminders, reopenings and transfers in the log, and on the case
+    what the consultation bot's log method keeps there (migration v5)."""
     started = time.perf_counter()
     start_ms = int(datetime(2026, 11, 1, tzinfo=ZONE).timestamp() * 1000)
     month_ms = 30 * 86_400_000
@@ -67,7 +68,8 @@ async def _generate(db: Database, cases: int, departments: int) -> float:
               f" ELSE {start_ms} + ((i - {before} - 1) * {month_ms // cases}) END)")
     await db.execute(f"""
         INSERT INTO consult_case (id, ref, dept_id, citizen, dm_room, officers_room, opened_by_event,
-            status, opened_at, first_reply_at, closed_at, rating, leave_message, claimed_at)
+            status, opened_at, first_reply_at, closed_at, rating, leave_message, claimed_at,
+            first_closed_at, bad_rated_at, reminders)
         SELECT i, 'R' || i, 'd' || (i % {departments}), '@c:x', '!dm', '!o', '$e' || i,
             CASE WHEN i % 10 < 7 THEN 'closed' WHEN i % 10 < 9 THEN 'claimed' ELSE 'open' END,
             {opened},
@@ -76,7 +78,10 @@ async def _generate(db: Database, cases: int, departments: int) -> float:
             CASE WHEN i % 10 < 5 THEN 1 + i % 5 END,
             CASE WHEN i % 5 = 0 THEN {'1' if db.scheme == Scheme.SQLITE else 'true'}
                  ELSE {'0' if db.scheme == Scheme.SQLITE else 'false'} END,
-            CASE WHEN i % 10 < 6 THEN {opened} + (i * 31) % 600000 END
+            CASE WHEN i % 10 < 6 THEN {opened} + (i * 31) % 600000 END,
+            CASE WHEN i % 10 < 7 THEN {opened} + 10800000 + (i * 131) % 36000000 END,
+            CASE WHEN i % 10 < 5 AND 1 + i % 5 <= 2 THEN {opened} + 10860000 + (i * 131) % 36000000 END,
+            CASE WHEN i % 10 = 9 THEN 1 ELSE 0 END
         FROM {_series(db.scheme, total)} AS s""")
     # (A real log has a row per relayed message too: one citizen message a case stands for them.)
     log = [("claimed", "id % 10 < 6", "claimed_at", "NULL"),

@@ -118,3 +118,34 @@ async def test_cli(db: Database, database_url: str, tmp_path: Path) -> None:  # 
     assert bad.returncode == 2 and "2026-W47" in bad.stderr
     unknown = run("--period", "2026-11", "--department", "nope")
     assert unknown.returncode == 2 and "nope" in unknown.stderr
+
+
+async def test_upgrade_fills_in_old_cases(database_url: str) -> None:
+    """Cases logged before consultation v5 get their first claim, close, bad rating, e-mail
+    fallback and reminder count from their log, so old months stay computable."""
+    from mautrix.util.async_db import UpgradeTable
+
+    from bots.consultation.upgrade import upgrade_table
+
+    old = UpgradeTable(version_table_name="consultation_version", database_name="consultations")
+    old.upgrades = upgrade_table.upgrades[:4]
+    db = Database.create(database_url, upgrade_table=old)
+    await db.start()
+    await db.execute("INSERT INTO consult_case (id, ref, dept_id, citizen, dm_room, officers_room,"
+                     " opened_by_event, status, opened_at) VALUES (1, 'R', 'fgw', '@c:x', '!d', '!o', '$o', 'open', 100)")
+    for i, (kind, at_ms, detail) in enumerate([("claimed", 300, None), ("claimed", 200, None),
+                                                ("reminded", 150, None), ("escalated", 160, None),
+                                                ("rated", 500, "5"), ("rated", 700, "1"), ("closed", 400, None),
+                                                ("emailed", 180, "x@y"), ("officer_reply", 210, None)]):
+        await db.execute("INSERT INTO consult_log (event_id, case_id, kind, at, detail) VALUES ($1, 1, $2, $3, $4)",
+                         f"$e{i}", kind, at_ms, detail)
+    await db.stop()
+    db = Database.create(database_url, upgrade_table=upgrade_table)
+    await db.start()
+    try:
+        row = await db.fetchrow("SELECT claimed_at, first_closed_at, bad_rated_at, emailed_at,"
+                                " email_offered_at, reminders FROM consult_case WHERE id = 1")
+        assert [row[k] for k in ("claimed_at", "first_closed_at", "bad_rated_at", "emailed_at",
+                                 "email_offered_at", "reminders")] == [200, 400, 700, 180, None, 2]
+    finally:
+        await db.stop()

@@ -96,9 +96,8 @@ class Figures:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-# Counted from the case log per department; each case is one department's, so they add up.
-LOGGED = ("reminders", "reminded_cases", "email_offered", "emailed", "closed_ever", "reworked")
-SUMMED = (*LOGGED, "transfers_in", "transfers_out", "letters", "letters_on_time", "letters_overdue")
+# Counted per department outside the case table; each belongs to one department, so they add up.
+SUMMED = ("transfers_in", "transfers_out", "letters", "letters_on_time", "letters_overdue")
 COUNTS = [f.name for f in fields(Figures) if f.type == "int" and f.name not in SUMMED]
 
 
@@ -189,7 +188,8 @@ async def _compute(conn: Any, scheme: Scheme, roster: Roster, settings: AssessSe
         day += timedelta(days=1)
     await conn.executemany("INSERT INTO assess_day VALUES ($1, $2)", deadline_days)
     await conn.execute("""CREATE TEMP TABLE assess_case (dept_id TEXT, jurisdiction TEXT,
-        is_leave INTEGER, w_open BIGINT, w_resp BIGINT, w_close BIGINT, w_asof BIGINT, rating INTEGER)""")
+        is_leave INTEGER, w_open BIGINT, w_resp BIGINT, w_close BIGINT, w_asof BIGINT, rating INTEGER,
+        reminders INTEGER, email_offered INTEGER, emailed INTEGER, closed_ever INTEGER, reworked INTEGER)""")
     in_period = f"c.opened_at >= {s_ms} AND c.opened_at < {e_ms}"
 
     def day_of(alias: str, moment: str) -> str:
@@ -199,9 +199,14 @@ async def _compute(conn: Any, scheme: Scheme, roster: Roster, settings: AssessSe
     await conn.execute(f"""
         INSERT INTO assess_case
         SELECT x.dept_id, x.jurisdiction, x.is_leave, {sql_w('x.opened_at', 'wo', width)},
-            {sql_w('x.resp_at', 'wr', width)}, {sql_w('x.close_at', 'wc', width)}, x.w_asof, x.rating
+            {sql_w('x.resp_at', 'wr', width)}, {sql_w('x.close_at', 'wc', width)}, x.w_asof, x.rating,
+            x.reminders, x.email_offered, x.emailed, x.closed_ever, x.reworked
         FROM (
-            SELECT c.dept_id, d.jurisdiction, d.schedule, d.w_asof, c.opened_at, c.rating,
+            SELECT c.dept_id, d.jurisdiction, d.schedule, d.w_asof, c.opened_at, c.rating, c.reminders,
+                CASE WHEN c.email_offered_at IS NULL THEN 0 ELSE 1 END AS email_offered,
+                CASE WHEN c.emailed_at IS NULL THEN 0 ELSE 1 END AS emailed,
+                CASE WHEN c.first_closed_at IS NULL THEN 0 ELSE 1 END AS closed_ever,
+                CASE WHEN c.bad_rated_at IS NULL THEN 0 ELSE 1 END AS reworked,
                 CASE WHEN c.leave_message THEN 1 ELSE 0 END AS is_leave,
                 {FIRST_RESPONSE} AS resp_at,
                 CASE WHEN c.status = 'closed' THEN c.closed_at END AS close_at
@@ -229,7 +234,10 @@ async def _compute(conn: Any, scheme: Scheme, roster: Roster, settings: AssessSe
         SUM(CASE WHEN w_close IS NOT NULL AND w_close - w_open <= {close} THEN 1 ELSE 0 END)
             AS closed_on_time,
         SUM(CASE WHEN rating IS NOT NULL THEN 1 ELSE 0 END) AS rated,
-        SUM(CASE WHEN rating >= {sat} THEN 1 ELSE 0 END) AS satisfied"""
+        SUM(CASE WHEN rating >= {sat} THEN 1 ELSE 0 END) AS satisfied,
+        SUM(reminders) AS reminders, SUM(CASE WHEN reminders > 0 THEN 1 ELSE 0 END) AS reminded_cases,
+        SUM(email_offered) AS email_offered, SUM(emailed) AS emailed,
+        SUM(closed_ever) AS closed_ever, SUM(reworked) AS reworked"""
     by_dept = {d.id: Figures(d.id, d.jurisdiction, d.name) for d in depts}
     juris_ids = list(dict.fromkeys(d.jurisdiction for d in depts))
     by_juris = {j: Figures(None, j, roster.jurisdictions[j].name if j in roster.jurisdictions else j)
@@ -245,7 +253,6 @@ async def _compute(conn: Any, scheme: Scheme, roster: Roster, settings: AssessSe
     else:
         for key, target in (("dept_id", by_dept), ("jurisdiction", by_juris), ("'*'", {PROVINCE: province})):
             await _percentiles(conn, key, target)
-    await _case_log(conn, in_period, settings, by_dept)
     await _transfers(conn, scheme, s_ms, e_ms, by_dept)
     await _letters(conn, s_ms, e_ms, asof_ms, by_dept)
     for d in depts:
@@ -321,36 +328,6 @@ def percentile(ranked: dict[int, int], n: int, p: float) -> float:
     low = ranked[lo + 1]
     high = ranked.get(lo + 2, low)
     return (low + frac * (high - low)) / 60_000
-
-
-async def _case_log(conn: Any, in_period: str, settings: AssessSettings,
-                    by_dept: dict[str, Figures]) -> None:
-    """What the case log says about the period's cases: reminders and escalations, the e-mail
-    fallback, closes, bad ratings. Grouped by department directly, never per case in Python."""
-    reminders = ", ".join(f"'{k}'" for k in LOG_REMINDERS)
-    # Per case first (one hash aggregate), then per department: cheaper than COUNT(DISTINCT)s.
-    rows = await conn.fetch(f"""
-        SELECT k, SUM(n_rem) AS reminders, SUM(CASE WHEN n_rem > 0 THEN 1 ELSE 0 END) AS reminded_cases,
-            SUM(offered) AS email_offered, SUM(emailed) AS emailed, SUM(closed) AS closed_ever,
-            SUM(bad) AS reworked
-        FROM (
-            SELECT c.dept_id AS k, l.case_id,
-                SUM(CASE WHEN l.kind IN ({reminders}) THEN 1 ELSE 0 END) AS n_rem,
-                MAX(CASE WHEN l.kind = 'email_offered' THEN 1 ELSE 0 END) AS offered,
-                MAX(CASE WHEN l.kind = 'emailed' THEN 1 ELSE 0 END) AS emailed,
-                MAX(CASE WHEN l.kind = 'closed' THEN 1 ELSE 0 END) AS closed,
-                MAX(CASE WHEN l.kind = 'rated' THEN (CASE WHEN CAST(l.detail AS INTEGER)
-                    <= {int(settings.bad_rating_max)} THEN 1 ELSE 0 END) ELSE 0 END) AS bad
-            FROM consult_case c JOIN consult_log l ON l.case_id = c.id
-            WHERE {in_period} AND l.kind IN ({reminders}, 'email_offered', 'emailed', 'closed', 'rated')
-            GROUP BY c.dept_id, l.case_id
-        ) t
-        GROUP BY k""")
-    for r in rows:
-        fig = by_dept.get(r["k"])
-        if fig is not None:
-            for name in LOGGED:
-                setattr(fig, name, int(r[name] or 0))
 
 
 async def _transfers(conn: Any, scheme: Scheme, s_ms: int, e_ms: int, by_dept: dict[str, Figures]) -> None:
