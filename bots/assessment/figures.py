@@ -187,7 +187,8 @@ async def _compute(conn: Any, scheme: Scheme, roster: Roster, settings: AssessSe
                                                            tzinfo=roster.timezone))))
         day += timedelta(days=1)
     await conn.executemany("INSERT INTO assess_day VALUES ($1, $2)", deadline_days)
-    await conn.execute("""CREATE TEMP TABLE assess_case (dept_id TEXT, jurisdiction TEXT,
+    if scheme == Scheme.SQLITE:
+        await conn.execute("""CREATE TEMP TABLE assess_case (dept_id TEXT, jurisdiction TEXT,
         is_leave INTEGER, w_open BIGINT, w_resp BIGINT, w_close BIGINT, w_asof BIGINT, rating INTEGER,
         reminders INTEGER, email_offered INTEGER, emailed INTEGER, closed_ever INTEGER, reworked INTEGER)""")
     in_period = f"c.opened_at >= {s_ms} AND c.opened_at < {e_ms}"
@@ -196,11 +197,12 @@ async def _compute(conn: Any, scheme: Scheme, roster: Roster, settings: AssessSe
         return (f"assess_wday {alias} ON {alias}.schedule = x.schedule"
                 f" AND {alias}.day_idx = {sql_day(moment, base_ms)}")
 
-    await conn.execute(f"""
-        INSERT INTO assess_case
-        SELECT x.dept_id, x.jurisdiction, x.is_leave, {sql_w('x.opened_at', 'wo', width)},
-            {sql_w('x.resp_at', 'wr', width)}, {sql_w('x.close_at', 'wc', width)}, x.w_asof, x.rating,
-            x.reminders, x.email_offered, x.emailed, x.closed_ever, x.reworked
+    case_rows = f"""
+        SELECT x.dept_id AS dept_id, x.jurisdiction AS jurisdiction, x.is_leave AS is_leave,
+            {sql_w('x.opened_at', 'wo', width)} AS w_open, {sql_w('x.resp_at', 'wr', width)} AS w_resp,
+            {sql_w('x.close_at', 'wc', width)} AS w_close, x.w_asof AS w_asof, x.rating AS rating,
+            x.reminders AS reminders, x.email_offered AS email_offered, x.emailed AS emailed,
+            x.closed_ever AS closed_ever, x.reworked AS reworked
         FROM (
             SELECT c.dept_id, d.jurisdiction, d.schedule, d.w_asof, c.opened_at, c.rating, c.reminders,
                 CASE WHEN c.email_offered_at IS NULL THEN 0 ELSE 1 END AS email_offered,
@@ -215,8 +217,7 @@ async def _compute(conn: Any, scheme: Scheme, roster: Roster, settings: AssessSe
         ) x
         JOIN {day_of('wo', 'x.opened_at')}
         LEFT JOIN {day_of('wr', 'x.resp_at')}
-        LEFT JOIN {day_of('wc', 'x.close_at')}
-    """)
+        LEFT JOIN {day_of('wc', 'x.close_at')}"""
     claim = int(settings.claim_within_minutes * 60_000)
     fu = int(settings.followup_working_hours * 3_600_000)
     close = int(settings.close_within_working_hours * 3_600_000)
@@ -243,21 +244,40 @@ async def _compute(conn: Any, scheme: Scheme, roster: Roster, settings: AssessSe
     by_juris = {j: Figures(None, j, roster.jurisdictions[j].name if j in roster.jurisdictions else j)
                 for j in juris_ids}
     province = Figures(None, None, "全省" if scope is None else _scope_name(roster, scope))
-    for row in await conn.fetch(f"SELECT dept_id AS k, {sums} FROM assess_case GROUP BY dept_id"):
-        fig = by_dept.get(row["k"])
-        if fig is not None:
+    if scheme == Scheme.POSTGRES:
+        # One pass: the case rows feed every count and percentile_cont for departments,
+        # jurisdictions and the total at once (grouping sets; NULLs, the unanswered, are ignored).
+        rows = await conn.fetch(f"""
+            SELECT dept_id, jurisdiction, GROUPING(dept_id) AS gd, GROUPING(jurisdiction) AS gj, {sums},
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY w_resp - w_open) AS p50,
+                percentile_cont(0.9) WITHIN GROUP (ORDER BY w_resp - w_open) AS p90
+            FROM ({case_rows}) a GROUP BY GROUPING SETS ((dept_id), (jurisdiction), ())""")
+        for row in rows:
+            fig = (by_dept.get(row["dept_id"]) if row["gd"] == 0 else
+                   by_juris.get(row["jurisdiction"]) if row["gj"] == 0 else province)
+            if fig is None:
+                continue
             for name in COUNTS:
                 setattr(fig, name, int(row[name] or 0))
-    if scheme == Scheme.POSTGRES:
-        await _percentiles_pg(conn, by_dept, by_juris, province)
+            if row["p50"] is not None:
+                fig.first_response_median = float(row["p50"]) / 60_000
+                fig.first_response_p90 = float(row["p90"]) / 60_000
+        summed: tuple[str, ...] = SUMMED
     else:
+        await conn.execute(f"INSERT INTO assess_case {case_rows}")
+        for row in await conn.fetch(f"SELECT dept_id AS k, {sums} FROM assess_case GROUP BY dept_id"):
+            fig = by_dept.get(row["k"])
+            if fig is not None:
+                for name in COUNTS:
+                    setattr(fig, name, int(row[name] or 0))
         for key, target in (("dept_id", by_dept), ("jurisdiction", by_juris), ("'*'", {PROVINCE: province})):
             await _percentiles(conn, key, target)
+        summed = (*COUNTS, *SUMMED)
     await _transfers(conn, scheme, s_ms, e_ms, by_dept)
     await _letters(conn, s_ms, e_ms, asof_ms, by_dept)
     for d in depts:
         j = by_juris[d.jurisdiction]
-        for name in (*COUNTS, *SUMMED):
+        for name in summed:
             setattr(j, name, getattr(j, name) + getattr(by_dept[d.id], name))
             setattr(province, name, getattr(province, name) + getattr(by_dept[d.id], name))
     report = Report(start, end, asof, scope, [by_dept[d.id].finish(settings) for d in depts],
@@ -273,27 +293,6 @@ def _scope_name(roster: Roster, scope: str) -> str:
     if scope in roster.departments:
         return roster.departments[scope].name
     return roster.jurisdictions[scope].name if scope in roster.jurisdictions else scope
-
-
-async def _percentiles_pg(conn: Any, by_dept: dict[str, Figures], by_juris: dict[str, Figures],
-                          province: Figures) -> None:
-    """PostgreSQL: percentile_cont, for departments, jurisdictions and the total in one scan."""
-    rows = await conn.fetch("""
-        SELECT dept_id, jurisdiction, GROUPING(dept_id) AS gd, GROUPING(jurisdiction) AS gj,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY w_resp - w_open) AS p50,
-            percentile_cont(0.9) WITHIN GROUP (ORDER BY w_resp - w_open) AS p90
-        FROM assess_case WHERE w_resp IS NOT NULL
-        GROUP BY GROUPING SETS ((dept_id), (jurisdiction), ())""")
-    for r in rows:
-        if r["gd"] == 0:
-            fig = by_dept.get(r["dept_id"])
-        elif r["gj"] == 0:
-            fig = by_juris.get(r["jurisdiction"])
-        else:
-            fig = province
-        if fig is not None and r["p50"] is not None:
-            fig.first_response_median = float(r["p50"]) / 60_000
-            fig.first_response_p90 = float(r["p90"]) / 60_000
 
 
 async def _percentiles(conn: Any, key: str, target: dict[str, Figures]) -> None:
