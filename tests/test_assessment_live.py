@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bots.assessment.periods import parse_period
 from bots.consultation.db import CLOSED
@@ -184,6 +185,19 @@ async def test_scripted_fortnight(bridge_settings: BridgeSettings, roster_dir: P
         assert sorted(body_of(f).rsplit(".", 1)[1] for f in files) == ["csv", "png", "xlsx"]
         for citizen_id in (a_citizen.user_id, b_citizen.user_id, c_citizen.user_id):
             assert citizen_id not in text  # figures, never people
+
+        # The metrics: per department and jurisdiction, from the same tables.
+        await assessment.metrics.refresh()
+        labels = {"jurisdiction": "zj"}
+
+        def sample(name: str, dept: str, **extra: str) -> float | None:
+            return REGISTRY.get_sample_value(name, {"department": dept, **labels, **extra})
+
+        assert sample("dutyroom_dept_cases_total", "fgw") == 3  # E, A, D (C moved to gat)
+        assert sample("dutyroom_dept_cases_total", "gat") == 2
+        assert sample("dutyroom_dept_open_cases", "gat") == 1  # C, reopened by its bad rating
+        assert sample("dutyroom_dept_ratings_total", "gat", level="1") == 1
+        assert sample("dutyroom_dept_waiting_leave_messages", "fgw") == 0
 
         # The same figures from the code, from `!考核` and from the CLI.
         period = parse_period("2026-W47")
