@@ -149,3 +149,25 @@ async def test_upgrade_fills_in_old_cases(database_url: str) -> None:
                                  "email_offered_at", "reminders")] == [200, 400, 700, 180, None, 2]
     finally:
         await db.stop()
+
+
+def test_bulletin_schedule() -> None:
+    """Due at the configured time on the first working day at or after the weekday / day."""
+    from datetime import date, datetime
+
+    from bots.assessment.schedule import due
+
+    def when(day: int, hour: int, minute: int = 0, holidays: tuple[date, ...] = ()):  # type: ignore[no-untyped-def]
+        def working(d: date) -> bool:
+            return d.weekday() < 5 and d not in holidays
+
+        at = datetime(2026, 11, day, hour, minute, tzinfo=ZONE)
+        return [(k, p.label) for k, p in due(at, working, weekly_weekday=1, weekly_time="09:00",
+                                             monthly_day=1, monthly_time="09:30")]
+
+    assert when(23, 8, 59) == [("monthly", "2026-10")]  # 1 November was a Sunday: due Monday 2nd
+    assert when(23, 9) == [("weekly", "2026-W47"), ("monthly", "2026-10")]
+    assert when(1, 10) == [("weekly", "2026-W43")]  # Sunday 1 November: the month waits for Monday
+    holiday = (date(2026, 11, 23),)
+    assert when(23, 10, holidays=holiday) == [("monthly", "2026-10")]  # a holiday Monday: Tuesday
+    assert when(24, 9, holidays=holiday)[0] == ("weekly", "2026-W47")
