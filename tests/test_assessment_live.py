@@ -22,10 +22,13 @@ from prometheus_client import REGISTRY
 
 from bots.assessment.periods import parse_period
 from bots.consultation.db import CLOSED
+from devstack import MailSink
+from devstack.ports import free_port
 from tests.kit.bridge import BridgeSettings, InProcessBridge
 from tests.kit.clients import UserFactory
 from tests.kit.duty import SHANGHAI, start_duty_room
 from tests.test_consultation import body_of, has, is_root, send, thread_reply
+from tests.test_off_hours import mail_sink as mail_sink  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).parent.parent
 CALENDAR = "calendar:\n  2026:\n    holidays: []\n    workdays: [2026-11-21]\n"  # 调休 Saturday
@@ -78,9 +81,15 @@ def check(figures: dict, expected: dict) -> None:
 
 
 async def test_scripted_fortnight(bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
-                                  users: UserFactory) -> None:
+                                  users: UserFactory, mail_sink: MailSink) -> None:
     admin = await users("admin")
-    bridge_settings.extra.update({"admins": [admin.user_id], "assessment.monthly_day": 28})
+    bridge_settings.extra.update({
+        "admins": [admin.user_id], "assessment.monthly_day": 28,
+        "assessment.mail_to": ["chief@mail.example.gov.cn"],
+        "mail.enabled": True, "mail.smtp_port": mail_sink.port, "mail.reply_domain": "reply.localhost",
+        "mail.token_secret": "a-test-secret-of-32-characters!!", "mail.listen_port": free_port(),
+        "mail.from_address": "dutyroom@localhost",
+    })
     duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users, at=at(13, 17, 50),
                                  extra_roster=lambda _: CALENDAR)
     try:
@@ -185,6 +194,13 @@ async def test_scripted_fortnight(bridge_settings: BridgeSettings, roster_dir: P
         assert sorted(body_of(f).rsplit(".", 1)[1] for f in files) == ["csv", "png", "xlsx"]
         for citizen_id in (a_citizen.user_id, b_citizen.user_id, c_citizen.user_id):
             assert citizen_id not in text  # figures, never people
+        # ... and mailed to the listed address, with the table attached.
+        mails = await asyncio.to_thread(mail_sink.wait_for, 1, 30)
+        [mail] = [m for m in mails if "周通报 2026-W47" in m.subject]
+        assert mail.rcpt_tos == ["chief@mail.example.gov.cn"]
+        assert "按时签收率 40.0%" in mail.message.get_body(("plain",)).get_content()
+        assert sorted(a.get_filename() for a in mail.message.iter_attachments()) == [
+            "2026-W47.csv", "2026-W47.xlsx"]
 
         # The metrics: per department and jurisdiction, from the same tables.
         await assessment.metrics.refresh()
@@ -237,6 +253,7 @@ async def test_scripted_fortnight(bridge_settings: BridgeSettings, roster_dir: P
             await runtime.idle()
             history = await admin.history(admin_room)
             assert len([e for e in history if body_of(e).startswith("周通报 2026-W47")]) == 1
+            assert len([m for m in mail_sink.messages if "周通报 2026-W47" in m.subject]) == 1
         finally:
             await bridge.stop()
     finally:
