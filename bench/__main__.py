@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.assessment import assessment_rows, run_assessment
 from bench.breakdown import HOPS
 from bench.knowledge import knowledge_rows, run_knowledge
 from bench.latency import run_latency
@@ -86,6 +87,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="knowledge search: synthetic entries searched (0 skips the section)")
     p.add_argument("--only-knowledge", action="store_true",
                    help="run the knowledge search section alone (no homeserver)")
+    # Assessment (issue #15): a month's report over --departments and this many cases.
+    p.add_argument("--assessment-cases", type=int, default=1_000_000, metavar="N",
+                   help="assessment: cases in the month's report, SQLite and PostgreSQL (0 skips)")
+    p.add_argument("--only-assessment", action="store_true",
+                   help="run the assessment section alone (no homeserver)")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     return p.parse_args(argv)
 
@@ -127,6 +133,7 @@ def table(results: dict[str, Any]) -> str:
     rows += e2ee_rows(results)
     rows += web_rows(results)
     rows += knowledge_rows(results)
+    rows += assessment_rows(results)
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
@@ -354,6 +361,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             results["web"] = await web_section(stack, workdir, args)
         if args.knowledge_entries > 0:
             results["knowledge"] = await asyncio.to_thread(run_knowledge, args.knowledge_entries)
+        if args.assessment_cases > 0:
+            results["assessment"] = await run_assessment(
+                args.assessment_cases, args.departments, args.jurisdictions, args.scratch)
         return results
     finally:
         await asyncio.to_thread(stack.synapse.stop)
@@ -397,13 +407,13 @@ def cli(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     logging.basicConfig(level=logging.WARNING)
-    results = asyncio.run(main(args))
-    if "latency" in results:
+    if args.only_assessment:
+        results = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "assessment": asyncio.run(
+            run_assessment(args.assessment_cases, args.departments, args.jurisdictions, args.scratch))}
+        print("\n".join(f"{k}  {v}" for k, v in assessment_rows(results)))
+    else:
+        results = asyncio.run(main(args))
         print(table(results))
-    else:  # --web-only
-        rows = web_rows(results)
-        width = max(len(k) for k, _ in rows)
-        print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -3,6 +3,7 @@
 from bridge.bot import Bot
 
 from .admin import AdminBot
+from .assessment.bot import AssessmentBot
 from .complaints import ComplaintsBot
 from .consultation import ConsultationBot
 from .directory import DirectoryBot
@@ -16,5 +17,6 @@ from .web import WebBot
 ALL_BOTS: list[type[Bot]] = [
     DirectoryBot, OfficersBot, AdminBot, ConsultationBot, MailboxBot, ComplaintsBot, PresenceBot,
     KnowledgeBot,
+    AssessmentBot,  # after the consultation bot: its handler counts 热点 of the cases opened
     WebBot,  # last: its pages read the rooms the directory made
 ]

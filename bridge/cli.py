@@ -1,6 +1,6 @@
 """`dutyroom` (the installed console script) and `python -m bridge`: one entry point.
 
-The first argument picks a tool (`roster …`, `dead-letters …`, `kb …`); anything else runs the bridge itself (mautrix's
+The first argument picks a tool (`roster …`, `dead-letters …`, `kb …`, `report …`); anything else runs the bridge itself (mautrix's
 Program: `-c config.yaml`, `-g` to write the registration, …).
 """
 
@@ -23,6 +23,10 @@ def main() -> None:
         from bots.knowledge.cli import main as kb_main
 
         sys.exit(kb_main(args[1:]))
+    if args and args[0] == "report":  # 考核 figures (bots/assessment)
+        from bots.assessment.cli import main as report_main
+
+        sys.exit(report_main(args[1:]))
     from .program import DutyRoomProgram
 
     DutyRoomProgram().run()

@@ -182,6 +182,21 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "knowledge.min_score",
             "knowledge.number_reply_hours",
             "knowledge.review_check_interval",
+            # assessment (bots/assessment)
+            "assessment.claim_within_minutes",
+            "assessment.close_within_working_hours",
+            "assessment.satisfied_min_level",
+            "assessment.flag.satisfaction_below",
+            "assessment.flag.claim_rate_below",
+            "assessment.weekly_weekday",
+            "assessment.weekly_time",
+            "assessment.monthly_day",
+            "assessment.monthly_time",
+            "assessment.bulletins",
+            "assessment.mail_to",
+            "assessment.hot_topics",
+            "assessment.hot_min_cases",
+            "assessment.hot_stop_words",
         ):
             copy(key)
         copy_dict("appservice.database_opts")

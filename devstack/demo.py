@@ -442,6 +442,8 @@ def print_info(args: argparse.Namespace, paths: Paths, prefix: str, officers: li
 知识库 / Knowledge base: ask 省人力社保厅 (@{prefix}rlsbt:{DOMAIN}) "失业金怎么领" out of
   working hours: the reply lists matching entries; reply "1" to read one. Officers: "!答 词".
 省长信箱 / Letters: DM @{prefix}mailbox:{DOMAIN} · 监督投诉 / Complaints: DM @{prefix}complaints:{DOMAIN}
+考核 / Assessment: as admin, in the administrators' room (#{prefix}admins:{DOMAIN}) send
+  `!考核` (last month) or `!考核 2026-W47 hz`: figures, a chart, .xlsx and .csv (docs/assessment.md)
 日志 / Logs:  bridge {paths.bridge_log}
               Synapse {paths.synapse / 'homeserver.log'}
 按 Ctrl+C 停止 / Ctrl+C to stop.

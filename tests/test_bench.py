@@ -14,7 +14,7 @@ TINY = ["--skip-provisioning", "--open-cases", "0", "--messages", "5", "--relay-
         "--citizens", "2", "--per-citizen", "2", "--senders", "2", "--per-sender", "2",
         "--spacing-ms", "20", "100", "--presence-departments", "4", "--presence-sync-users", "2",
         "--e2ee-messages", "3", "--departments", "30", "--web-clients", "4", "--web-seconds", "1",
-        "--knowledge-entries", "200"]
+        "--knowledge-entries", "200", "--assessment-cases", "3000"]
 
 
 def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: Path) -> None:
@@ -49,7 +49,8 @@ def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: 
     for row in ("web directory page /", "web /api/v1/departments",
                 "presence: Synapse CPU per update", "relay citizen→officers", "encrypted relay c→o",
                 "relayed throughput", "bridge CPU per relayed event",
-                "floor: null relay c→o", "at 100 ms pace", f"JSON: {written}"):
+                "floor: null relay c→o", "at 100 ms pace", "assessment month report",
+                f"JSON: {written}"):
         assert row in done.stdout, row
 
 
@@ -63,3 +64,16 @@ def test_the_knowledge_section_runs_alone(tmp_path: Path) -> None:
     (written,) = out.glob("*.json")
     knowledge = json.loads(written.read_text(encoding="utf-8"))["knowledge"]
     assert knowledge["entries"] == 300 and knowledge["top3_rate"]["questions"] >= 100
+
+
+def test_the_assessment_section_runs_alone(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "bench", "--only-assessment", "--assessment-cases", "5000",
+               "--scratch", str(tmp_path), "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    (written,) = out.glob("*.json")
+    results = json.loads(written.read_text(encoding="utf-8"))["assessment"]
+    for db in ("sqlite", "postgres"):
+        assert results[db]["cases_counted"] == 5000 and results[db]["departments"] == 744
+    assert done.stdout.count("assessment month report") == 2

@@ -11,6 +11,10 @@ from dataclasses import dataclass, replace
 from mautrix.util.async_db import Database
 
 OPEN, CLAIMED, CLOSED = "open", "claimed", "closed"
+# Log kinds whose first time is kept on the case, and the reminder steps counted there.
+FIRST_OF = {"claimed": "claimed_at", "email_offered": "email_offered_at", "emailed": "emailed_at",
+            "closed": "first_closed_at"}
+REMINDER_KINDS = ("reminded", "escalated", "followup_reminded", "followup_escalated")
 LATEST_CASES_KEPT = 10_000
 
 
@@ -314,7 +318,24 @@ class ConsultationTables:
             " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING RETURNING case_id",
             event_id, case_id, kind, at_ms, actor, detail,
         )
+        await self._keep_on_case(case_id, kind, at_ms, detail)
         return inserted is not None
+
+    async def _keep_on_case(self, case_id: int, kind: str, at_ms: int, detail: str | None) -> None:
+        """What the assessment reads is also kept on the case (consultation migration v5), so a
+        month's report needs no grouping of the log. Idempotent, so it runs again when the event
+        is handled again after a crash between the two writes."""
+        column = FIRST_OF.get(kind)
+        if kind == "rated":
+            column = "bad_rated_at" if detail is not None and detail.isdigit() and int(detail) <= 2 else None
+        if column is not None:
+            await self._update(
+                case_id, f"UPDATE consult_case SET {column}=COALESCE({column}, $2) WHERE id=$1", at_ms)
+        elif kind in REMINDER_KINDS:
+            await self._update(
+                case_id, "UPDATE consult_case SET reminders=(SELECT COUNT(*) FROM consult_log"
+                " WHERE case_id=$1 AND kind IN ('reminded', 'escalated', 'followup_reminded',"
+                " 'followup_escalated')) WHERE id=$1")
 
     async def history(self, case_id: int) -> list[tuple[str, int, str | None]]:
         rows = await self.db.fetch(

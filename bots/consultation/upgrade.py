@@ -95,3 +95,37 @@ async def upgrade_v3(conn: Connection, scheme: Scheme) -> None:
             "INSERT INTO consult_ref_counter (prefix, last_number) VALUES ($1, $2)", prefix, number
         )
     await conn.execute("ALTER TABLE consult_case ADD COLUMN reopened_by_event TEXT")
+
+
+@upgrade_table.register(description="Cases by opening time, for the assessment figures")
+async def upgrade_v4(conn: Connection, scheme: Scheme) -> None:
+    """The assessment reads one period's cases (bots/assessment/figures.py); without this index
+    every report would read every case ever opened."""
+    await conn.execute("CREATE INDEX consult_case_opened ON consult_case (opened_at)")
+
+
+@upgrade_table.register(description="What the assessment reads from the case log, on the case")
+async def upgrade_v5(conn: Connection, scheme: Scheme) -> None:
+    """The assessment (bots/assessment/figures.py) reads a month's cases; the first claim, the
+    reminder steps, the e-mail fallback, the first close and the first bad rating were only in
+    the case log, which a report over a million cases would have to group by case. The log
+    method now keeps them on the case too; older cases get them from their log here."""
+    for column in ("claimed_at", "email_offered_at", "emailed_at", "first_closed_at", "bad_rated_at"):
+        await conn.execute(f"ALTER TABLE consult_case ADD COLUMN {column} BIGINT")
+    await conn.execute("ALTER TABLE consult_case ADD COLUMN reminders INTEGER NOT NULL DEFAULT 0")
+
+    def first(kinds: str, extra: str = "") -> str:
+        return (f"(SELECT MIN(l.at) FROM consult_log l WHERE l.case_id = consult_case.id"
+                f" AND l.kind IN ({kinds}){extra})")
+
+    bad = " AND (CASE WHEN l.kind = 'rated' THEN CAST(l.detail AS INTEGER) END) <= 2"
+    reminders = "'reminded', 'escalated', 'followup_reminded', 'followup_escalated'"
+    claimed, offered, emailed, closed = (
+        first(f"'{k}'") for k in ("claimed", "email_offered", "emailed", "closed"))
+    bad_rated = first("'rated'", bad)
+    await conn.execute(
+        f"UPDATE consult_case SET claimed_at = {claimed}, email_offered_at = {offered},"
+        f" emailed_at = {emailed}, first_closed_at = {closed}, bad_rated_at = {bad_rated},"
+        " reminders = (SELECT COUNT(*) FROM consult_log l WHERE l.case_id = consult_case.id"
+        f" AND l.kind IN ({reminders}))"
+    )
