@@ -344,6 +344,7 @@ async def test_department_and_figures_pages(site: Site, page: Any) -> None:
     assert f"department,{office},{roster.departments[office].name}" in csv
     row = next(r for r in figures["departments"] if r["dept_id"] == office)
     assert row["cases"] == 1 and row["satisfaction_rate"] is None
+    assert row["claim_on_time_rate"] == 0.0  # the assessment's figure: never claimed in time
     assert figures["month"] == "2026-10"
 
 

@@ -1,9 +1,8 @@
 """The one door through which the site reads the public figures (the assessment, issue #15).
 
 Everything else in the site (pages, chart, CSV, JSON) reads a `FiguresTable` and never asks how
-its rows were computed, so wiring the assessment module in replaces only `last_month_figures`.
-Until then the cases are counted straight from `consult_case`, and the rates this simple count
-cannot define honestly are None (shown as 暂无数据 / "no data").
+its rows were computed; `last_month_figures` takes them from the assessment's `compute`, and a
+rate whose denominator is 0 is None (shown as 暂无数据 / "no data").
 """
 
 from __future__ import annotations
@@ -12,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from bots.assessment.figures import Figures, compute
+from bots.assessment.settings import AssessSettings
 from bridge.roster import Roster
 
 FIELDS = ("cases", "claim_on_time_rate", "first_response_median_minutes", "followup_rate",
@@ -51,24 +52,31 @@ def last_full_month(roster: Roster, now: datetime) -> tuple[date, datetime, date
 
 async def last_month_figures(ctx: Any, now: datetime) -> FiguresTable:
     """Rows for every department and jurisdiction of the roster in force (`ctx`: the bot's
-    context: `.roster` and `.db`)."""
+    context: `.roster`, `.db`, `.config`), from the assessment's one computation of the figures
+    (bots/assessment/figures.py), so the site publishes exactly what the administrators' room,
+    the bulletins and the CLI report. Rates are None where their denominator is 0."""
     roster: Roster = ctx.roster
     month, start, end = last_full_month(roster, now)
-    counts: dict[str, int] = {}
-    if await ctx.db.table_exists("consult_case"):
-        rows = await ctx.db.fetch(
-            "SELECT dept_id, COUNT(*) AS n FROM consult_case"
-            " WHERE opened_at >= $1 AND opened_at < $2 GROUP BY dept_id",
-            int(start.timestamp() * 1000), int(end.timestamp() * 1000),
-        )
-        counts = {r["dept_id"]: int(r["n"]) for r in rows}
-    departments = [
-        FiguresRow(dept.id, dept.jurisdiction, cases=counts.get(dept.id, 0))
-        for dept in sorted(roster.departments.values(), key=lambda d: d.order)
-    ]
-    jurisdictions = [
-        FiguresRow(None, jur.id, cases=sum(r.cases or 0 for r in departments
-                                            if r.jurisdiction == jur.id))
-        for jur in sorted(roster.jurisdictions.values(), key=lambda j: j.order)
-    ]
+    if not await ctx.db.table_exists("consult_case"):
+        return _empty(roster, month)
+    report = await compute(ctx.db, roster, AssessSettings.from_config(ctx.config), start, end,
+                           asof=now)
+    departments = [_row(f) for f in report.departments]
+    by_id = {f.jurisdiction: f for f in report.jurisdictions}
+    jurisdictions = [_row(by_id[j.id]) if j.id in by_id else FiguresRow(None, j.id, cases=0)
+                     for j in sorted(roster.jurisdictions.values(), key=lambda j: j.order)]
+    return FiguresTable(month, departments, jurisdictions)
+
+
+def _row(f: Figures) -> FiguresRow:
+    return FiguresRow(f.dept_id, f.jurisdiction or "", cases=f.cases, claim_on_time_rate=f.claim_rate,
+                      first_response_median_minutes=f.first_response_median,
+                      followup_rate=f.followup_rate, satisfaction_rate=f.satisfaction)
+
+
+def _empty(roster: Roster, month: date) -> FiguresTable:
+    departments = [FiguresRow(d.id, d.jurisdiction, cases=0)
+                   for d in sorted(roster.departments.values(), key=lambda d: d.order)]
+    jurisdictions = [FiguresRow(None, j.id, cases=0)
+                     for j in sorted(roster.jurisdictions.values(), key=lambda j: j.order)]
     return FiguresTable(month, departments, jurisdictions)

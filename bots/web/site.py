@@ -34,7 +34,10 @@ HERE = Path(__file__).resolve().parent
 SITE: web.AppKey[Site] = web.AppKey("site")
 LANG_COOKIE = "lang"
 ROOMS_TTL = 30.0  # seconds a read of the directory's room ids is reused
-FIGURES_TTL = 60.0
+# Seconds the last month's figures are reused: they change only by late answers to last month's
+# cases, and computing them for the whole province takes seconds at a million cases (on SQLite
+# on the event loop's own thread, docs/assessment.md).
+FIGURES_TTL = 600.0
 
 
 class Site:
