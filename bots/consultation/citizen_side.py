@@ -74,6 +74,8 @@ class CitizenSide:
             await self._edit(event, content, rel)
             return
         case = await self.tables.latest_case(event.room_id)
+        if await self._blocked(event, content, case, dept_id, citizen):
+            return
         if case is not None and await self._rating(event, content, case):
             return
         case = await self._case_for(event, case, citizen, dept_id)
@@ -84,6 +86,18 @@ class CitizenSide:
             if not case.waiting:
                 await self.tables.hold(case.id, case.attention_since or self.bot.now_ms())
         await self._relay(event, content, case)
+
+    async def _blocked(self, event: Event, content: dict[str, Any], case: Case | None,
+                       dept_id: str, citizen: str) -> bool:
+        """A citizen blocked from this DM's department, or from the department its case is
+        with now, has the message kept and is reminded of the block; nothing is relayed."""
+        guard = self.bot.guard
+        for dept in dict.fromkeys([dept_id] + ([case.dept_id] if case is not None else [])):
+            block = await guard.active_block(dept, citizen)
+            if block is not None:
+                await guard.keep_blocked(event.event_id, case, dept, event.room_id, block, content)
+                return True
+        return False
 
     async def _case_for(self, event: Event, case: Case | None, citizen: str, dept_id: str) -> Case:
         quiet_ms = int(self.ctx.config["consultation.quiet_period_minutes"]) * 60_000
@@ -108,7 +122,7 @@ class CitizenSide:
             await self.tables.hold(case.id, None)  # a leave-message: officers get it at opening
             return await self.tables.case(case.id) or case
         await self.tables.attend_from(case.id, self.bot.now_ms())
-        await self.bot.officers.post_root(case)
+        await self.bot.officers.post_root(case, quiet=await self.bot.guard.too_many_cases(case))
         ack = self.ctx.messages("consult.opened", ref=case.ref)
         await self.ctx.send(f"{event.event_id}/ack", event.room_id, self.bot.say(ack),
                             sender=self.ctx.config.ghost_mxid(dept_id))
@@ -175,6 +189,8 @@ class CitizenSide:
         safe["m.relates_to"] = relay.thread(case.root_key, reply_to)
         if case.waiting:
             await self.bot.off_hours.keep(event.event_id, case, safe)
+        elif await self.bot.guard.over_limit(event.event_id, case, safe):
+            pass  # held for the next digest (bots/consultation/guard.py)
         else:
             await self.ctx.send(relay.key_in(event.event_id), case.officers_room, safe)
         await self.tables.log(event.event_id, case.id, "citizen_message", self.bot.now_ms())
