@@ -9,8 +9,10 @@ from .directory import DirectoryBot
 from .mailbox import MailboxBot
 from .officers import OfficersBot
 from .presence import PresenceBot
+from .privacy import PrivacyBot
 
 # Order matters at start-up: the directory's ghosts exist before the officers' rooms invite them.
 ALL_BOTS: list[type[Bot]] = [
     DirectoryBot, OfficersBot, AdminBot, ConsultationBot, MailboxBot, ComplaintsBot, PresenceBot,
+    PrivacyBot,
 ]

@@ -27,7 +27,11 @@ CITIZEN_BLOCKED = "citizen_blocked"        # a supervisor blocked a citizen from
 BLOCK_LIFTED = "block_lifted"              # by a supervisor, or by the bridge at the block's end
 COMPLAINT_SENT = "complaint_sent"          # a complaint (with its complainant) went to supervision
 AUDIT_READ = "audit_read"                  # someone read this trail
-ACTIONS = (CITIZEN_ID_SHOWN, CITIZEN_BLOCKED, BLOCK_LIFTED, COMPLAINT_SENT, AUDIT_READ)
+CITIZEN_DATA_EXPORTED = "citizen_data_exported"  # !我的数据: a citizen's copy of their data
+CITIZEN_DATA_ERASED = "citizen_data_erased"      # !删除我的数据 confirmed
+RETENTION_RUN = "retention_run"            # the daily purge, or `python -m bridge retention`
+ACTIONS = (CITIZEN_ID_SHOWN, CITIZEN_BLOCKED, BLOCK_LIFTED, COMPLAINT_SENT, AUDIT_READ,
+           CITIZEN_DATA_EXPORTED, CITIZEN_DATA_ERASED, RETENTION_RUN)
 
 
 @audit_upgrade_table.register(description="The append-only audit trail")

@@ -1,6 +1,6 @@
 """`dutyroom` (the installed console script) and `python -m bridge`: one entry point.
 
-The first argument picks a tool (`roster …`, `dead-letters …`, `audit …`); anything else runs the bridge itself (mautrix's
+The first argument picks a tool (`roster …`, `dead-letters …`, `audit …`, `retention …`); anything else runs the bridge itself (mautrix's
 Program: `-c config.yaml`, `-g` to write the registration, …).
 """
 
@@ -23,6 +23,10 @@ def main() -> None:
         from .audit_cli import main as audit_main
 
         sys.exit(audit_main(args[1:]))
+    if args and args[0] == "retention":
+        from bots.privacy.cli import main as retention_main
+
+        sys.exit(retention_main(args[1:]))
     from .program import DutyRoomProgram
 
     DutyRoomProgram().run()

@@ -16,8 +16,7 @@ import pytest
 from mautrix.util.async_db import Database
 
 from bots.consultation.guard import DAY_MS, HOUR_MS, MINUTE_MS, parse_duration
-from bridge.audit import (AUDIT_READ, BLOCK_LIFTED, CITIZEN_BLOCKED, AuditLog,
-                          audit_upgrade_table)
+from bridge.audit import AUDIT_READ, BLOCK_LIFTED, CITIZEN_BLOCKED, AuditLog, audit_upgrade_table
 from bridge.audit_cli import _parser, run
 from tests.kit.clients import UserFactory
 from tests.kit.duty import DutyRoom

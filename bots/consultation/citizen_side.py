@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mautrix.types import Event, EventType, StateEvent
 
+from bots.privacy.commands import data_command
 from bridge.relay_content import citizen_to_officer
 
 from . import relay
@@ -73,6 +74,8 @@ class CitizenSide:
         if rel.get("rel_type") == "m.replace":
             await self._edit(event, content, rel)
             return
+        if data_command(str(content.get("body", ""))) is not None:
+            return  # the citizen's own data: the privacy bot answers, nothing goes to officers
         case = await self.tables.latest_case(event.room_id)
         if await self._blocked(event, content, case, dept_id, citizen):
             return
