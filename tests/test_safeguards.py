@@ -18,8 +18,9 @@ from mautrix.util.async_db import Database
 from bots.consultation.guard import DAY_MS, HOUR_MS, MINUTE_MS, parse_duration
 from bridge.audit import AUDIT_READ, BLOCK_LIFTED, CITIZEN_BLOCKED, AuditLog, audit_upgrade_table
 from bridge.audit_cli import _parser, run
-from tests.kit.clients import UserFactory
-from tests.kit.duty import DutyRoom
+from tests.kit.bridge import BridgeSettings
+from tests.kit.clients import MatrixUser, UserFactory
+from tests.kit.duty import DutyRoom, start_duty_room
 from tests.test_consultation import body_of, has, in_thread, open_case, send, thread_reply
 from tests.test_dead_letters_cli import config  # noqa: F401  (fixture: a config on this database)
 
@@ -107,7 +108,7 @@ async def test_block_told_kept_and_lifted_at_its_end(duty: DutyRoom, users: User
     await citizen.sync(0)
     assert len([e for e in citizen.events[dm] if "功能已恢复" in body_of(e)]) == 1
 
-    entries = await AuditLog(bot.ctx.db).entries()
+    entries = [e for e in await AuditLog(bot.ctx.db).entries() if e.action != "retention_run"]
     assert [(e.actor, e.action) for e in entries] == [
         (chief.user_id, CITIZEN_BLOCKED), ("bridge", BLOCK_LIFTED)]
     assert entries[0].record == f"case/{ref}" and citizen.user_id not in str(entries)
@@ -156,3 +157,35 @@ async def test_a_flood_is_held_whole_and_does_not_slow_another_citizen(
     told = [e for e in await flooder.history(dm_a) if "发送得较快" in body_of(e)]
     assert len(told) == 1, [body_of(e) for e in (await flooder.history(dm_a))[-5:]]  # one window
     assert not await bot.ctx.db.fetchval("SELECT COUNT(*) FROM consult_held")
+
+
+@pytest.fixture
+async def duty_with_admin(bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
+                          users: UserFactory) -> AsyncIterator[tuple[DutyRoom, MatrixUser]]:
+    admin = await users("admin")
+    bridge_settings.extra["admins"] = [admin.user_id]
+    room = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
+    yield room, admin
+    await room.bridge.stop()
+
+
+async def test_the_trail_in_the_administrators_room(
+    duty_with_admin: tuple[DutyRoom, MatrixUser], users: UserFactory
+) -> None:
+    duty, admin = duty_with_admin
+    bot = duty.bot("consultation")
+    await AuditLog(bot.ctx.db).record("@chief:x", CITIZEN_BLOCKED, "case/FGW-20261127-0009",
+                                      at_ms=int(duty.clock.now().timestamp() * 1000) - 3600_000)
+    room = await admin.wait_for_invite()
+    await admin.join(room)
+    officer = duty.officers["fgw1"]  # in the room by an administrator's mistake
+    await admin.client.room_invite(room, officer.user_id)
+    await officer.join(room)
+    await officer.send_text(room, "!审计")
+    await officer.wait_for(room, has("只有网上值班室的管理员"))
+    await admin.send_text(room, "!审计 30")
+    # The block written above, and the day's retention run the bridge did when it started.
+    [listed] = await admin.wait_for(room, has("最近 30 天的审计记录共 2 条"))
+    assert "case/FGW-20261127-0009" in body_of(listed) and "retention_run" in body_of(listed)
+    reads = await AuditLog(bot.ctx.db).entries(action=AUDIT_READ)
+    assert [(e.actor, e.detail) for e in reads] == [(admin.user_id, "!审计 30")]

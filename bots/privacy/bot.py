@@ -19,7 +19,13 @@ from typing import Any
 from mautrix.errors import MatrixRequestError
 from mautrix.types import EventType, MessageEvent
 
-from bridge.audit import CITIZEN_DATA_ERASED, CITIZEN_DATA_EXPORTED, RETENTION_RUN, AuditLog
+from bridge.audit import (
+    AUDIT_READ,
+    CITIZEN_DATA_ERASED,
+    CITIZEN_DATA_EXPORTED,
+    RETENTION_RUN,
+    AuditLog,
+)
 from bridge.bot import Bot, on
 from bridge.context import BotContext
 from bridge.crypto.media import encrypt_file
@@ -29,6 +35,8 @@ from .messages import MESSAGES
 from .records import LETTER_BOTS, CitizenRecords, Kept
 from .retention import own_users, plan_for, run_retention
 from .upgrade import upgrade_table
+
+AUDIT_COMMANDS = ("!审计", "!audit")
 
 
 def citizen_digest(citizen: str) -> str:
@@ -76,7 +84,11 @@ class PrivacyBot(Bot):
     @on(EventType.ROOM_MESSAGE)
     async def message(self, event: MessageEvent) -> None:
         content: dict[str, Any] = event.content.serialize()
-        command = data_command(str(content.get("body", "")))
+        body = str(content.get("body", "")).strip()
+        if body.split(" ", 1)[0].lower() in AUDIT_COMMANDS:
+            await self.audit_command(event, body)
+            return
+        command = data_command(body)
         if command is None or content.get("m.relates_to", {}).get("rel_type") == "m.replace":
             return
         where = await self._where(event.room_id)
@@ -91,6 +103,29 @@ class PrivacyBot(Bot):
                             self.t("privacy.erase_ask", kept=self._kept_text(await self._kept(citizen))))
         else:
             await self.erase(event, citizen, speaker)
+
+    async def audit_command(self, event: MessageEvent, body: str) -> None:
+        """`!审计 [天数]` in the administrators' room: the last days' audit entries (7 by
+        default, at most 50 shown), for the bridge's administrators only. Reading is audited."""
+        admins_room = await self.ctx.room_by_alias(f"{self.ctx.config.prefix}admins")
+        if event.room_id != admins_room:
+            return
+        if event.sender not in (self.ctx.config["admins"] or []):
+            await self.ctx.send(f"{event.event_id}/audit-refused", event.room_id, {
+                "msgtype": "m.notice", "body": self.t("privacy.audit_not_admin")})
+            return
+        arg = body.split(" ", 1)[1].strip() if " " in body else "7"
+        days = int(arg) if arg.isdigit() and 0 < int(arg) <= 3660 else 7
+        now = self.now_ms()
+        entries = await self.audit.entries(since_ms=now - days * 86_400_000, limit=100_000)
+        tz = self.ctx.roster.timezone
+        lines = [f"{datetime.fromtimestamp(e.at / 1000, tz):%m-%d %H:%M} {e.action} {e.record} "
+                 f"{e.actor} {e.detail[:80]}".rstrip() for e in entries[-50:]]
+        text = self.t("privacy.audit_list", days=days, count=len(entries), shown=len(lines))
+        await self.ctx.send(f"{event.event_id}/audit", event.room_id, {
+            "msgtype": "m.notice", "body": text + ("\n" + "\n".join(lines) if lines else "")})
+        await self.audit.record(event.sender, AUDIT_READ, "audit_log", at_ms=now,
+                                detail=f"!审计 {days}", key=event.event_id)
 
     def t(self, key: str, **kw: Any) -> str:
         return self.ctx.messages(key, **kw)

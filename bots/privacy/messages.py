@@ -20,6 +20,8 @@ MESSAGES = {
         "privacy.erased_elsewhere": "您的数据已按您的要求删除，本对话到此结束。",
         "privacy.retention_done": "数据保留期限到期清理已完成（{day}）：{summary}。",
         "privacy.file_name": "我的数据",
+        "privacy.audit_not_admin": "只有网上值班室的管理员可以查看审计记录。",
+        "privacy.audit_list": "最近 {days} 天的审计记录共 {count} 条（显示最近 {shown} 条；全部记录：python -m bridge audit）：",
     },
     "en": {
         "privacy.exported": (
@@ -44,5 +46,7 @@ MESSAGES = {
         "privacy.erased_elsewhere": "Your data was deleted as you asked; this conversation ends here.",
         "privacy.retention_done": "Retention run finished ({day}): {summary}.",
         "privacy.file_name": "my-data",
+        "privacy.audit_not_admin": "Only the duty room's administrators can read the audit trail.",
+        "privacy.audit_list": "Audit entries of the last {days} days: {count} (the latest {shown} shown; all: python -m bridge audit):",
     },
 }
