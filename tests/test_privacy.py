@@ -113,9 +113,17 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     await wait_mail(sink, 2)
     bot = duty.bot("privacy")
 
-    # The export: the citizen's own cases, messages, the department's answers, letters.
+    # Someone the citizen let into their DM gets nothing of the citizen's, and erases nothing.
     ghost = duty.ghost("fgw")
-    data = await export_of(a, dm, ghost)
+    friend = await users("citizen")
+    await a.client.room_invite(dm, friend.user_id)
+    await friend.join(dm)
+    await friend.send_text(dm, "!我的数据")
+    await friend.send_text(dm, "!删除我的数据 确认")
+    await a.client.room_kick(dm, friend.user_id)
+
+    # The export: the citizen's own cases, messages, the department's answers, letters.
+    data = await export_of(a, dm, ghost)  # one file: the friend's commands (before) did nothing
     dumped = json.dumps(data, ensure_ascii=False)
     [case] = data["consultations"]
     assert case["reference"] == ref and case["your_rating"] == 5 and case["status"] == "closed"

@@ -16,7 +16,14 @@ import pytest
 from mautrix.util.async_db import Database
 
 from bots.consultation.guard import DAY_MS, HOUR_MS, MINUTE_MS, parse_duration
-from bridge.audit import AUDIT_READ, BLOCK_LIFTED, CITIZEN_BLOCKED, AuditLog, audit_upgrade_table
+from bridge.audit import (
+    AUDIT_READ,
+    BLOCK_LIFTED,
+    CITIZEN_BLOCKED,
+    CITIZEN_ID_SHOWN,
+    AuditLog,
+    audit_upgrade_table,
+)
 from bridge.audit_cli import _parser, run
 from tests.kit.bridge import BridgeSettings
 from tests.kit.clients import MatrixUser, UserFactory
@@ -164,6 +171,10 @@ async def duty_with_admin(bridge_settings: BridgeSettings, roster_dir: Path, tmp
                           users: UserFactory) -> AsyncIterator[tuple[DutyRoom, MatrixUser]]:
     admin = await users("admin")
     bridge_settings.extra["admins"] = [admin.user_id]
+    departments = roster_dir / "departments.yaml"  # officers of 公安厅 see citizens' Matrix IDs
+    departments.write_text(departments.read_text(encoding="utf-8").replace(
+        "    email: gat@mail.example.gov.cn\n",
+        "    email: gat@mail.example.gov.cn\n    show_citizen_id: true\n"), encoding="utf-8")
     room = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
     yield room, admin
     await room.bridge.stop()
@@ -174,6 +185,11 @@ async def test_the_trail_in_the_administrators_room(
 ) -> None:
     duty, admin = duty_with_admin
     bot = duty.bot("consultation")
+    citizen = await users("citizen")
+    _, _, ref = await open_case(duty, citizen, "gat", "请问护照怎么办")
+    [shown] = await AuditLog(bot.ctx.db).entries(action=CITIZEN_ID_SHOWN)
+    assert (shown.actor, shown.record) == ("officers/gat", f"case/{ref}")
+    assert citizen.user_id not in str(shown)  # the entry says which case, not who
     await AuditLog(bot.ctx.db).record("@chief:x", CITIZEN_BLOCKED, "case/FGW-20261127-0009",
                                       at_ms=int(duty.clock.now().timestamp() * 1000) - 3600_000)
     room = await admin.wait_for_invite()
@@ -184,8 +200,8 @@ async def test_the_trail_in_the_administrators_room(
     await officer.send_text(room, "!审计")
     await officer.wait_for(room, has("只有网上值班室的管理员"))
     await admin.send_text(room, "!审计 30")
-    # The block written above, and the day's retention run the bridge did when it started.
-    [listed] = await admin.wait_for(room, has("最近 30 天的审计记录共 2 条"))
+    # The block written above, the shown ID, and the day's retention run the bridge did at start.
+    [listed] = await admin.wait_for(room, has("最近 30 天的审计记录共 3 条"))
     assert "case/FGW-20261127-0009" in body_of(listed) and "retention_run" in body_of(listed)
     reads = await AuditLog(bot.ctx.db).entries(action=AUDIT_READ)
     assert [(e.actor, e.detail) for e in reads] == [(admin.user_id, "!审计 30")]
