@@ -26,11 +26,14 @@ CITIZEN_ID_SHOWN = "citizen_id_shown"      # a case root named the citizen's Mat
 CITIZEN_BLOCKED = "citizen_blocked"        # a supervisor blocked a citizen from a department
 BLOCK_LIFTED = "block_lifted"              # by a supervisor, or by the bridge at the block's end
 COMPLAINT_SENT = "complaint_sent"          # a complaint (with its complainant) went to supervision
+LETTER_SENT = "letter_sent"                # a letter with the writer's contact details went to an office
+DEAD_LETTER_READ = "dead_letter_read"      # an administrator showed, replayed or discarded one
 AUDIT_READ = "audit_read"                  # someone read this trail
 CITIZEN_DATA_EXPORTED = "citizen_data_exported"  # !我的数据: a citizen's copy of their data
 CITIZEN_DATA_ERASED = "citizen_data_erased"      # !删除我的数据 confirmed
 RETENTION_RUN = "retention_run"            # the daily purge, or `python -m bridge retention`
-ACTIONS = (CITIZEN_ID_SHOWN, CITIZEN_BLOCKED, BLOCK_LIFTED, COMPLAINT_SENT, AUDIT_READ,
+ACTIONS = (CITIZEN_ID_SHOWN, CITIZEN_BLOCKED, BLOCK_LIFTED, COMPLAINT_SENT, LETTER_SENT,
+           DEAD_LETTER_READ, AUDIT_READ,
            CITIZEN_DATA_EXPORTED, CITIZEN_DATA_ERASED, RETENTION_RUN)
 
 
