@@ -431,6 +431,8 @@ def print_info(args: argparse.Namespace, paths: Paths, prefix: str, officers: li
   The mail office answers by replying to the Reply-To address (reply+…@reply.{DOMAIN})
   through SMTP on 127.0.0.1:{args.smtp_port + 1}, e.g. with swaks or aiosmtplib.
 省长信箱 / Letters: DM @{prefix}mailbox:{DOMAIN} · 监督投诉 / Complaints: DM @{prefix}complaints:{DOMAIN}
+我的数据 / Your data: in any of these DMs send !我的数据 (a copy) or !删除我的数据 (erase);
+  the admin reads the audit trail with !审计 in the administrators' room.
 日志 / Logs:  bridge {paths.bridge_log}
               Synapse {paths.synapse / 'homeserver.log'}
 按 Ctrl+C 停止 / Ctrl+C to stop.
