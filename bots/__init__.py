@@ -11,12 +11,14 @@ from .knowledge import KnowledgeBot
 from .mailbox import MailboxBot
 from .officers import OfficersBot
 from .presence import PresenceBot
+from .privacy import PrivacyBot
 from .web import WebBot
 
 # Order matters at start-up: the directory's ghosts exist before the officers' rooms invite them.
 ALL_BOTS: list[type[Bot]] = [
     DirectoryBot, OfficersBot, AdminBot, ConsultationBot, MailboxBot, ComplaintsBot, PresenceBot,
     KnowledgeBot,
+    PrivacyBot,
     AssessmentBot,  # after the consultation bot: its handler counts 热点 of the cases opened
     WebBot,  # last: its pages read the rooms the directory made
 ]

@@ -1,7 +1,8 @@
 """`dutyroom` (the installed console script) and `python -m bridge`: one entry point.
 
-The first argument picks a tool (`roster …`, `dead-letters …`, `kb …`, `report …`); anything else runs the bridge itself (mautrix's
-Program: `-c config.yaml`, `-g` to write the registration, …).
+The first argument picks a tool (`roster …`, `dead-letters …`, `kb …`, `report …`, `audit …`,
+`retention …`); anything else runs the bridge itself (mautrix's Program: `-c config.yaml`, `-g` to
+write the registration, …).
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ def main() -> None:
         from bots.assessment.cli import main as report_main
 
         sys.exit(report_main(args[1:]))
+    if args and args[0] == "audit":
+        from .audit_cli import main as audit_main
+
+        sys.exit(audit_main(args[1:]))
+    if args and args[0] == "retention":
+        from bots.privacy.cli import main as retention_main
+
+        sys.exit(retention_main(args[1:]))
     from .program import DutyRoomProgram
 
     DutyRoomProgram().run()

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +23,7 @@ from pathlib import Path
 from mautrix.util.async_db import Database
 
 from .appservice import event_problem
+from .audit import DEAD_LETTER_READ, AuditLog, audit_upgrade_table
 from .config import Config
 from .db import upgrade_table
 from .db.dead_letter import KINDS, DeadLetter, DeadLetterTable, parse_id
@@ -113,6 +116,7 @@ async def run(args: argparse.Namespace) -> int:
     config.load()
     db = Database.create(config["appservice.database"], upgrade_table=upgrade_table)
     await db.start()
+    await audit_upgrade_table.upgrade(db)
     try:
         table = DeadLetterTable(db)
         if args.command == "list":
@@ -128,6 +132,9 @@ async def run(args: argparse.Namespace) -> int:
         if letter is None:
             print(f"No dead letter {args.id}.", file=sys.stderr)
             return 1
+        # A dead letter may be a citizen's message: who looked at it, or replayed it, is audited.
+        await AuditLog(db).record(f"cli:{getpass.getuser()}", DEAD_LETTER_READ, f"dead-letter/{args.id}",
+                                  at_ms=int(time.time() * 1000), detail=args.command)
         if args.command == "show":
             _print_one(letter)
             return 0

@@ -17,6 +17,7 @@ from mautrix.types import EncryptedEvent, Event
 from mautrix.util.async_db import Database
 
 from .appservice import DurableAppService
+from .audit import audit_upgrade_table
 from .avatars import BOT_COLOUR, Avatars, avatar_upgrade_table
 from .bot import Bot
 from .bot_host import BotHost
@@ -125,6 +126,7 @@ class Runtime:
             self.mail = MailTransport(self.db, cfg.mail_settings(), self.clock)
         messages = Messages(cfg["messages.language"])
         await avatar_upgrade_table.upgrade(self.db)
+        await audit_upgrade_table.upgrade(self.db)
         self.avatars = Avatars(self.db, enabled=bool(cfg["avatars.enabled"]),
                                font=str(cfg["avatars.font"] or ""))
         self.room_settings = RoomSettings()  # one for all bots, worked out once the endpoint runs

@@ -13,6 +13,7 @@ import pytest
 from mautrix.util.async_db import Database
 from ruamel.yaml import YAML
 
+from bridge.audit import DEAD_LETTER_READ, AuditLog
 from bridge.config import EXAMPLE_CONFIG
 from bridge.db import DeadLetterTable, InboxTable, OutboxTable, upgrade_table
 from bridge.db.dead_letter import DeadLetter
@@ -87,6 +88,9 @@ async def test_list_show_retry_once_and_discard(
 
     code, out = await cli(capsys, config, "show", ids["inbox"])
     assert code == 0 and "消息 1" in out and "state:    unresolved" in out
+    # It may be a citizen's message: looking at it is an audit entry.
+    [looked] = await AuditLog(db).entries(action=DEAD_LETTER_READ)
+    assert looked.record == f"dead-letter/{ids['inbox']}" and looked.detail == "show"
 
     # An inbox dead letter: pending again with its attempts reset, once.
     assert (await cli(capsys, config, "retry", ids["inbox"]))[0] == 0

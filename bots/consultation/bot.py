@@ -21,6 +21,7 @@ from . import relay
 from .attention import Attention
 from .citizen_side import CitizenSide
 from .db import ConsultationTables
+from .guard import Guard
 from .kb import ConsultKnowledge
 from .messages import MESSAGES
 from .off_hours import OffHours
@@ -43,6 +44,7 @@ class ConsultationBot(Bot):
         self.off_hours = OffHours(self)
         self.attention = Attention(self)
         self.kb = ConsultKnowledge(self)
+        self.guard = Guard(self)
         self._ticker: asyncio.Task[None] | None = None
 
     # Shared helpers ---------------------------------------------------------------------------
@@ -132,9 +134,12 @@ class ConsultationBot(Bot):
         await self.tick()
 
     async def tick(self) -> None:
-        """Deliver backlogs whose departments opened, and take due reminder steps."""
+        """Deliver backlogs whose departments opened, take due reminder steps, pass on messages
+        held over the rate limit and lift blocks that ended."""
         await self.off_hours.deliver_backlog()
         await self.attention.check()
+        await self.guard.release()
+        await self.guard.lift_expired()
 
     async def _tick_forever(self) -> None:
         while True:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mautrix.types import Event, EventType, StateEvent
 
+from bots.privacy.commands import data_command
 from bridge.relay_content import citizen_to_officer
 
 from . import relay
@@ -73,7 +74,11 @@ class CitizenSide:
         if rel.get("rel_type") == "m.replace":
             await self._edit(event, content, rel)
             return
+        if data_command(str(content.get("body", ""))) is not None:
+            return  # the citizen's own data: the privacy bot answers, nothing goes to officers
         case = await self.tables.latest_case(event.room_id)
+        if await self._blocked(event, content, case, dept_id, citizen):
+            return
         if case is not None and await self._rating(event, content, case):
             return
         case = await self._case_for(event, case, citizen, dept_id)
@@ -86,6 +91,18 @@ class CitizenSide:
             if not case.waiting:
                 await self.tables.hold(case.id, case.attention_since or self.bot.now_ms())
         await self._relay(event, content, case)
+
+    async def _blocked(self, event: Event, content: dict[str, Any], case: Case | None,
+                       dept_id: str, citizen: str) -> bool:
+        """A citizen blocked from this DM's department, or from the department its case is
+        with now, has the message kept and is reminded of the block; nothing is relayed."""
+        guard = self.bot.guard
+        for dept in dict.fromkeys([dept_id] + ([case.dept_id] if case is not None else [])):
+            block = await guard.active_block(dept, citizen)
+            if block is not None:
+                await guard.keep_blocked(event.event_id, case, dept, event.room_id, block, content)
+                return True
+        return False
 
     async def _case_for(self, event: Event, case: Case | None, citizen: str, dept_id: str) -> Case:
         quiet_ms = int(self.ctx.config["consultation.quiet_period_minutes"]) * 60_000
@@ -110,7 +127,8 @@ class CitizenSide:
             await self.tables.hold(case.id, None)  # a leave-message: officers get it at opening
             return await self.tables.case(case.id) or case
         await self.tables.attend_from(case.id, self.bot.now_ms())
-        await self.bot.officers.post_root(case, str(event.content.serialize().get("body", "")))
+        await self.bot.officers.post_root(case, str(event.content.serialize().get("body", "")),
+                                          quiet=await self.bot.guard.too_many_cases(case))
         ack = self.ctx.messages("consult.opened", ref=case.ref)
         await self.ctx.send(f"{event.event_id}/ack", event.room_id, self.bot.say(ack),
                             sender=self.ctx.config.ghost_mxid(dept_id))
@@ -178,6 +196,8 @@ class CitizenSide:
         safe["m.relates_to"] = relay.thread(case.root_key, reply_to)
         if case.waiting:
             await self.bot.off_hours.keep(event.event_id, case, safe)
+        elif await self.bot.guard.over_limit(event.event_id, case, safe):
+            pass  # held for the next digest (bots/consultation/guard.py)
         else:
             await self.ctx.send(relay.key_in(event.event_id), case.officers_room, safe)
         await self.tables.log(event.event_id, case.id, "citizen_message", self.bot.now_ms())

@@ -1,4 +1,4 @@
-"""Officer commands in a case thread: claim, transfer, internal note, close."""
+"""Officer commands in a case thread: claim, transfer, internal note, close; a supervisor's block."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from mautrix.errors import MatrixRequestError
 from mautrix.types import Event
 
 from .db import CLAIMED, CLOSED, Case
+from .guard import parse_duration
 
 if TYPE_CHECKING:
     from .officer_side import OfficerSide
@@ -18,6 +19,8 @@ COMMANDS = {
     "note": "note", "备注": "note",
     "close": "close", "办结": "close",
     "kb": "kb", "答": "kb",  # the knowledge base (bots/consultation/kb.py)
+    "block": "block", "屏蔽": "block",
+    "unblock": "unblock", "解除屏蔽": "unblock",
 }
 
 
@@ -43,6 +46,8 @@ class OfficerCommands:
             await self._transfer(event, case, args.strip())
         elif command == "kb":
             await self.bot.kb.command(event, case, args.strip())
+        elif command in ("block", "unblock"):
+            await self._block(event, case, command, args.strip())
 
     async def claim(self, event: Event, case: Case) -> None:
         if case.status == CLOSED:
@@ -114,3 +119,30 @@ class OfficerCommands:
         except MatrixRequestError as e:
             self.ctx.log.info("Inviting %s to %s: %s", new.mxid, case.dm_room, e)
         await new.join_room_by_id(case.dm_room)
+
+    async def _block(self, event: Event, case: Case, command: str, args: str) -> None:
+        """`!屏蔽 7天 理由` / `!解除屏蔽`: the department's supervisors (and the bridge's
+        administrators) only; a reason is required, and at most `block_max_days`."""
+        t, guard = self.ctx.messages, self.bot.guard
+        dept = self.ctx.roster.departments.get(case.dept_id)
+        admins = set(self.ctx.config["admins"] or [])
+        if dept is None or (event.sender not in dept.supervisors and event.sender not in admins):
+            await self.side.thread_notice(case, f"{event.event_id}/not-supervisor",
+                                          t("officer.block_not_supervisor"))
+            return
+        label = self.side.alias(event.sender, case.dept_id)
+        if command == "unblock":
+            block = await guard.active_block(case.dept_id, case.citizen)
+            if block is None:
+                await self.side.thread_notice(case, f"{event.event_id}/not-blocked", t("officer.not_blocked"))
+                return
+            await guard.lift(block, case, event.event_id, event.sender)
+            return
+        length, _, reason = args.partition(" ")
+        duration = parse_duration(length)
+        max_ms = int(self.ctx.config["consultation.block_max_days"]) * 86_400_000
+        if duration is None or not reason.strip() or duration > max_ms:
+            await self.side.thread_notice(case, f"{event.event_id}/block-usage", t(
+                "officer.block_usage", days=int(self.ctx.config["consultation.block_max_days"])))
+            return
+        await guard.block(event.event_id, case, event.sender, label, duration, reason.strip())

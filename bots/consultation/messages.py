@@ -39,6 +39,28 @@ MESSAGES = {
         "consult.rated_bad_citizen": (
             "感谢您的评价（{rating} 分）。您的意见已转给部门负责人督办，我们会尽快再次与您联系。"
         ),
+        "consult.slow_down": (
+            "您的消息发送得较快。我们已全部收到，会合并后一并转给值班人员，不会遗漏，请勿重复发送。"
+        ),
+        "consult.many_cases": (
+            "您在一小时内开启了较多咨询。每一条都已记录并会得到处理；为便于值班人员跟进，"
+            "请尽量在已有的咨询中继续留言。"
+        ),
+        "consult.blocked": (
+            "由于{reason}，您向「{dept}」发送消息的功能已被暂停，至 {until} 自动恢复。"
+            "暂停期间您的消息会被记录，但不会转给值班人员。如对此有异议，"
+            "可私信 {appeal}（监督投诉）提出申诉。"
+        ),
+        "consult.unblocked": "您向「{dept}」发送消息的功能已恢复，欢迎继续咨询。",
+        "officer.digest": "（以下 {count} 条为该市民在短时间内连续发送的消息，合并转交）",
+        "officer.block_not_supervisor": "只有本部门负责人可以屏蔽或解除屏蔽市民。",
+        "officer.block_usage": (
+            "用法：!屏蔽 时长 理由，例如 !屏蔽 7天 多次发送辱骂信息（时长最多 {days} 天，"
+            "可写 30分钟、12小时、7天）；!解除屏蔽 提前解除。"
+        ),
+        "officer.blocked": "{who} 已屏蔽该市民至 {until}，理由：{reason}。已告知市民及申诉途径。",
+        "officer.unblocked": "对该市民的屏蔽已解除，已告知市民。",
+        "officer.not_blocked": "该市民目前没有被屏蔽。",
         "officer.root": "新咨询 {ref} · {who} · {time} · 状态：{status}",
         "officer.root_mentions": "请值班人员处理：{mentions}",
         "officer.status_open": "待认领",
@@ -137,6 +159,29 @@ MESSAGES = {
             "Your details are used only for this consultation. Each consultation gets a "
             "reference number you can quote."
         ),
+        "consult.slow_down": (
+            "You are sending messages quickly. We received them all and will pass them on to the "
+            "officers together; none is lost, so please do not send them again."
+        ),
+        "consult.many_cases": (
+            "You opened many consultations within an hour. Each one is recorded and will be "
+            "handled; to help the officers follow up, please continue in an existing one."
+        ),
+        "consult.blocked": (
+            "Because of {reason}, your messages to {dept} are suspended until {until}, when they "
+            "resume automatically. Meanwhile your messages are recorded but not passed to the "
+            "officers. To appeal, write to {appeal} (complaints)."
+        ),
+        "consult.unblocked": "Your messages to {dept} are no longer suspended; you are welcome to write again.",
+        "officer.digest": "(The following {count} messages were sent by this citizen in a short time, passed on together)",
+        "officer.block_not_supervisor": "Only the department's supervisors can block or unblock a citizen.",
+        "officer.block_usage": (
+            "Usage: !block DURATION REASON, e.g. !block 7d repeated abuse (at most {days} days; "
+            "30m, 12h, 7d); !unblock lifts it early."
+        ),
+        "officer.blocked": "{who} blocked this citizen until {until}. Reason: {reason}. The citizen was told how to appeal.",
+        "officer.unblocked": "The block on this citizen was lifted; the citizen was told.",
+        "officer.not_blocked": "This citizen is not blocked.",
         "consult.opened": "We received your question, reference {ref}. An officer will answer shortly.",
         "consult.now_open": "An officer is on duty now (until {until}) and will answer you shortly.",
         "consult.now_always": "Officers are on duty around the clock and will answer you shortly.",

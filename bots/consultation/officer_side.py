@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mautrix.types import Event, EventType
 
+from bridge.audit import CITIZEN_ID_SHOWN
 from bridge.db import OutboxItem
 from bridge.relay_content import officer_to_citizen
 
@@ -84,16 +85,23 @@ class OfficerSide:
             content["msgtype"] = "m.text"  # notices do not notify
         return content
 
-    async def post_root(self, case: Case, question: str | None = None) -> None:
-        """The thread root of a case, mentioning the officers on duty now. A reopened case
-        already has its root (a leave-message reopened out of hours, delivered at opening): it
-        gets the reopening announcement instead."""
+    async def post_root(self, case: Case, question: str | None = None, *, quiet: bool = False) -> None:
+        """The thread root of a case, mentioning the officers on duty now (not when `quiet`:
+        a citizen over the new-case limit). A reopened case already has its root (a
+        leave-message reopened out of hours, delivered at opening): it gets the reopening
+        announcement instead. Where the department shows citizens' Matrix IDs, showing one is
+        an audit entry."""
         if case.reopened_by is not None:
             await self.reopened(case, case.reopened_by)
             return
         t, roster = self.ctx.messages, self.ctx.roster
         text = await self.root_text(case, t("officer.status_open"), question or "")
-        on_duty = [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
+        dept = roster.departments.get(case.dept_id)
+        if dept is not None and dept.show_citizen_id:
+            await self.bot.guard.audit.record(
+                f"officers/{case.dept_id}", CITIZEN_ID_SHOWN, f"case/{case.ref}",
+                at_ms=self.bot.now_ms(), detail=case.officers_room, key=case.root_key)
+        on_duty = [] if quiet else [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
         content = await self._mentioning(self.bot.notice(text), text, on_duty, case.officers_room)
         await self.ctx.send(case.root_key, case.officers_room, content)
 

@@ -129,3 +129,39 @@ async def upgrade_v5(conn: Connection, scheme: Scheme) -> None:
         " reminders = (SELECT COUNT(*) FROM consult_log l WHERE l.case_id = consult_case.id"
         f" AND l.kind IN ({reminders}))"
     )
+
+
+@upgrade_table.register(description="Blocks of a citizen from a department; messages held over the rate limit")
+async def upgrade_v6(conn: Connection, scheme: Scheme) -> None:
+    """A supervisor may block a citizen from a department for a while (lifted by the bridge at
+    its end); a citizen who floods a department has the messages over the limit held here and
+    passed on together, so nothing is lost and the other citizens' messages do not queue behind
+    them. Blocked citizens' messages are held here too (kind 'blocked'), never relayed, kept for
+    an appeal until retention removes them."""
+    serial = serial_primary_key(scheme)
+    await conn.execute(f"""
+        CREATE TABLE consult_block (
+            id          {serial},
+            dept_id     TEXT NOT NULL,
+            citizen     TEXT NOT NULL,
+            since_ms    BIGINT NOT NULL,
+            until_ms    BIGINT NOT NULL,
+            reason      TEXT NOT NULL,
+            blocked_by  TEXT NOT NULL,
+            event_id    TEXT NOT NULL UNIQUE,
+            lifted_at   BIGINT,
+            lifted_by   TEXT
+        )
+    """)
+    await conn.execute("CREATE INDEX consult_block_active ON consult_block (dept_id, citizen, lifted_at)")
+    await conn.execute(f"""
+        CREATE TABLE consult_held (
+            seq       {serial},
+            event_id  TEXT NOT NULL UNIQUE,
+            case_id   BIGINT NOT NULL,
+            kind      TEXT NOT NULL,
+            at        BIGINT NOT NULL,
+            content   TEXT NOT NULL
+        )
+    """)
+    await conn.execute("CREATE INDEX consult_held_case ON consult_held (kind, case_id, seq)")

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from mautrix.types import EventType, Membership, MessageEvent, StateEvent
 
+from bots.privacy.commands import data_command
 from bridge.avatars import BOT_COLOUR
 from bridge.bot import Bot, on
 from bridge.context import BotContext
@@ -166,6 +167,8 @@ class LetterBot(SharedSteps, Bot):
         if await self.tables.seen(event.event_id):
             return
         content: dict[str, Any] = event.content.serialize()
+        if data_command(str(content.get("body", ""))) is not None:
+            return  # the privacy bot answers; the letter being written is left as it was
         draft = await self.tables.draft(event.room_id)
         if content.get("m.relates_to", {}).get("rel_type") == "m.replace":
             replies: list[str] = [self.t("letters.edit_ignored")]  # a step cannot be rewound

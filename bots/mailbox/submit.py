@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from mautrix.types import MessageEvent
 
+from bridge.audit import COMPLAINT_SENT, LETTER_SENT, AuditLog
 from bridge.crypto.media import decrypt_file
 from bridge.mail import OutgoingMail
 
@@ -65,6 +66,11 @@ class Submitter:
             self.ctx.log.warning("Letter %s refused: %s", letter.number, e)
             await bot.tables.delete_letter(letter.number)
             return [t("letters.refused_header")], draft
+        # The office now holds what the citizen gave (name and phone, masked or not).
+        await AuditLog(self.ctx.db).record(
+            bot.mxid, COMPLAINT_SENT if spec.kind == "complaint" else LETTER_SENT,
+            f"letter/{letter.number}", at_ms=int(local.timestamp() * 1000),
+            detail=spec.to_address, key=f"{bot.name}/letter/{letter.number}")
         done = t("letters.submitted", number=letter.number, recipient=spec.recipient,
                  deadline=letter.deadline, days=spec.deadline_days)
         return ([done, t("letters.attachments_lost", names="、".join(lost))] if lost

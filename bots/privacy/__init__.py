@@ -1,0 +1,3 @@
+from .bot import PrivacyBot
+
+__all__ = ["PrivacyBot"]
