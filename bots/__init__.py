@@ -7,10 +7,13 @@ from .complaints import ComplaintsBot
 from .consultation import ConsultationBot
 from .directory import DirectoryBot
 from .mailbox import MailboxBot
+from .notices import NoticesBot
 from .officers import OfficersBot
 from .presence import PresenceBot
 
 # Order matters at start-up: the directory's ghosts exist before the officers' rooms invite them.
 ALL_BOTS: list[type[Bot]] = [
     DirectoryBot, OfficersBot, AdminBot, ConsultationBot, MailboxBot, ComplaintsBot, PresenceBot,
+    # After the officers bot: a notice goes to the officers' rooms it keeps.
+    NoticesBot,
 ]

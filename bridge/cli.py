@@ -1,6 +1,6 @@
 """`dutyroom` (the installed console script) and `python -m bridge`: one entry point.
 
-The first argument picks a tool (`roster …`, `dead-letters …`); anything else runs the bridge itself (mautrix's
+The first argument picks a tool (`roster …`, `dead-letters …`, `notice send …`); anything else runs the bridge itself (mautrix's
 Program: `-c config.yaml`, `-g` to write the registration, …).
 """
 
@@ -19,6 +19,10 @@ def main() -> None:
         from .dead_letters import main as dead_letters_main
 
         sys.exit(dead_letters_main(args[1:]))
+    if args and args[0] == "notice":  # notices with receipts (bots/notices/cli.py)
+        from bots.notices.cli import main as notice_main
+
+        sys.exit(notice_main(args[1:]))
     from .program import DutyRoomProgram
 
     DutyRoomProgram().run()
