@@ -19,6 +19,7 @@ from typing import Any
 
 from bench.breakdown import HOPS
 from bench.latency import run_latency
+from bench.notices import notices_rows, run_notices
 from bench.presence import run_presence
 from bench.provisioning import run_provisioning
 from bench.relay import run_relay
@@ -71,12 +72,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scratch", type=Path, default=Path("/tmp"),
                    help="where the throwaway homeserver and bridge keep their files (/dev/shm, a "
                         "tmpfs, takes the disk's fsync out of every commit)")
+    # Notices (bench/notices.py, issue #16)
+    p.add_argument("--notice-departments", type=int, default=744, metavar="N",
+                   help="notices: one notice to N departments vs N plain sends (0 skips it)")
+    p.add_argument("--only-notices", action="store_true",
+                   help="run the notices section alone (a quick check)")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     return p.parse_args(argv)
 
 
 def table(results: dict[str, Any]) -> str:
     rows: list[tuple[str, str]] = []
+    if "latency" not in results:  # --only-notices
+        rows = notices_rows(results, TARGETS["notice_x"])
+        width = max((len(k) for k, _ in rows), default=0)
+        return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
     lat = results["latency"]
     rows += [("latency user→user p50 / p99 / max (ms)",
               f"{lat['p50_ms']} / {lat['p99_ms']} / {lat['max_ms']}"),
@@ -106,6 +116,7 @@ def table(results: dict[str, Any]) -> str:
     rows += relay_rows(results)
     rows += presence_rows(results)
     rows += e2ee_rows(results)
+    rows += notices_rows(results, TARGETS["notice_x"])
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
@@ -259,7 +270,7 @@ def pace_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
 
 TARGETS = {"relay_p50_x": 2.2, "relay_p99_x": 2.35, "relayed_throughput_x": 0.45,
            "lost": 0, "duplicated": 0, "cpu_ms_per_event": 1.0, "rss_mb_open_cases": 200,
-           "e2ee_p50_x": 1.2, "e2ee_cpu_x": 2.0}
+           "e2ee_p50_x": 1.2, "e2ee_cpu_x": 2.0, "notice_x": 1.2}
 
 
 def add_latency_ratios(relay: dict[str, Any], lat: dict[str, Any]) -> None:
@@ -291,6 +302,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "synapse_start_s": round(time.perf_counter() - started, 2),
             "targets": TARGETS,
         }
+        if args.only_notices:
+            results["notices"] = await run_notices(stack, workdir / "notices",
+                                                   args.notice_departments)
+            return results
         first_pace, *more_paces = args.spacing_ms
         results["latency"] = await run_latency(stack, args.messages, first_pace / 1000)
         results["throughput"] = await run_throughput(stack, args.senders, args.per_sender)
@@ -323,6 +338,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             results["relay_e2ee"] = await run_relay_e2ee(
                 stack, workdir / "relay-e2ee", messages=args.e2ee_messages,
                 spacing_s=first_pace / 1000)
+        if args.notice_departments > 0:
+            results["notices"] = await run_notices(stack, workdir / "notices",
+                                                   args.notice_departments)
         return results
     finally:
         await asyncio.to_thread(stack.synapse.stop)

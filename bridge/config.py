@@ -170,6 +170,7 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "metrics.hostname",
             "metrics.listen_port",
             # notices (bots/notices)
+            "notices.staff_spaces",
             "notices.senders",
             "notices.sender_departments",
             "notices.office_hours",

@@ -93,7 +93,7 @@ async def start_staff(settings: BridgeSettings, tmp_path: Path, users: UserFacto
     settings.rosters = [str(roster / "*.yaml")]
     settings.extra.update({"admins": [people["admin"].user_id],
                            "notices.sender_departments": ["bgt", "hzbgt"],
-                           "notices.check_interval": 3600})
+                           "notices.check_interval": 3600, "notices.staff_spaces": True})
     clock = FixedClock(FRIDAY_10)
     bridge = InProcessBridge(write_config(tmp_path / "config.yaml", settings), clock)
     runtime = await bridge.start()

@@ -37,6 +37,8 @@ class StaffSpaces:
         return {r["dept_id"]: r["room_id"] for r in rows}
 
     async def sync(self) -> None:
+        if not self.ctx.config.get("notices.staff_spaces", True):
+            return
         roster, rooms = self.ctx.roster, await self.officers_rooms()
         stored = {r["jurisdiction"]: r for r in await self.ctx.db.fetch(
             "SELECT jurisdiction, space_id, lobby_id, applied FROM notice_space")}

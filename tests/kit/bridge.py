@@ -64,6 +64,8 @@ def write_config(path: Path, s: BridgeSettings) -> Path:
     data["messages"]["language"] = s.language
     # The kit's nio users do no encryption; the tests that use encrypting users turn this on.
     data["consultation"]["encrypt_officers_rooms"] = False
+    # Staff spaces invite every officer once more; the notices tests turn them on.
+    data["notices"]["staff_spaces"] = False
     data["logging"]["root"]["level"] = "DEBUG" if os.environ.get("DUTYROOM_TEST_DEBUG") else "INFO"
     for dotted, value in s.extra.items():
         node = data
