@@ -83,7 +83,8 @@ def resolve(roster: Any, spec: str, scope: set[str]) -> list[str]:
             chosen = [roster.departments[x] for x in dict.fromkeys(ids)]
     if not chosen:
         raise RecipientError("empty:" + spec)
-    return [d.id for d in sorted(chosen, key=lambda d: (d.jurisdiction, d.order, d.id))]
+    order = {j.id: j.order for j in roster.jurisdictions.values()}
+    return [d.id for d in sorted(chosen, key=lambda d: (order.get(d.jurisdiction, 0), d.order, d.id))]
 
 
 def _jurisdiction(roster: Any, text: str) -> str | None:
