@@ -17,10 +17,12 @@ from mautrix.api import Path as ApiPath
 from bots.notices.cli import main as notice_cli
 from bridge.clock import FixedClock
 from bridge.runtime import Runtime
+from devstack import MailSink
 from tests.conftest import DATA
 from tests.kit.bridge import BridgeSettings, InProcessBridge, write_config
 from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.kit.duty import FRIDAY_10, roster_officers
+from tests.test_mailbox import enable_mail
 
 ALL12 = ["bgt", "fgw", "gat", "czt", "sjt", "tjj", "yjglt", "hzbgt", "hzfgw", "hzgaj", "hzczj", "hztjj"]
 
@@ -273,12 +275,15 @@ async def test_who_may_send_edit_recall_and_read_receipts(
 async def test_a_restart_in_the_middle_of_a_delivery_sends_every_department_one_copy(
     bridge_settings: BridgeSettings, tmp_path: Path, users: UserFactory
 ) -> None:
+    sink = MailSink()
+    sink.start()
+    enable_mail(bridge_settings, sink.port)  # and an e-mail copy to each department, once
     staff = await start_staff(bridge_settings, tmp_path, users)
     try:
         notice_file = tmp_path / "notice.md"
         notice_file.write_text(
             "---\nkind: 工作通知\ntitle: 关于报送年度总结的通知\n"
-            f'sender: "{staff.people["admin"].user_id}"\nrecipients: all\ndeadline: 3d\n---\n'
+            f'sender: "{staff.people["admin"].user_id}"\nrecipients: all\ndeadline: 3d\nemail: true\n---\n'
             "请于下周五前报送**年度工作总结**。\n", encoding="utf-8")
         # The CLI stores the request; the bridge's round takes it. The delivery is cut short
         # after five copies, as by a crash.
@@ -319,5 +324,11 @@ async def test_a_restart_in_the_middle_of_a_delivery_sends_every_department_one_
         dm = await staff.bot.tables.dm_of(staff.people["admin"].user_id)
         await staff.people["admin"].join(dm)
         await staff.people["admin"].wait_for(dm, has("已回执 0/12"))
+        await eventually(lambda: len(sink.messages) >= 12)
+        await asyncio.sleep(0.5)
+        assert sorted(m.rcpt_tos[0] for m in sink.messages) == sorted(
+            f"{d}@mail.example.gov.cn" for d in ALL12)
+        assert all("关于报送年度总结的通知" in m.subject for m in sink.messages)
     finally:
         await staff.bridge.stop()
+        sink.stop()
