@@ -19,6 +19,7 @@ from typing import Any
 from mautrix.errors import MatrixRequestError
 from mautrix.types import Event, EventType, Membership, RoomCreatePreset, StateEvent
 
+from bots.officers.rooms import TABLE as OFFICERS_TABLE
 from bots.officers.rooms import open_on_demand
 from bridge.avatars import BOT_COLOUR
 from bridge.bot import Bot, on
@@ -37,6 +38,9 @@ from .scope import covers, jurisdictions_of, sender_scope
 from .spaces import StaffSpaces
 from .upgrade import upgrade_table
 from .worktime import add_working, office_day
+
+# Rooms remembered as officers' rooms or not, DMs or not (cleared when full).
+ROOM_MEMORY = 100_000
 
 
 class NoticesBot(Bot):
@@ -57,6 +61,8 @@ class NoticesBot(Bot):
         self.spaces = StaffSpaces(self)
         self.delivered = 0  # notices whose copies were all queued since start (tests)
         self._rooms: dict[str, str] = {}  # officers' room → department
+        self._other_rooms: set[str] = set()  # rooms known not to be officers' rooms
+        self._dms: dict[str, str | None] = {}  # room → the sender whose DM it is (None: no DM)
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -136,6 +142,7 @@ class NoticesBot(Bot):
                 room = await open_on_demand(self.ctx, self.ctx.roster.departments[dept_id])
             copies[dept_id] = room
             self._rooms[room] = dept_id
+            self._other_rooms.discard(room)
         deadline = int(data["deadline"])
         before = float(self.cfg("remind_before_hours", 2))
         tz = self.ctx.roster.timezone
@@ -166,6 +173,7 @@ class NoticesBot(Bot):
             preset=RoomCreatePreset.TRUSTED_PRIVATE, invitees=[mxid], is_direct=True,
             name=self.ctx.messages("notices.displayname"))
         await self.tables.add_dm(room_id, mxid)
+        self._dms[room_id] = mxid
         return room_id
 
     async def take_requests(self) -> None:
@@ -188,16 +196,39 @@ class NoticesBot(Bot):
                 await self.tables.finish_request(request_id, "sent", notice.ref)
 
     # Events -------------------------------------------------------------------------------
-    async def dept_of_room(self, room_id: str) -> str | None:
-        if room_id not in self._rooms:
-            self._rooms = {room: dept for dept, room in (await self.spaces.officers_rooms()).items()}
-        return self._rooms.get(room_id)
+    async def dept_of_room(self, room_id: str, recheck: bool = False) -> str | None:
+        """The department whose officers' room this is. Every event of every room passes here
+        (citizens' DMs too), so answers are remembered. A room's first events arrive before
+        the officers bot records it, so a receipt-like event asks again (`recheck`)."""
+        if room_id in self._rooms:
+            return self._rooms[room_id]
+        if room_id in self._other_rooms and not recheck:
+            return None
+        dept_id = None
+        if await self.ctx.db.table_exists(OFFICERS_TABLE):
+            dept_id = await self.ctx.db.fetchval(
+                f"SELECT dept_id FROM {OFFICERS_TABLE} WHERE room_id=$1", room_id)
+        if dept_id is not None:
+            self._rooms[room_id] = str(dept_id)
+            return str(dept_id)
+        if len(self._other_rooms) >= ROOM_MEMORY:
+            self._other_rooms.clear()
+        self._other_rooms.add(room_id)
+        return None
+
+    async def dm_owner(self, room_id: str) -> str | None:
+        """Who the DM with the notices account belongs to (None: not such a DM); remembered."""
+        if room_id not in self._dms:
+            if len(self._dms) >= ROOM_MEMORY:
+                self._dms.clear()
+            self._dms[room_id] = await self.tables.dm_owner(room_id)
+        return self._dms[room_id]
 
     @on(EventType.ROOM_MEMBER)
     async def member(self, event: StateEvent) -> None:
         if event.state_key != self.mxid or event.content.membership != Membership.INVITE:
             return
-        if await self.tables.dm_owner(event.room_id) is not None:
+        if await self.dm_owner(event.room_id) is not None:
             return
         intent = self.ctx.intent(self.mxid)
         try:
@@ -214,6 +245,7 @@ class NoticesBot(Bot):
                 self.ctx.messages("notices.group_refused")), sender=self.mxid)
             return
         await self.tables.add_dm(event.room_id, event.sender)
+        self._dms[event.room_id] = event.sender
         scope = sender_scope(self.ctx.config, self.ctx.roster, event.sender)
         await self.ctx.send(f"{event.event_id}/notices/greeting", event.room_id, _text(
             self.ctx.messages("notices.help" if scope else "notices.not_sender")), sender=self.mxid)
@@ -222,11 +254,11 @@ class NoticesBot(Bot):
     async def message(self, event: Event) -> None:
         if event.sender == self.mxid:
             return
-        dept_id = await self.dept_of_room(event.room_id)
+        dept_id = await self.dept_of_room(event.room_id, recheck=self.receipts.looks_like(event))
         if dept_id is not None:
             await self.receipts.handle(event, dept_id)
             return
-        if await self.tables.dm_owner(event.room_id) != event.sender:
+        if await self.dm_owner(event.room_id) != event.sender:
             return
         if event.type != EventType.ROOM_MESSAGE or await self.tables.seen(event.event_id):
             return

@@ -30,6 +30,14 @@ class Receipts:
         word = body.strip().split(maxsplit=1)[0].lower() if body.strip() else ""
         return word.startswith("!") and word[1:] in ACK_WORDS
 
+    def looks_like(self, event: Event) -> bool:
+        """A receipt if it is in an officers' room (cheap: no query)."""
+        content = event.content.serialize()
+        if event.type == EventType.REACTION:
+            return (content.get("m.relates_to") or {}).get("key") in ACK_REACTIONS
+        return event.type == EventType.ROOM_MESSAGE and self.is_ack(
+            strip_reply_fallback(str(content.get("body", ""))))
+
     async def handle(self, event: Event, dept_id: str) -> None:
         """An event in `dept_id`'s officers' room: a receipt, or nothing for us."""
         content: dict[str, Any] = event.content.serialize()
@@ -43,7 +51,7 @@ class Receipts:
             return
         if event.type != EventType.ROOM_MESSAGE:
             return
-        body = str(content.get("body", "")).strip()
+        body = strip_reply_fallback(str(content.get("body", "")))
         if (content.get("m.relates_to") or {}).get("rel_type") == "m.replace" or not self.is_ack(body):
             return
         args = body.split()[1:]
@@ -94,3 +102,11 @@ class Receipts:
                              names=names)
         await self.bot.delivery.update_tally(notice, event.event_id)
 
+
+
+def strip_reply_fallback(body: str) -> str:
+    """An older client's reply starts with the quoted original ("> <@bot:…> …") and a blank line."""
+    lines = body.strip().split("\n")
+    while lines and lines[0].startswith(">"):
+        lines.pop(0)
+    return "\n".join(lines).strip()
