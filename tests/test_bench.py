@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--skip-provisioning", "--open-cases", "0", "--messages", "5", "--relay-messages", "5",
         "--citizens", "2", "--per-citizen", "2", "--senders", "2", "--per-sender", "2",
         "--spacing-ms", "20", "100", "--presence-departments", "4", "--presence-sync-users", "2",
-        "--e2ee-messages", "3"]
+        "--e2ee-messages", "3", "--notice-departments", "4"]
 
 
 def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: Path) -> None:
@@ -38,7 +38,10 @@ def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: 
         for name in ("citizen_to_officers", "officer_to_citizen"):
             assert e2ee[mode][name]["count"] == 3 and e2ee[mode][name]["p50_ms"] > 0
     assert all(ratio > 0 for ratio in e2ee["ratios"].values())
-    for row in ("presence: Synapse CPU per update", "relay citizen→officers", "encrypted relay c→o",
+    notices = results["notices"]
+    assert notices["departments"] == 4 and notices["lost"] == notices["doubled"] == 0
+    assert notices["ratio_to_floor"] > 0
+    for row in ("notice to 4 departments", "presence: Synapse CPU per update", "relay citizen→officers", "encrypted relay c→o",
                 "relayed throughput", "bridge CPU per relayed event",
                 "floor: null relay c→o", "at 100 ms pace", f"JSON: {written}"):
         assert row in done.stdout, row

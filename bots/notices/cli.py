@@ -147,16 +147,18 @@ async def _run(args: argparse.Namespace) -> int:
 
     config = Config(Path(args.config))
     config.load()
+    payload: dict[str, Any] = {}
+    if args.command == "send":  # checked before the database is opened
+        try:
+            payload = parse_file(args.file)
+        except (OSError, ValueError) as e:
+            print(e, file=sys.stderr)
+            return 2
     db = Database.create(config["appservice.database"], upgrade_table=upgrade_table)
     await db.start()
     try:
         tables = NoticeTables(db)
         if args.command == "send":
-            try:
-                payload = parse_file(args.file)
-            except (OSError, ValueError) as e:
-                print(e, file=sys.stderr)
-                return 2
             request_id = await tables.add_request(payload)
             print(f"Request {request_id} stored; the running bridge delivers it within "
                   f"notices.check_interval seconds.")
