@@ -112,7 +112,8 @@ async def compose(staff: Staff, who: str, room: str, recipients: str) -> str:
     await staff.say(who, room, "1", "请输入通知标题")
     await staff.say(who, room, "关于召开全省安全生产工作会议的通知", "请输入会议时间")
     await staff.say(who, room, "12月3日 14:30", "会议地点")
-    await staff.say(who, room, "省政府第一会议室", "请输入正文")
+    await staff.say(who, room, "省政府第一会议室", "参会要求")
+    await staff.say(who, room, "分管负责同志 1 名", "请输入正文")
     await staff.say(who, room, "请各部门**分管负责同志**参会。\n\n- 议程一\n- 议程二", "如有附件")
     await staff.say(who, room, "完成", "接收部门")
     await staff.say(who, room, recipients, "回执截止时间")
@@ -148,6 +149,7 @@ async def _meeting_notice_flow(staff: Staff) -> None:
         found = await eventually(lambda d=dept: copies(d))
         assert len(found) == 1, dept
         assert "<strong>分管负责同志</strong>" in found[0]["content"]["formatted_body"]
+        assert "参会要求：分管负责同志 1 名" in body(found[0])
     [tally] = await admin.wait_for(dm, has("已回执 0/12"))
 
     # Receipts: a command, a reaction, and a meeting's attendees.

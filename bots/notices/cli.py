@@ -7,7 +7,7 @@ with a YAML header, handed to the running bridge through its database.
     sender: "@admin:example.org"   # who sends it (their rights apply; the tally goes to them)
     recipients: all          # all / a jurisdiction / a category (组成部门@zj) / [fgw, gat]
     deadline: 2 个工作日      # or 4h, or "2026-12-03 17:00"
-    meeting: {time: "12月3日 14:30", place: "省政府第一会议室"}
+    meeting: {time: "12月3日 14:30", place: "省政府第一会议室", attendance: "分管负责同志 1 名"}
     attachments: [agenda.pdf]   # paths relative to the file
     email: false
     ---

@@ -22,7 +22,7 @@ CONFIRM = {"确认", "发送", "confirm", "send", "yes"}
 DONE = {"完成", "无", "没有", "done", "none", "no"}
 NEW = {"新通知", "新建", "new", "!通知 新建", "!notice new"}
 YES = {"是", "要", "yes", "y"}
-STEPS = ("kind", "title", "time", "place", "body", "attachments", "recipients", "deadline",
+STEPS = ("kind", "title", "time", "place", "attendance", "body", "attachments", "recipients", "deadline",
          "email", "confirm")
 
 
@@ -79,7 +79,7 @@ class Composer:
         i = STEPS.index(step) + 1
         while True:
             nxt = STEPS[i]
-            if nxt in ("time", "place") and data.get("kind") != MEETING:
+            if nxt in ("time", "place", "attendance") and data.get("kind") != MEETING:
                 i += 1
             elif nxt == "email" and self.ctx.mail is None:
                 i += 1
@@ -94,7 +94,7 @@ class Composer:
             if body.lower() not in kinds:
                 return self.t("notices.ask_kind")
             data["kind"] = kinds[body.lower()]
-        elif step in ("title", "time", "place"):
+        elif step in ("title", "time", "place", "attendance"):
             if not body or len(body) > 200:
                 return self.t("notices.bad_short", max=200)
             if step == "title":
@@ -140,7 +140,7 @@ class Composer:
         meeting = data.get("meeting") or {}
         return self.t("notices.summary", kind=self.t(f"notices.kind_{data['kind']}"),
                       title=data["title"], time=meeting.get("time", "—"),
-                      place=meeting.get("place", "—"), count=len(names), names=shown,
+                      place=meeting.get("place", "—"), attendance=meeting.get("attendance", "—"), count=len(names), names=shown,
                       attachments=len(data.get("attachments", [])),
                       deadline=self.bot.delivery.when(data["deadline"]),
                       email=self.t("notices.yes" if data.get("email") else "notices.no"))

@@ -60,7 +60,8 @@ class Delivery:
         head = [t("notices.copy_head", kind=kind, ref=notice.ref, title=notice.title)]
         if notice.kind == MEETING:
             head.append(t("notices.copy_meeting", when=notice.meeting.get("time", "—"),
-                          where=notice.meeting.get("place", "—")))
+                          where=notice.meeting.get("place", "—"),
+                          who=notice.meeting.get("attendance", "—")))
         foot = t("notices.copy_foot_meeting" if notice.kind == MEETING else "notices.copy_foot",
                  deadline=self.when(notice.deadline), ref=notice.ref)
         if notice.version:

@@ -6,7 +6,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "notices.kind_meeting": "会议通知",
         "notices.kind_work": "工作通知",
         "notices.copy_head": "【{kind}】{title}（编号 {ref}）",
-        "notices.copy_meeting": "会议时间：{when}\n会议地点：{where}",
+        "notices.copy_meeting": "会议时间：{when}\n会议地点：{where}\n参会要求：{who}",
         "notices.copy_foot": "请于 {deadline} 前回执：在本群发送 !回执（或 !ack），或对本消息点 ✅。",
         "notices.copy_foot_meeting": "请于 {deadline} 前回执并报参会人员：在本群发送「!回执 张三 李四」（或 !ack 张三 李四）；"
                                      "只确认收到可对本消息点 ✅。",
@@ -39,6 +39,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "notices.ask_title": "请输入通知标题。",
         "notices.ask_time": "请输入会议时间（如：12月3日 14:30）。",
         "notices.ask_place": "请输入会议地点或线上会议链接。",
+        "notices.ask_attendance": "请输入各部门参会要求（如：分管负责同志 1 名）。",
         "notices.ask_body": "请输入正文（支持 Markdown：**加粗**、列表、表格等）。",
         "notices.ask_attachments": "如有附件，请直接发送文件；没有或发完请回复「完成」。",
         "notices.ask_recipients": "请输入接收部门：「全部」；辖区名称（如 杭州市）；部门类别（如 组成部门，可加 @辖区）；"
@@ -55,7 +56,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "notices.recipients_empty": "「{detail}」没有对应的部门，请重新输入。",
         "notices.bad_deadline": "无法识别截止时间（或时间已过）。示例：2个工作日、4小时、2026-12-03 17:00。",
         "notices.and_more": " 等 {n} 个",
-        "notices.summary": "请核对：\n类型：{kind}\n标题：{title}\n会议时间：{time}\n会议地点：{place}\n"
+        "notices.summary": "请核对：\n类型：{kind}\n标题：{title}\n会议时间：{time}\n会议地点：{place}\n参会要求：{attendance}\n"
                            "接收部门（{count} 个）：{names}\n附件：{attachments} 个\n回执截止：{deadline}\n"
                            "邮件副本：{email}\n回复「确认」发送，或「取消」放弃。",
         "notices.yes": "是",
@@ -81,7 +82,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "notices.kind_meeting": "Meeting notice",
         "notices.kind_work": "Work notice",
         "notices.copy_head": "[{kind}] {title} (no. {ref})",
-        "notices.copy_meeting": "When: {when}\nWhere: {where}",
+        "notices.copy_meeting": "When: {when}\nWhere: {where}\nAttendance: {who}",
         "notices.copy_foot": "Please acknowledge by {deadline}: send !ack (or !回执) here, or react ✅ to this message.",
         "notices.copy_foot_meeting": "Please acknowledge by {deadline} with the attendees: send \"!ack Name1 Name2\" here; "
                                      "react ✅ to acknowledge receipt only.",
@@ -113,6 +114,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "notices.ask_title": "The title, please.",
         "notices.ask_time": "When is the meeting?",
         "notices.ask_place": "Where is it (a room or a link)?",
+        "notices.ask_attendance": "Who should attend from each department (e.g. one deputy head)?",
         "notices.ask_body": "The text, please (Markdown: **bold**, lists, tables …).",
         "notices.ask_attachments": "Send any files now; reply \"done\" when there are no more.",
         "notices.ask_recipients": "Recipients: \"all\"; a jurisdiction; a category (e.g. 组成部门, optionally @jurisdiction); "
@@ -128,7 +130,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "notices.recipients_empty": "\"{detail}\" matches no department; please try again.",
         "notices.bad_deadline": "That deadline is not understood (or has passed). Examples: 2d, 4h, 2026-12-03 17:00.",
         "notices.and_more": " and {n} more",
-        "notices.summary": "Please check:\nKind: {kind}\nTitle: {title}\nWhen: {time}\nWhere: {place}\n"
+        "notices.summary": "Please check:\nKind: {kind}\nTitle: {title}\nWhen: {time}\nWhere: {place}\nAttendance: {attendance}\n"
                            "Recipients ({count}): {names}\nAttachments: {attachments}\nDeadline: {deadline}\n"
                            "E-mail copy: {email}\nReply \"confirm\" to send, or \"cancel\".",
         "notices.yes": "yes",
