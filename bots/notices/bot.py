@@ -24,6 +24,7 @@ from bots.officers.rooms import open_on_demand
 from bridge.avatars import BOT_COLOUR
 from bridge.bot import Bot, on
 from bridge.context import BotContext
+from bridge.parallel import bounded, provision_concurrency
 from bridge.rooms import create_or_adopt
 
 from .chase import Chaser
@@ -135,11 +136,13 @@ class NoticesBot(Bot):
         if not scope or not covers(scope, jurisdictions_of(self.ctx.roster, recipients)):
             return None, self.ctx.messages("notices.not_sender")
         rooms = await self.spaces.officers_rooms()
+        missing = [d for d in recipients if d not in rooms]
+        made = await bounded(provision_concurrency(self.ctx), (
+            open_on_demand(self.ctx, self.ctx.roster.departments[d]) for d in missing))
+        rooms.update(zip(missing, made, strict=True))
         copies = {}
         for dept_id in recipients:
-            room = rooms.get(dept_id)
-            if room is None:
-                room = await open_on_demand(self.ctx, self.ctx.roster.departments[dept_id])
+            room = rooms[dept_id]
             copies[dept_id] = room
             self._rooms[room] = dept_id
             self._other_rooms.discard(room)
