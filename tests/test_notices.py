@@ -6,6 +6,7 @@ and who may do what."""
 from __future__ import annotations
 
 import asyncio
+import io
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from mautrix.api import Method
 from mautrix.api import Path as ApiPath
+from openpyxl import load_workbook
 
 from bots.notices.cli import main as notice_cli
 from bridge.clock import FixedClock
@@ -115,6 +117,13 @@ async def compose(staff: Staff, who: str, room: str, recipients: str) -> str:
     await staff.say(who, room, "省政府第一会议室", "参会要求")
     await staff.say(who, room, "分管负责同志 1 名", "请输入正文")
     await staff.say(who, room, "请各部门**分管负责同志**参会。\n\n- 议程一\n- 议程二", "如有附件")
+    user = staff.people[who]
+    url = await user.upload("会议议程".encode(), "text/plain", "议程.txt")
+    before = len([e for e in user.events.get(room, []) if has("已添加附件（共 1 个）")(e)])
+    await user.client.room_send(room, "m.room.message", {
+        "msgtype": "m.file", "body": "议程.txt", "url": url,
+        "info": {"mimetype": "text/plain", "size": 12}})
+    await user.wait_for(room, has("已添加附件（共 1 个）"), count=before + 1)
     await staff.say(who, room, "完成", "接收部门")
     await staff.say(who, room, recipients, "回执截止时间")
     summary = await staff.say(who, room, "2个工作日", "请核对")
@@ -150,6 +159,8 @@ async def _meeting_notice_flow(staff: Staff) -> None:
         assert len(found) == 1, dept
         assert "<strong>分管负责同志</strong>" in found[0]["content"]["formatted_body"]
         assert "参会要求：分管负责同志 1 名" in body(found[0])
+        files = [e for e in await staff.history(rooms[dept]) if e["content"].get("msgtype") == "m.file"]
+        assert [body(f) for f in files] == ["议程.txt"], dept
     [tally] = await admin.wait_for(dm, has("已回执 0/12"))
 
     # Receipts: a command, a reaction, and a meeting's attendees.
@@ -211,8 +222,14 @@ async def _meeting_notice_flow(staff: Staff) -> None:
     status = await staff.say("admin", dm, f"!通知 状态 {ref}", "【回执统计】")
     assert "已回执 3/12" in body(status)
     await admin.send_text(dm, f"!通知 导出 {ref}")
-    files = await admin.wait_for(dm, lambda e: e["content"].get("msgtype") == "m.file", count=2)
+    files = await admin.wait_for(dm, lambda e: e["content"].get("msgtype") == "m.file"
+                                 and e["sender"] == staff.notices_mxid, count=2)
     assert [body(f) for f in files] == [f"{ref}-回执.xlsx", f"{ref}-回执.csv"]
+    xlsx = await admin.client.download(mxc=files[0]["content"]["url"])
+    sheet = load_workbook(io.BytesIO(xlsx.body)).active
+    table = {r[1]: r for r in sheet.iter_rows(values_only=True)}
+    assert len(table) == 13 and table["fgw"][3] == "是" and table["czt"][3] == "否"
+    assert table["hzfgw"][6] == "张三、李四" and table["fgw"][4] == fgw.user_id
 
     # A recall redacts every copy and says why.
     await staff.say("admin", dm, f"!通知 撤回 {ref} 会议延期", "已撤回")
@@ -226,6 +243,9 @@ async def _meeting_notice_flow(staff: Staff) -> None:
         await eventually(recalled)
     [after] = [e for e in await staff.history(rooms["fgw"]) if e["event_id"] == copy_fgw["event_id"]]
     assert after["content"] == {}
+    attachments = [e for e in await staff.history(rooms["fgw"]) if e["type"] == "m.room.message"
+                   and e.get("unsigned", {}).get("redacted_because")]
+    assert len(attachments) == 2  # the copy and its attachment
     await fgw.send_text(rooms["fgw"], f"!回执 {ref}")
     await fgw.wait_for(rooms["fgw"], has("已撤回，无需回执"))
 
