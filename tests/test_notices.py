@@ -14,6 +14,7 @@ from typing import Any
 
 from mautrix.api import Method
 from mautrix.api import Path as ApiPath
+from mautrix.types import Membership
 from openpyxl import load_workbook
 
 from bots.notices.cli import main as notice_cli
@@ -287,9 +288,25 @@ async def test_who_may_send_edit_recall_and_read_receipts(
         children = {e.state_key for e in state if str(e.type) == "m.space.child" and e.content.serialize()}
         assert zj["lobby_id"] in children and await staff.room_of("fgw") in children
         assert await staff.room_of("hzfgw") not in children
-        members = {e.state_key for e in await staff.runtime.az.intent.get_members(zj["lobby_id"])}
+        async def lobby() -> set[str]:
+            return {e.state_key for e in await staff.runtime.az.intent.get_members(zj["lobby_id"])
+                    if e.content.membership in (Membership.JOIN, Membership.INVITE)}
+        members = await lobby()
         assert {p["admin"].user_id, p["clerk"].user_id, p["fgw"].user_id, p["chief"].user_id} <= members
         assert p["citizen"].user_id not in members and p["hzclerk"].user_id not in members
+        # The lobby follows the roster: a newcomer in czt is invited, gat's officer removed.
+        newcomer = await users("officer")
+        spec = {name: (p[name].user_id, f"值班员 {i:02d}", dept) for i, (name, dept) in enumerate(
+            (("clerk", "bgt"), ("fgw", "fgw"), ("hzclerk", "hzbgt"), ("hzfgw", "hzfgw")))}
+        spec["new"] = (newcomer.user_id, "值班员 99", "czt")
+        roster = Path(staff.runtime.config["rosters.paths"][0]).parent
+        (roster / "officers.yaml").write_text(roster_officers(spec), encoding="utf-8")
+        assert await staff.runtime.rosters.check_now()
+        members = await lobby()
+        assert newcomer.user_id in members and p["gat"].user_id not in members
+        state = await staff.runtime.az.intent.get_state(zj["space_id"])
+        children = {e.state_key for e in state if str(e.type) == "m.space.child" and e.content.serialize()}
+        assert await staff.room_of("czt") in children  # made for the notice, a child now
     finally:
         await staff.bridge.stop()
 
