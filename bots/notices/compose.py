@@ -50,12 +50,17 @@ class Composer:
                 return [self.t("notices.not_sender")]
             if body.lower() not in NEW and msgtype not in MEDIA:
                 return [self.t("notices.help")]
-            await self.tables.save_draft(room_id, "kind", {})
+            await self.tables.save_draft(room_id, "kind", {"_event": event_id})
             return [self.t("notices.ask_kind")]
         if not scope:  # no longer a sender (a roster edit meanwhile)
             await self.tables.save_draft(room_id, None, {})
             return [self.t("notices.not_sender")]
         step, data = draft
+        if data.get("_event") == event_id:
+            # Handled before a crash that came before the event was marked seen: the step was
+            # taken; the replies (keyed by the event) are queued once whatever is said here.
+            return [self._ask(step, data)]
+        data["_event"] = event_id
         if msgtype in MEDIA:
             if step not in ("body", "attachments"):
                 return [self.t("notices.media_only_in_attachments")]
