@@ -131,6 +131,11 @@ class NoticesBot(Bot):
                             data: dict[str, Any]) -> tuple[Notice | None, str | None]:
         """Store a notice with one copy per recipient department, then deliver it. Departments
         without an officers' room get one now (the officers bot keeps it from then on)."""
+        existing = await self.tables.by_source(source)
+        if existing is not None:  # the same confirmation or request, handled again
+            if existing.status == DELIVERING:
+                await self.delivery.deliver(existing)
+            return existing, None
         scope = sender_scope(self.ctx.config, self.ctx.roster, sender)
         recipients = [d for d in data["recipients"] if d in self.ctx.roster.departments]
         if not scope or not covers(scope, jurisdictions_of(self.ctx.roster, recipients)):
@@ -152,12 +157,14 @@ class NoticesBot(Bot):
         remind = add_working(self.ctx.roster, datetime.fromtimestamp(deadline / 1000, tz),
                              -before, self.office) if before > 0 else None
         remind_at = int(remind.timestamp() * 1000) if remind else deadline
+        if remind_at <= self.now_ms():
+            remind_at = deadline  # too close to remind before it: only the overdue report
         spec = {
             "kind": data["kind"] if data["kind"] in (MEETING, WORK) else WORK,
             "title": data["title"], "body": data["body"], "meeting": data.get("meeting") or {},
             "attachments": data.get("attachments") or [], "sender": sender,
             "sender_room": sender_room, "created_at": self.now_ms(), "deadline": deadline,
-            "remind_at": min(max(remind_at, self.now_ms()), deadline),
+            "remind_at": min(remind_at, deadline),
             "email": bool(data.get("email")),
         }
         notice = await self.tables.create(source, spec, copies)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .db import SENT, Notice
+from .db import CLOSED, Notice
 
 if TYPE_CHECKING:
     from .bot import NoticesBot
@@ -24,10 +24,12 @@ class Chaser:
 
     async def check(self) -> None:
         now = self.bot.now_ms()
-        for notice in await self.tables.in_state(SENT):
+        for notice in await self.tables.due(now):
             if now >= notice.deadline:
                 if not await self.tables.step_done(f"notice/{notice.id}/overdue"):
                     await self._overdue(notice, now)
+                else:  # reported before a crash that came before it was closed
+                    await self.tables.set_status(notice.id, CLOSED)
             elif now >= notice.remind_at:
                 if not await self.tables.step_done(f"notice/{notice.id}/remind"):
                     await self._remind(notice, now)
@@ -66,4 +68,5 @@ class Chaser:
             await self.ctx.send(f"notice/{notice.id}/overdue-sender", notice.sender_room,
                                 {"msgtype": "m.text", "body": text}, sender=self.bot.mxid)
         await self.tables.record_step(f"notice/{notice.id}/overdue", now)
+        await self.tables.set_status(notice.id, CLOSED)
         self.overdue += 1

@@ -9,7 +9,8 @@ from typing import Any
 from mautrix.util.async_db import Database
 
 MEETING, WORK = "meeting", "work"
-DELIVERING, SENT, RECALLED = "delivering", "sent", "recalled"
+# delivering → sent → closed (its overdue report made: chasing is over), or recalled.
+DELIVERING, SENT, CLOSED, RECALLED = "delivering", "sent", "closed", "recalled"
 
 
 @dataclass
@@ -101,6 +102,13 @@ class NoticeTables:
         marks = ", ".join(f"${i}" for i in range(1, len(states) + 1))
         rows = await self.db.fetch(
             f"SELECT {_COLUMNS} FROM notice WHERE status IN ({marks}) ORDER BY id", *states)
+        return [n for n in [await self._with_copies(r) for r in rows] if n is not None]
+
+    async def due(self, now_ms: int) -> list[Notice]:
+        """Sent notices whose reminder or deadline has come (the rest are not read)."""
+        rows = await self.db.fetch(
+            f"SELECT {_COLUMNS} FROM notice WHERE status=$1 AND remind_at<=$2 ORDER BY id",
+            SENT, now_ms)
         return [n for n in [await self._with_copies(r) for r in rows] if n is not None]
 
     async def _with_copies(self, row: Any) -> Notice | None:
