@@ -203,6 +203,7 @@ async def _meeting_notice_flow(staff: Staff) -> None:
         "SELECT key FROM outbox WHERE key LIKE 'notice/1/remind/%' OR key LIKE 'notice/1/overdue%'")
     keys = sorted(r["key"] for r in rows)
     assert len([k for k in keys if "/remind/" in k]) == 9 and len(keys) == 9 + 9 + 1
+    assert (await staff.bot.tables.get(1)).status == "closed"  # chasing is over
     for user in (clerk, admin):
         await user.sync()
     assert len([e for e in clerk.events[rooms["bgt"]] if has("尚未回执")(e)]) == 1
