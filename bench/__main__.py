@@ -21,6 +21,7 @@ from bench.assessment import assessment_rows, run_assessment
 from bench.breakdown import HOPS
 from bench.knowledge import knowledge_rows, run_knowledge
 from bench.latency import run_latency
+from bench.notices import notices_rows, run_notices
 from bench.presence import run_presence
 from bench.provisioning import run_provisioning
 from bench.relay import run_relay
@@ -92,6 +93,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="assessment: cases in the month's report, SQLite and PostgreSQL (0 skips)")
     p.add_argument("--only-assessment", action="store_true",
                    help="run the assessment section alone (no homeserver)")
+    # Notices (bench/notices.py, issue #16)
+    p.add_argument("--notice-departments", type=int, default=744, metavar="N",
+                   help="notices: one notice to N departments vs N plain sends (0 skips it)")
+    p.add_argument("--only-notices", action="store_true",
+                   help="run the notices section alone (a quick check)")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     return p.parse_args(argv)
 
@@ -100,6 +106,7 @@ def table(results: dict[str, Any]) -> str:
     rows: list[tuple[str, str]] = []
     if "latency" not in results:  # a section run alone (--only-knowledge, --web-only, …)
         rows += web_rows(results) + knowledge_rows(results)
+        rows += notices_rows(results, TARGETS["notice_x"])
         width = max((len(k) for k, _ in rows), default=0)
         return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
     lat = results["latency"]
@@ -134,6 +141,7 @@ def table(results: dict[str, Any]) -> str:
     rows += web_rows(results)
     rows += knowledge_rows(results)
     rows += assessment_rows(results)
+    rows += notices_rows(results, TARGETS["notice_x"])
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
@@ -287,7 +295,7 @@ def pace_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
 
 TARGETS = {"relay_p50_x": 2.2, "relay_p99_x": 2.35, "relayed_throughput_x": 0.45,
            "lost": 0, "duplicated": 0, "cpu_ms_per_event": 1.0, "rss_mb_open_cases": 200,
-           "e2ee_p50_x": 1.2, "e2ee_cpu_x": 2.0}
+           "e2ee_p50_x": 1.2, "e2ee_cpu_x": 2.0, "notice_x": 1.2}
 
 
 def add_latency_ratios(relay: dict[str, Any], lat: dict[str, Any]) -> None:
@@ -322,8 +330,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "synapse_start_s": round(time.perf_counter() - started, 2),
             "targets": TARGETS,
         }
-        if args.web_only:
-            results["web"] = await web_section(stack, workdir, args)
+        if args.web_only or args.only_notices:
+            if args.web_only:
+                results["web"] = await web_section(stack, workdir, args)
+            if args.only_notices:
+                results["notices"] = await run_notices(stack, workdir / "notices",
+                                                       args.notice_departments)
             return results
         first_pace, *more_paces = args.spacing_ms
         results["latency"] = await run_latency(stack, args.messages, first_pace / 1000)
@@ -364,6 +376,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if args.assessment_cases > 0:
             results["assessment"] = await run_assessment(
                 args.assessment_cases, args.departments, args.jurisdictions, args.scratch)
+        if args.notice_departments > 0:
+            results["notices"] = await run_notices(stack, workdir / "notices",
+                                                   args.notice_departments)
         return results
     finally:
         await asyncio.to_thread(stack.synapse.stop)

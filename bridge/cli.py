@@ -1,8 +1,8 @@
 """`dutyroom` (the installed console script) and `python -m bridge`: one entry point.
 
 The first argument picks a tool (`roster …`, `dead-letters …`, `kb …`, `report …`, `audit …`,
-`retention …`); anything else runs the bridge itself (mautrix's Program: `-c config.yaml`, `-g` to
-write the registration, …).
+`retention …`, `notice send …`); anything else runs the bridge itself (mautrix's Program:
+`-c config.yaml`, `-g` to write the registration, …).
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ def main() -> None:
         from bots.privacy.cli import main as retention_main
 
         sys.exit(retention_main(args[1:]))
+    if args and args[0] == "notice":  # notices with receipts (bots/notices/cli.py)
+        from bots.notices.cli import main as notice_main
+
+        sys.exit(notice_main(args[1:]))
     from .program import DutyRoomProgram
 
     DutyRoomProgram().run()

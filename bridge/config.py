@@ -24,7 +24,7 @@ from .mail import MailSettings
 EXAMPLE_CONFIG = Path(__file__).resolve().parent / "config.example.yaml"
 ENV_PREFIX = "DUTYROOM_"
 # Ghost-like accounts of the bridge that are not departments (the roster reserves these ids).
-SERVICE_ACCOUNTS = ("mailbox", "complaints")
+SERVICE_ACCOUNTS = ("mailbox", "complaints", "notices")
 PLACEHOLDER_TOKEN = "This value is generated when generating the registration"
 
 
@@ -205,6 +205,13 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "assessment.hot_topics",
             "assessment.hot_min_cases",
             "assessment.hot_stop_words",
+            # notices (bots/notices)
+            "notices.staff_spaces",
+            "notices.senders",
+            "notices.sender_departments",
+            "notices.office_hours",
+            "notices.remind_before_hours",
+            "notices.check_interval",
         ):
             copy(key)
         copy_dict("appservice.database_opts")

@@ -229,6 +229,8 @@ def write_bridge_config(paths: Paths, args: argparse.Namespace) -> None:
     data["appservice"]["database"] = f"sqlite:{paths.database}"
     data["rosters"]["paths"] = [ROSTER_GLOB]
     data["admins"] = [f"@{ADMIN[0]}:{DOMAIN}"]
+    # Notices (政府版): the administrator sends; so do the 办公厅's officers (bots/notices).
+    data["notices"]["sender_departments"] = ["bgt"]
     data["mail"]["smtp_host"] = "127.0.0.1"
     data["mail"]["smtp_port"] = args.smtp_port
     data["mail"]["smtp_security"] = "none"
@@ -446,6 +448,8 @@ def print_info(args: argparse.Namespace, paths: Paths, prefix: str, officers: li
   `!考核` (last month) or `!考核 2026-W47 hz`: figures, a chart, .xlsx and .csv (docs/assessment.md)
 我的数据 / Your data: in any of these DMs send !我的数据 (a copy) or !删除我的数据 (erase);
   the admin reads the audit trail with !审计 in the administrators' room.
+政府版通知 / Notices: as admin, DM @{prefix}notices:{DOMAIN} and write 新通知 (receipts: !回执 in an
+  officers' room); staff space #{prefix}staff_zj:{DOMAIN} (docs/notices.md)
 日志 / Logs:  bridge {paths.bridge_log}
               Synapse {paths.synapse / 'homeserver.log'}
 按 Ctrl+C 停止 / Ctrl+C to stop.

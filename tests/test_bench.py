@@ -14,7 +14,7 @@ TINY = ["--skip-provisioning", "--open-cases", "0", "--messages", "5", "--relay-
         "--citizens", "2", "--per-citizen", "2", "--senders", "2", "--per-sender", "2",
         "--spacing-ms", "20", "100", "--presence-departments", "4", "--presence-sync-users", "2",
         "--e2ee-messages", "3", "--departments", "30", "--web-clients", "4", "--web-seconds", "1",
-        "--knowledge-entries", "200", "--assessment-cases", "3000"]
+        "--knowledge-entries", "200", "--assessment-cases", "3000", "--notice-departments", "4"]
 
 
 def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: Path) -> None:
@@ -46,7 +46,10 @@ def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: 
         assert web["beside_appservice"]["requests"] > 0
         assert web["beside_appservice"]["events_stored"] > 0
         assert web["beside_appservice"]["transactions_failed"] == 0
-    for row in ("web directory page /", "web /api/v1/departments",
+    notices = results["notices"]
+    assert notices["departments"] == 4 and notices["lost"] == notices["doubled"] == 0
+    assert notices["ratio_to_floor"] > 0
+    for row in ("web directory page /", "web /api/v1/departments", "notice to 4 departments",
                 "presence: Synapse CPU per update", "relay citizen→officers", "encrypted relay c→o",
                 "relayed throughput", "bridge CPU per relayed event",
                 "floor: null relay c→o", "at 100 ms pace", "assessment month report",

@@ -18,7 +18,7 @@ from .fields import (
 from .source import Node, error
 
 # Localparts the bridge uses for its own accounts and rooms besides department ghosts.
-RESERVED_IDS = ("bot", "space", "officers", "admins", "mailbox", "complaints")
+RESERVED_IDS = ("bot", "space", "officers", "admins", "mailbox", "complaints", "notices", "staff")
 JURISDICTION_KEYS = ("id", "name", "space_name")
 DEPARTMENT_KEYS = ("id", "name", "short_name", "category", "jurisdiction", "email", "description",
                    "hours", "supervisors", "show_citizen_id", "sign_replies_with_alias", "avatar")

@@ -70,6 +70,8 @@ def write_config(path: Path, s: BridgeSettings) -> Path:
     data["consultation"]["encrypt_officers_rooms"] = False
     # Many bridges run at once: the public site takes any free port (WebBot.address says which).
     data["web"]["listen"] = "127.0.0.1:0"
+    # Staff spaces invite every officer once more; the notices tests turn them on.
+    data["notices"]["staff_spaces"] = False
     data["logging"]["root"]["level"] = "DEBUG" if os.environ.get("DUTYROOM_TEST_DEBUG") else "INFO"
     for dotted, value in s.extra.items():
         node = data
