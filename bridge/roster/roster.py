@@ -112,6 +112,31 @@ class Roster:
                     return self._moment(day, later.start)
         return None
 
+    # -- jurisdictions ------------------------------------------------------------------------
+    def jurisdiction_chain(self, jid: str) -> list[str]:
+        """`jid`, its parent, its parent's parent… up to a top-level jurisdiction."""
+        chain: list[str] = []
+        while jid in self.jurisdictions and jid not in chain:
+            chain.append(jid)
+            jid = self.jurisdictions[jid].parent or ""
+        return chain
+
+    def jurisdiction_of(self, dept_or_jurisdiction: str) -> str | None:
+        """A department's jurisdiction, or the jurisdiction itself; None if neither is known."""
+        dept = self.departments.get(dept_or_jurisdiction)
+        if dept is not None:
+            return dept.jurisdiction
+        return dept_or_jurisdiction if dept_or_jurisdiction in self.jurisdictions else None
+
+    def inherited(self, jid: str, attr: str) -> object:
+        """The first jurisdiction up the chain from `jid` that sets `attr` (e.g. the city's
+        supervision office, else the province's)."""
+        for at in self.jurisdiction_chain(jid):
+            value = getattr(self.jurisdictions[at], attr)
+            if value:
+                return value
+        return None
+
     # -- text and housekeeping ----------------------------------------------------------------
     def hours_text(self, dept_id: str, lang: str = "zh") -> str:
         dept = self.departments.get(dept_id)
