@@ -1,0 +1,66 @@
+"""Which administrators' rooms hear about a department or jurisdiction (issue #18).
+
+`admin_rooms_for(ctx, dept_id_or_jurisdiction)` is THE routing function every bot calls to post a
+notice for administrators: the province's room (config `admins`) always, plus the room of every
+jurisdiction up the chain from the target that has its own `admins:` in the roster (a district's
+notice reaches the district's, the city's and the province's administrators). With nothing to
+attribute a notice to, pass None: only the province's room hears it.
+
+The admin bot creates the rooms and records them here as it goes; another bot in the same process
+finds them without a request. Only rooms under the bridge's aliases are used, so a stale record
+cannot send a notice elsewhere.
+"""
+
+from __future__ import annotations
+
+from bridge.context import BotContext
+
+PROVINCE = ""  # the key of the province's room (config `admins`, alias <prefix>admins)
+
+# (homeserver domain, alias prefix) -> jurisdiction id or PROVINCE -> room id
+_rooms: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def alias_of(ctx: BotContext, jurisdiction: str = PROVINCE) -> str:
+    prefix = ctx.config.prefix
+    return f"{prefix}admins" if jurisdiction == PROVINCE else f"{prefix}admins_{jurisdiction}"
+
+
+def _known(ctx: BotContext) -> dict[str, str]:
+    return _rooms.setdefault((ctx.config.domain, ctx.config.prefix), {})
+
+
+def record(ctx: BotContext, jurisdiction: str, room_id: str) -> None:
+    """The admin bot made or found this jurisdiction's administrators' room."""
+    _known(ctx)[jurisdiction] = room_id
+
+
+def known_room(ctx: BotContext, jurisdiction: str) -> str | None:
+    return _known(ctx).get(jurisdiction)
+
+
+def jurisdictions_with_rooms(ctx: BotContext, target: str | None) -> list[str]:
+    """PROVINCE, then the jurisdictions up the chain from `target` that have administrators."""
+    roster = ctx.roster
+    jid = roster.jurisdiction_of(target) if target else None
+    chain = roster.jurisdiction_chain(jid) if jid else []
+    return [PROVINCE] + [j for j in reversed(chain) if roster.jurisdictions[j].admins]
+
+
+async def admin_rooms_for(ctx: BotContext, target: str | None) -> list[str]:
+    """The administrators' rooms (province first) for a department id or jurisdiction id."""
+    known = _known(ctx)
+    rooms = []
+    for jid in jurisdictions_with_rooms(ctx, target):
+        room_id = known.get(jid)
+        if room_id is None:
+            room_id = await ctx.room_by_alias(alias_of(ctx, jid))
+            if room_id is not None:
+                known[jid] = room_id
+        if room_id is not None:
+            rooms.append(room_id)
+    return rooms
+
+
+def is_admin_room(ctx: BotContext, room_id: str | None) -> bool:
+    return room_id is not None and room_id in _known(ctx).values()
