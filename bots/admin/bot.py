@@ -10,7 +10,6 @@ import html
 from typing import Any
 
 from mautrix.errors import MatrixRequestError
-from mautrix.types import RoomCreatePreset
 
 from bridge.bot import Bot
 from bridge.context import BotContext
@@ -20,11 +19,10 @@ from bridge.roster import RosterError
 from .messages import MESSAGES
 from .routing import (
     PROVINCE,
-    alias_of,
+    ensure_admin_room,
     is_admin_room,
     jurisdictions_with_rooms,
     known_room,
-    record,
 )
 
 CHECK_CALENDAR_EVERY = 6 * 3600.0
@@ -63,31 +61,7 @@ class AdminBot(Bot):
                 await self._ensure_room(jur.id)
 
     async def _ensure_room(self, jurisdiction: str) -> str:
-        bot, t = self.ctx.bot_intent, self.ctx.messages
-        alias = alias_of(self.ctx, jurisdiction)
-        if jurisdiction == PROVINCE:
-            admins = list(self.ctx.config["admins"] or [])
-            name, topic = t("admin.room_name"), t("admin.room_topic")
-        else:
-            jur = self.ctx.roster.jurisdictions[jurisdiction]
-            admins = list(jur.admins)
-            name = t("admin.jurisdiction_room_name", jurisdiction=jur.name)
-            topic = t("admin.jurisdiction_room_topic", jurisdiction=jur.name)
-        room_id = await self.ctx.room_by_alias(alias)
-        if room_id is None:
-            room_id = await bot.create_room(
-                alias_localpart=alias, preset=RoomCreatePreset.PRIVATE, room_version=self.ctx.rooms.version,
-                name=name, topic=topic,
-            )
-        record(self.ctx, jurisdiction, room_id)
-        joined = await bot.get_joined_members(room_id) if admins else {}
-        for mxid in admins:
-            if mxid not in joined:
-                try:
-                    await bot.invite_user(room_id, mxid)
-                except MatrixRequestError as e:
-                    self.ctx.log.info("Admin %s not invited: %s", mxid, e)
-        return room_id
+        return await ensure_admin_room(self.ctx, jurisdiction)
 
     async def post(self, key: str, target: str | None, content: dict[str, Any]) -> None:
         """One notice to every administrators' room that hears about `target` (a department or

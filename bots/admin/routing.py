@@ -13,6 +13,9 @@ cannot send a notice elsewhere.
 
 from __future__ import annotations
 
+from mautrix.errors import MatrixRequestError
+from mautrix.types import RoomCreatePreset
+
 from bridge.context import BotContext
 
 PROVINCE = ""  # the key of the province's room (config `admins`, alias <prefix>admins)
@@ -60,6 +63,38 @@ async def admin_rooms_for(ctx: BotContext, target: str | None) -> list[str]:
         if room_id is not None:
             rooms.append(room_id)
     return rooms
+
+
+async def ensure_admin_room(ctx: BotContext, jurisdiction: str = PROVINCE) -> str:
+    """Make (or find) a jurisdiction's administrators' room and invite its administrators.
+
+    Here rather than in the admin bot so that a bot starting before it (the directory reporting
+    provisioning progress) can reach the administrators on a cold start."""
+    bot, t = ctx.bot_intent, ctx.messages
+    alias = alias_of(ctx, jurisdiction)
+    if jurisdiction == PROVINCE:
+        admins = list(ctx.config["admins"] or [])
+        name, topic = t("admin.room_name"), t("admin.room_topic")
+    else:
+        jur = ctx.roster.jurisdictions[jurisdiction]
+        admins = list(jur.admins)
+        name = t("admin.jurisdiction_room_name", jurisdiction=jur.name)
+        topic = t("admin.jurisdiction_room_topic", jurisdiction=jur.name)
+    room_id = await ctx.room_by_alias(alias)
+    if room_id is None:
+        room_id = await bot.create_room(
+            alias_localpart=alias, preset=RoomCreatePreset.PRIVATE, room_version=ctx.rooms.version,
+            name=name, topic=topic,
+        )
+    record(ctx, jurisdiction, room_id)
+    joined = await bot.get_joined_members(room_id) if admins else {}
+    for mxid in admins:
+        if mxid not in joined:
+            try:
+                await bot.invite_user(room_id, mxid)
+            except MatrixRequestError as e:
+                ctx.log.info("Admin %s not invited: %s", mxid, e)
+    return room_id
 
 
 def is_admin_room(ctx: BotContext, room_id: str | None) -> bool:

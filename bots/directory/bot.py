@@ -26,6 +26,7 @@ from bridge.roster import Department, Jurisdiction, Roster
 from .db import DirectoryTables
 from .layout import GHOST_OWNER, TOP, closed_room_state, room_state, space_state, top_space_state
 from .messages import MESSAGES
+from .progress import Progress
 from .upgrade import upgrade_table
 from .welcome import first_visitor
 
@@ -46,6 +47,7 @@ class DirectoryBot(Bot):
         self.dept_rooms: dict[str, str] = {}
         self._status_task: asyncio.Task[None] | None = None
         self.created = 0  # rooms created since start; a warm restart must leave this at 0
+        self._progress: Progress | None = None
 
     async def start(self) -> None:
         await self.sync()
@@ -79,6 +81,12 @@ class DirectoryBot(Bot):
         rooms = await self.tables.rooms(ROOMS)
         ghost_names = await self.tables.ghost_names()
         limit = provision_concurrency(self.ctx)
+        missing = (TOP not in spaces) + sum(j not in spaces for j in roster.jurisdictions) + sum(
+            d not in rooms for d in roster.departments)
+        self._progress = None
+        if missing:
+            self._progress = Progress(self.ctx, missing, len(spaces) + len(rooms))
+            await self._progress.begin()
         # Spaces first, top-down: each space (and then each department room) is created with its
         # m.space.parent already in place, so the tree never has to be patched afterwards.
         self.space_rooms[TOP] = await self._sync_top(spaces.get(TOP))
@@ -94,6 +102,9 @@ class DirectoryBot(Bot):
         gone = [(dept_id, room_id, applied) for dept_id, (room_id, applied) in rooms.items()
                 if dept_id not in roster.departments and not applied.get("closed")]
         await bounded(limit, (self._close(*room) for room in gone))
+        if self._progress is not None:
+            await self._progress.finish()
+            self._progress = None
 
     async def _sync_top(self, existing: tuple[str, dict[str, Any]] | None) -> str:
         config, t = self.ctx.config, self.ctx.messages
@@ -223,6 +234,8 @@ class DirectoryBot(Bot):
         )
         if created:
             self.created += 1
+            if self._progress is not None:
+                await self._progress.made()
             applied = {k: desired[k] for k in ("name", "topic", "power_levels", "owner", "version",
                                                "avatar", "ghost_avatar") if k in desired}
             applied["listed"] = True
