@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.breakdown import HOPS
+from bench.cities import cities_rows, run_cities
 from bench.latency import run_latency
 from bench.presence import run_presence
 from bench.provisioning import run_provisioning
@@ -46,6 +47,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="provisioning: N officers on every department's roster, so every "
                         "department gets an officers' room (0: nobody staffed, as in issue #7)")
     p.add_argument("--skip-provisioning", action="store_true")
+    # Issue #18: the province's tree of spaces (bench/cities.py).
+    p.add_argument("--only-cities", action="store_true",
+                   help="run only section 9 (example province + --departments synthetic ones)")
+    p.add_argument("--skip-cities", action="store_true", help="leave out section 9")
     p.add_argument("--presence-departments", type=int, default=None, metavar="N",
                    help="presence: department accounts kept online (default --departments; "
                         "0 skips the section, which runs on a homeserver of its own)")
@@ -77,6 +82,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def table(results: dict[str, Any]) -> str:
     rows: list[tuple[str, str]] = []
+    if "latency" not in results:  # --only-cities
+        rows = cities_rows(results)
+        width = max((len(k) for k, _ in rows), default=0)
+        return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
     lat = results["latency"]
     rows += [("latency user→user p50 / p99 / max (ms)",
               f"{lat['p50_ms']} / {lat['p99_ms']} / {lat['max_ms']}"),
@@ -106,6 +115,7 @@ def table(results: dict[str, Any]) -> str:
     rows += relay_rows(results)
     rows += presence_rows(results)
     rows += e2ee_rows(results)
+    rows += cities_rows(results)
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
@@ -291,6 +301,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "synapse_start_s": round(time.perf_counter() - started, 2),
             "targets": TARGETS,
         }
+        if args.only_cities:
+            results["cities"] = await run_cities(stack, workdir / "cities", args.departments)
+            return results
         first_pace, *more_paces = args.spacing_ms
         results["latency"] = await run_latency(stack, args.messages, first_pace / 1000)
         results["throughput"] = await run_throughput(stack, args.senders, args.per_sender)
@@ -319,6 +332,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 results.setdefault("at_pace", {})[f"{pace:g}"] = await latency_at_pace(
                     stack, workdir / f"relay-{pace:g}", args, pace)
             add_ratios(results)
+        if not args.skip_cities:
+            results["cities"] = await run_cities(stack, workdir / "cities", args.departments)
         if args.e2ee_messages > 0:
             results["relay_e2ee"] = await run_relay_e2ee(
                 stack, workdir / "relay-e2ee", messages=args.e2ee_messages,
