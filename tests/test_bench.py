@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--skip-provisioning", "--open-cases", "0", "--messages", "5", "--relay-messages", "5",
         "--citizens", "2", "--per-citizen", "2", "--senders", "2", "--per-sender", "2",
         "--spacing-ms", "20", "100", "--presence-departments", "4", "--presence-sync-users", "2",
-        "--e2ee-messages", "3"]
+        "--e2ee-messages", "3", "--skip-cities"]
 
 
 def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: Path) -> None:
