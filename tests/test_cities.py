@@ -6,6 +6,7 @@ only; a letter to a 市长信箱 goes to the mayor's mailbox."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import nio
@@ -122,6 +123,8 @@ async def test_a_case_goes_from_the_province_to_a_city_and_back_with_its_history
     await send(hz1, hz_room, thread_reply(hz_root["event_id"], "景区周边收费由省里统一核定，转回省发改委。"))
     [answer] = await citizen.wait_for(dm, has("转回省发改委"))
     assert answer["sender"] == duty.ghost("hzfgw")
+    # Ten minutes later by the bridge's clock, so the two transfers' records differ in time.
+    duty.clock.set(duty.clock.now() + timedelta(minutes=10))
     await send(hz1, hz_room, thread_reply(hz_root["event_id"], "!转办 fgw 景区收费属省定价"))
 
     # Back at the province: the history holds what was said before both transfers.
@@ -138,10 +141,14 @@ async def test_a_case_goes_from_the_province_to_a_city_and_back_with_its_history
     bot = duty.bot("consultation")
     case = await bot.tables.latest_case(dm)
     assert case.dept_id == "fgw" and case.ref == ref
-    log = [(kind, detail) for kind, _, detail in await bot.tables.history(case.id)]
-    moves = [(k, d.split(":")[0]) for k, d in log if k.startswith("transferred")]
-    assert moves == [("transferred", "fgw->hzfgw"), ("transferred_in", "fgw->hzfgw"),
-                     ("transferred", "hzfgw->fgw"), ("transferred_in", "hzfgw->fgw")]
+    # Each transfer is logged out of the source and into the target, with both ids, at one time.
+    log = await bot.tables.history(case.id)
+    moves = sorted((at, kind, detail.split(":")[0]) for kind, at, detail in log
+                   if kind.startswith("transferred") and detail)
+    first_at, back_at = moves[0][0], moves[-1][0]
+    assert back_at - first_at == 10 * 60_000
+    assert moves == [(first_at, "transferred", "fgw->hzfgw"), (first_at, "transferred_in", "fgw->hzfgw"),
+                     (back_at, "transferred", "hzfgw->fgw"), (back_at, "transferred_in", "hzfgw->fgw")]
 
 
 async def test_a_complaint_about_a_city_agency_reaches_the_citys_office_only(
