@@ -75,17 +75,18 @@ def suggest(roster: Roster, question: str, *, near: str | None = None,
             limit: int = 5) -> list[Department]:
     """The departments whose name and description best match `question`, best first.
 
-    Ties go to `near`'s jurisdiction, then to the top-level ones (the province), then to roster
-    order; a department scoring under MIN_SCORE is never suggested."""
+    Ties go to `near`'s jurisdiction, then to the levels above it, then to the jurisdiction
+    listed first (the province, in the example) and roster order; a department scoring under
+    MIN_SCORE is never suggested."""
     found = scores(roster, question)
-    home = roster.departments[near].jurisdiction if near in roster.departments else None
+    home = roster.departments[near].jurisdiction if near in roster.departments else ""
+    chain = roster.jurisdiction_chain(home)
 
-    def rank(dept_id: str) -> tuple[float, int, int]:
+    def rank(dept_id: str) -> tuple[float, int, int, int]:
         dept = roster.departments[dept_id]
-        where = 0 if dept.jurisdiction == home else (
-            1 if roster.jurisdictions.get(dept.jurisdiction) is not None
-            and roster.jurisdictions[dept.jurisdiction].parent is None else 2)
-        return (-round(found[dept_id], 6), where, dept.order)
+        jur = roster.jurisdictions.get(dept.jurisdiction)
+        where = 0 if dept.jurisdiction == home else (1 if dept.jurisdiction in chain else 2)
+        return (-round(found[dept_id], 6), where, jur.order if jur else 1 << 30, dept.order)
 
     best = sorted((d for d, s in found.items() if s >= MIN_SCORE), key=rank)
     return [roster.departments[d] for d in best[:limit]]
