@@ -63,7 +63,7 @@ async def city(bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path
 
 
 async def test_a_city_administrator_sees_only_the_citys_notices(
-    city: tuple[DutyRoom, dict[str, MatrixUser]], users: UserFactory
+    city: tuple[DutyRoom, dict[str, MatrixUser]], users: UserFactory, roster_dir: Path
 ) -> None:
     duty, people = city
     admin = duty.bot("admin")
@@ -91,6 +91,16 @@ async def test_a_city_administrator_sees_only_the_citys_notices(
     await hz.wait_for(hz_room, has("test/refused-hz"), timeout=60)
     await hz.sync(1000)
     assert not [e for e in hz.events[hz_room] if "test/refused-zj" in body_of(e)]
+
+    # A roster change: the province hears the totals, 杭州 its own part.
+    departments = roster_dir / "departments.yaml"
+    departments.write_text(departments.read_text(encoding="utf-8").replace(
+        "负责杭州市发展规划、价格等咨询", "负责杭州市发展规划、价格和投资项目等咨询"), encoding="utf-8")
+    assert await duty.runtime.rosters.check_now()
+    [mine] = await hz.wait_for(hz_room, has("新的值班名单已生效"), timeout=60)
+    assert "杭州市（含下级）1 个部门，1 名值班人员" in body_of(mine)
+    [everyone] = await zj.wait_for(province_room, has("新的值班名单已生效"), timeout=60)
+    assert "4 个部门" in body_of(everyone)
 
 
 async def test_a_case_goes_from_the_province_to_a_city_and_back_with_its_history(
