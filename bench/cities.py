@@ -79,7 +79,7 @@ async def hierarchy_seconds(stack: Stack, space_id: str) -> tuple[float, float, 
 
 async def _start(config: Path, stack: Stack) -> tuple[InProcessBridge, dict[str, Any]]:
     bridge = InProcessBridge(config)
-    with count_requests(stack.url) as (counts, _):
+    with count_requests(stack.url) as (counts, seconds):
         started = time.perf_counter()
         runtime = await bridge.start()
         await runtime.idle()
@@ -87,7 +87,9 @@ async def _start(config: Path, stack: Stack) -> tuple[InProcessBridge, dict[str,
     directory = next(b for b in runtime.bots if b.name == "directory")
     return bridge, {"ready_s": round(elapsed, 2), "rooms_created": directory.created,
                     "create_room_calls": counts["POST /_matrix/client/v3/createRoom"],
-                    "requests": sum(counts.values())}
+                    "requests": sum(counts.values()),
+                    "top_requests": dict(counts.most_common(12)),
+                    "request_seconds": {k: round(v, 2) for k, v in seconds.most_common(12)}}
 
 
 async def _one(stack: Stack, workdir: Path, prefix: str, roster: list[str]) -> dict[str, Any]:

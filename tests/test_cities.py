@@ -12,7 +12,7 @@ from pathlib import Path
 import nio
 import pytest
 
-from bots.admin.routing import admin_rooms_for
+from bots.admin.routing import admin_rooms_for, post_to_admins
 from devstack import MailSink
 from tests.kit.bridge import BridgeSettings
 from tests.kit.clients import MatrixUser, UserFactory
@@ -92,6 +92,14 @@ async def test_a_city_administrator_sees_only_the_citys_notices(
     await hz.sync(1000)
     assert not [e for e in hz.events[hz_room] if "test/refused-zj" in body_of(e)]
 
+    # Another bot's report (assessment, notices) through the same routing.
+    report = {"msgtype": "m.notice", "body": "杭州市发改委本月报告"}
+    assert await post_to_admins(ctx, "test/report-hzfgw", "hzfgw", report) == [province_room, hz_room]
+    assert await post_to_admins(ctx, "test/report-gat", "gat",
+                                {"msgtype": "m.notice", "body": "省公安厅本月报告"}) == [province_room]
+    await hz.wait_for(hz_room, has("杭州市发改委本月报告"))
+    await zj.wait_for(province_room, has("省公安厅本月报告"))
+
     # A roster change: the province hears the totals, 杭州 its own part.
     departments = roster_dir / "departments.yaml"
     departments.write_text(departments.read_text(encoding="utf-8").replace(
@@ -101,6 +109,7 @@ async def test_a_city_administrator_sees_only_the_citys_notices(
     assert "杭州市（含下级）1 个部门，1 名值班人员" in body_of(mine)
     [everyone] = await zj.wait_for(province_room, has("新的值班名单已生效"), timeout=60)
     assert "4 个部门" in body_of(everyone)
+    assert not [e for e in hz.events[hz_room] if "省公安厅本月报告" in body_of(e)]
 
 
 async def test_a_case_goes_from_the_province_to_a_city_and_back_with_its_history(

@@ -1,7 +1,8 @@
 """Which administrators' rooms hear about a department or jurisdiction (issue #18).
 
-`admin_rooms_for(ctx, dept_id_or_jurisdiction)` is THE routing function every bot calls to post a
-notice for administrators: the province's room (config `admins`) always, plus the room of every
+`admin_rooms_for(ctx, dept_id_or_jurisdiction)` is THE routing function every bot calls to find
+where a notice for administrators goes (`post_to_admins(ctx, key, target, content)` also sends
+it): the province's room (config `admins`) always, plus the room of every
 jurisdiction up the chain from the target that has its own `admins:` in the roster (a district's
 notice reaches the district's, the city's and the province's administrators). With nothing to
 attribute a notice to, pass None: only the province's room hears it.
@@ -12,6 +13,8 @@ cannot send a notice elsewhere.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from mautrix.errors import MatrixRequestError
 from mautrix.types import RoomCreatePreset
@@ -95,6 +98,23 @@ async def ensure_admin_room(ctx: BotContext, jurisdiction: str = PROVINCE) -> st
             except MatrixRequestError as e:
                 ctx.log.info("Admin %s not invited: %s", mxid, e)
     return room_id
+
+
+async def post_to_admins(ctx: BotContext, key: str, target: str | None,
+                         content: dict[str, Any]) -> list[str]:
+    """Send one notice to every administrators' room for `target`; returns the rooms.
+
+    The province's room gets `key` itself (so a notice that used to go to the one room keeps its
+    key), each other room `key/<jurisdiction>`, so every send is idempotent on its own."""
+    known, rooms = _known(ctx), []
+    for jid in jurisdictions_with_rooms(ctx, target):
+        room_id = known.get(jid) or await ctx.room_by_alias(alias_of(ctx, jid))
+        if room_id is None:
+            continue
+        known[jid] = room_id
+        await ctx.send(key if jid == PROVINCE else f"{key}/{jid}", room_id, content)
+        rooms.append(room_id)
+    return rooms
 
 
 def is_admin_room(ctx: BotContext, room_id: str | None) -> bool:
