@@ -36,6 +36,10 @@ class Jurisdiction:
     # Its head's mailbox (市长信箱), offered by the mailbox bot next to the governor's.
     mailbox_name: str = ""
     mailbox_email: str = ""
+    # Local calendar overrides for its departments (and those below it): a city's own rest day
+    # (e.g. a typhoon closure) or make-up working day, on top of the province-wide calendar.
+    holidays: tuple[date, ...] = ()
+    workdays: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from .errors import Reporter
 from .fields import (
     check_keys,
     get_bool,
+    get_dates,
     get_email,
     get_id,
     get_image_path,
@@ -21,7 +22,7 @@ from .source import Node, error
 RESERVED_IDS = ("bot", "space", "officers", "admins", "mailbox", "complaints")
 JURISDICTION_KEYS = ("id", "name", "space_name", "parent", "topic", "admins", "supervisors",
                      "hours", "supervision_name", "supervision_email", "mailbox_name",
-                     "mailbox_email")
+                     "mailbox_email", "holidays", "workdays")
 DEPARTMENT_KEYS = ("id", "name", "short_name", "category", "jurisdiction", "email", "description",
                    "hours", "supervisors", "show_citizen_id", "sign_replies_with_alias", "avatar")
 OFFICER_KEYS = ("mxid", "alias", "departments")
@@ -48,6 +49,9 @@ def parse_jurisdictions(rep: Reporter, section: Node, drafts: Drafts) -> None:
                 values[key] = get_email(rep, fields[key])
         for key in ("admins", "supervisors"):
             values[key] = _mxids(rep, fields.get(key))
+        for key in ("holidays", "workdays"):  # local calendar overrides (a city's own rest day)
+            if key in fields:
+                values[key] = tuple(sorted({d for d, _ in get_dates(rep, fields[key]) or ()}))
         parent = _ref_id(rep, fields.get("parent"), "jurisdiction")
         hours = _ref_name(rep, fields.get("hours"), "working_hours")
         if jid is None:

@@ -59,7 +59,8 @@ def _jurisdictions(rep: Reporter, d: Drafts, hours: dict[str, HoursSet]
             hours=hours_name, supervision_name=str(v.get("supervision_name") or ""),
             supervision_email=str(v.get("supervision_email") or ""),
             mailbox_name=str(v.get("mailbox_name") or ""),
-            mailbox_email=str(v.get("mailbox_email") or ""))
+            mailbox_email=str(v.get("mailbox_email") or ""),
+            holidays=v.get("holidays") or (), workdays=v.get("workdays") or ())  # type: ignore[arg-type]
     for j in d.jurisdictions.values():
         seen, at = {j.id}, found[j.id].parent
         while at is not None:

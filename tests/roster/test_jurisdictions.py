@@ -82,3 +82,33 @@ def test_the_example_has_eleven_cities_with_their_departments_mailboxes_and_offi
     assert r.departments["zsjyj"].hours == "city_1430"
     assert len([d for d in r.departments.values() if d.jurisdiction == "zj"]) == 62
     assert len(r.departments) == 62 + 11 * 7 + 2
+
+
+LOCAL_CALENDAR = """
+jurisdictions:
+  - {id: hz, name: 杭州市, holidays: ["2026-03-06"], workdays: ["2026-03-07"]}
+  - {id: xh, name: 西湖区, parent: hz, workdays: ["2026-03-06"]}
+  - {id: nb, name: 宁波市, holidays: ["2026-03-09..2026-03-10"]}
+departments:
+  - {id: hzfgw, name: 杭州市发改委, jurisdiction: hz, email: a@mail.example.gov.cn}
+  - {id: xhjyj, name: 西湖区教育局, jurisdiction: xh, email: b@mail.example.gov.cn}
+  - {id: nbfgw, name: 宁波市发改委, jurisdiction: nb, email: c@mail.example.gov.cn}
+"""
+
+
+def test_a_jurisdictions_own_rest_and_working_days(roster):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    r = roster(LOCAL_CALENDAR)
+    friday = datetime(2026, 3, 6, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # an ordinary Friday
+    saturday = datetime(2026, 3, 7, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert r.is_working_time("fgw", friday)          # the province: an ordinary working day
+    assert not r.is_working_time("hzfgw", friday)    # 杭州's own rest day
+    assert r.is_working_time("xhjyj", friday)        # ... which 西湖区 works after all
+    assert r.is_working_time("hzfgw", saturday) and r.is_working_time("xhjyj", saturday)
+    assert not r.is_working_time("fgw", saturday)
+    monday = datetime(2026, 3, 9, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert not r.is_working_time("nbfgw", monday) and r.is_working_time("hzfgw", monday)
+    assert r.next_opening("nbfgw", monday).date().isoformat() == "2026-03-11"
+    assert r.jurisdictions["nb"].holidays[-1].isoformat() == "2026-03-10"
