@@ -19,6 +19,7 @@ from typing import Any
 
 from bench.assessment import assessment_rows, run_assessment
 from bench.breakdown import HOPS
+from bench.cities import cities_rows, run_cities
 from bench.knowledge import knowledge_rows, run_knowledge
 from bench.latency import run_latency
 from bench.notices import notices_rows, run_notices
@@ -50,6 +51,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="provisioning: N officers on every department's roster, so every "
                         "department gets an officers' room (0: nobody staffed, as in issue #7)")
     p.add_argument("--skip-provisioning", action="store_true")
+    # Issue #18: the province's tree of spaces (bench/cities.py).
+    p.add_argument("--only-cities", action="store_true",
+                   help="run only section 9 (example province + --departments synthetic ones)")
+    p.add_argument("--skip-cities", action="store_true", help="leave out section 9")
     p.add_argument("--presence-departments", type=int, default=None, metavar="N",
                    help="presence: department accounts kept online (default --departments; "
                         "0 skips the section, which runs on a homeserver of its own)")
@@ -107,6 +112,7 @@ def table(results: dict[str, Any]) -> str:
     if "latency" not in results:  # a section run alone (--only-knowledge, --web-only, …)
         rows += web_rows(results) + knowledge_rows(results)
         rows += notices_rows(results, TARGETS["notice_x"])
+        rows += cities_rows(results)
         width = max((len(k) for k, _ in rows), default=0)
         return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
     lat = results["latency"]
@@ -142,6 +148,7 @@ def table(results: dict[str, Any]) -> str:
     rows += knowledge_rows(results)
     rows += assessment_rows(results)
     rows += notices_rows(results, TARGETS["notice_x"])
+    rows += cities_rows(results)
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
@@ -330,12 +337,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "synapse_start_s": round(time.perf_counter() - started, 2),
             "targets": TARGETS,
         }
-        if args.web_only or args.only_notices:
+        if args.web_only or args.only_notices or args.only_cities:
             if args.web_only:
                 results["web"] = await web_section(stack, workdir, args)
             if args.only_notices:
                 results["notices"] = await run_notices(stack, workdir / "notices",
                                                        args.notice_departments)
+            if args.only_cities:
+                results["cities"] = await run_cities(stack, workdir / "cities", args.departments)
             return results
         first_pace, *more_paces = args.spacing_ms
         results["latency"] = await run_latency(stack, args.messages, first_pace / 1000)
@@ -365,6 +374,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 results.setdefault("at_pace", {})[f"{pace:g}"] = await latency_at_pace(
                     stack, workdir / f"relay-{pace:g}", args, pace)
             add_ratios(results)
+        if not args.skip_cities:
+            results["cities"] = await run_cities(stack, workdir / "cities", args.departments)
         if args.e2ee_messages > 0:
             results["relay_e2ee"] = await run_relay_e2ee(
                 stack, workdir / "relay-e2ee", messages=args.e2ee_messages,

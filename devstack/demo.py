@@ -37,10 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config.example.yaml"
 ROSTER_GLOB = str(ROOT / "rosters" / "example" / "*.yaml")
 DOMAIN = "localhost"
-# The province; its space is the one the README and this script point citizens to.
+# The province's departments; the top space (issue #18) is the one the README and this script
+# point citizens to, with the province's and each city's space below it.
 PROVINCE = "zj"
 CITIZEN = ("citizen", "citizen-demo")
 ADMIN = ("admin", "admin-demo")
+# 杭州's own administrator (rosters/example/cities.yaml `admins`), in 杭州's administrators' room.
+CITY_ADMIN = ("admin_hz", "admin-demo")
 OFFICER_PASSWORD = "officer-demo"
 READY_TIMEOUT = 600.0
 # Written into the demo directory so that --reset never wipes a folder this script did not make.
@@ -327,7 +330,8 @@ def start_synapse(paths: Paths, port: int) -> Synapse:
 
 def demo_accounts(officers: list[str]) -> list[Account]:
     accounts = [Account(CITIZEN[0], CITIZEN[1], "citizen"),
-                Account(ADMIN[0], ADMIN[1], "admin", admin=True)]
+                Account(ADMIN[0], ADMIN[1], "admin", admin=True),
+                Account(CITY_ADMIN[0], CITY_ADMIN[1], "admin")]
     accounts += [Account(name, OFFICER_PASSWORD, "officer") for name in officers]
     return accounts
 
@@ -407,14 +411,15 @@ def stop_bridge(process: subprocess.Popen[bytes] | None) -> None:
 
 
 def space_alias(prefix: str) -> str:
-    return f"#{prefix}space_{PROVINCE}:{DOMAIN}"
+    """The top space 浙江政务通 · 网上值班室 (bots/directory/layout.py TOP)."""
+    return f"#{prefix}space:{DOMAIN}"
 
 
 def print_info(args: argparse.Namespace, paths: Paths, prefix: str, officers: list[str],
                province: list[Department]) -> None:
     url = f"http://127.0.0.1:{args.port}"
     officer_list = ", ".join(officers) if officers else "(none in the roster)"
-    ghosts = "\n".join(f"    @{prefix}{d.id}:{DOMAIN}  {d.name}" for d in province[:5])
+    ghosts = "\n".join(f"    @{prefix}{d.id}:{DOMAIN}  {d.name}" for d in province[:6])
     print(f"""
 ================ 浙江政务通 · 网上值班室 — demo ================
 主服务器 / Homeserver:   {url}
@@ -431,11 +436,13 @@ def print_info(args: argparse.Namespace, paths: Paths, prefix: str, officers: li
 
 账号 / Accounts (username / password):
   市民 citizen:      {CITIZEN[0]} / {CITIZEN[1]}
-  管理员 admin:      {ADMIN[0]} / {ADMIN[1]}
+  管理员 admin:      {ADMIN[0]} / {ADMIN[1]}   (全省 / the province)
+  杭州市管理员:      {CITY_ADMIN[0]} / {CITY_ADMIN[1]}   (杭州 only)
   值班人员 officers: {officer_list} / {OFFICER_PASSWORD}
 
 空间 / Space:  {space_alias(prefix)}
-  在 Element 中“加入房间/空间”并输入该地址 / In Element, join it by this address.
+  在 Element 中“加入房间/空间”并输入该地址 / In Element, join it by this address:
+  省级部门和十一个设区市的空间都在其下 / the province's and the 11 cities' spaces are below it.
 私信部门 / DM a department (start a chat with its ghost), e.g.:
 {ghosts}
 邮件 / Mail sent by the bridge lands in:  {paths.maildir}
@@ -474,7 +481,8 @@ def space_children(synapse: Synapse, token: str, space_id: str) -> list[dict[str
 
 
 def verify(synapse: Synapse, prefix: str, expected: int) -> bool:
-    """What a citizen in Element would see: the province space and its department rooms."""
+    """What a citizen in Element would see: the top space and, below it, every department room
+    of the province and the cities."""
     _, token = synapse.login(*CITIZEN)
     try:
         alias = space_alias(prefix)
@@ -550,9 +558,10 @@ def run(args: argparse.Namespace) -> int:
         bridge = start_bridge(paths)
         wait_bridge_ready(bridge, paths, args.bridge_port)
         print(f"就绪 / Ready in {time.monotonic() - started:.1f} s", flush=True)
-        print_info(args, paths, prefix, officers, province)
+        print_info(args, paths, prefix, officers,
+                   province[:4] + [d for d in all_departments if d.id in ("hzgaj", "hzrx")])
         if args.once:
-            ok = verify(synapse, prefix, len(province))
+            ok = verify(synapse, prefix, len(all_departments))
             from devstack.demo_knowledge import show_knowledge  # the knowledge base (issue #21)
 
             ok = show_knowledge(synapse, prefix, CITIZEN, DOMAIN) and ok

@@ -14,7 +14,8 @@ TINY = ["--skip-provisioning", "--open-cases", "0", "--messages", "5", "--relay-
         "--citizens", "2", "--per-citizen", "2", "--senders", "2", "--per-sender", "2",
         "--spacing-ms", "20", "100", "--presence-departments", "4", "--presence-sync-users", "2",
         "--e2ee-messages", "3", "--departments", "30", "--web-clients", "4", "--web-seconds", "1",
-        "--knowledge-entries", "200", "--assessment-cases", "3000", "--notice-departments", "4"]
+        "--knowledge-entries", "200", "--assessment-cases", "3000", "--notice-departments", "4",
+        "--skip-cities"]
 
 
 def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: Path) -> None:

@@ -219,7 +219,7 @@ async def test_a_new_department_room_is_created_by_its_ghost_without_invite_or_j
         runtime = await running.start()
     try:
         directory = runtime.bots[0]
-        assert directory.created == 6  # two spaces and four rooms
+        assert directory.created == 7  # the top space, two spaces and four rooms
         # No invite inside createRoom, no join after it, and no no-op join by any creator.
         joins = {kind: n for kind, n in counts.items() if "join" in kind or "invite" in kind}
         assert joins == {}, joins
@@ -259,7 +259,7 @@ async def test_roster_changes_rename_and_close_rooms_and_warm_restart_creates_no
     runtime = first.runtime
     assert runtime is not None
     directory = runtime.bots[0]
-    assert directory.created == 6  # two spaces and four rooms
+    assert directory.created == 7  # the top space, two spaces and four rooms
     citizen = await users("citizen")
     gat_room = await resolve(citizen, f"#{prefix}gat:localhost")
     czt_room = await resolve(citizen, f"#{prefix}czt:localhost")

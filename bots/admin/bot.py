@@ -1,4 +1,6 @@
-"""Posts roster errors, roster changes and calendar warnings to the administrators' room."""
+"""Posts roster errors, roster changes, calendar warnings and dead letters to the administrators'
+rooms: the province's (config `admins`) hears everything, a jurisdiction with its own `admins:` in
+the roster gets its own room for its departments' notices (routing: bots/admin/routing.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import html
 from typing import Any
 
 from mautrix.errors import MatrixRequestError
-from mautrix.types import RoomCreatePreset
 
 from bridge.bot import Bot
 from bridge.context import BotContext
@@ -16,6 +17,13 @@ from bridge.db.dead_letter import DeadLetter
 from bridge.roster import RosterError
 
 from .messages import MESSAGES
+from .routing import (
+    PROVINCE,
+    ensure_admin_room,
+    is_admin_room,
+    jurisdictions_with_rooms,
+    known_room,
+)
 
 CHECK_CALENDAR_EVERY = 6 * 3600.0
 
@@ -37,7 +45,8 @@ class AdminBot(Bot):
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.room_id = await self._ensure_room()
+        self.room_id = await self._ensure_room(PROVINCE)
+        await self._ensure_jurisdiction_rooms()
         self.ctx.rosters.on_error.append(self.roster_refused)
         self._task = asyncio.create_task(self._calendar_loop())
 
@@ -46,24 +55,32 @@ class AdminBot(Bot):
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def _ensure_room(self) -> str:
-        bot, t = self.ctx.bot_intent, self.ctx.messages
-        alias = f"{self.ctx.config.prefix}admins"
-        room_id = await self.ctx.room_by_alias(alias)
-        if room_id is None:
-            room_id = await bot.create_room(
-                alias_localpart=alias, preset=RoomCreatePreset.PRIVATE, room_version=self.ctx.rooms.version,
-                name=t("admin.room_name"), topic=t("admin.room_topic"),
-            )
-        admins = list(self.ctx.config["admins"] or [])
-        joined = await bot.get_joined_members(room_id) if admins else {}
-        for mxid in admins:
-            if mxid not in joined:
-                try:
-                    await bot.invite_user(room_id, mxid)
-                except MatrixRequestError as e:
-                    self.ctx.log.info("Admin %s not invited: %s", mxid, e)
-        return room_id
+    async def _ensure_jurisdiction_rooms(self) -> None:
+        for jur in self.ctx.roster.jurisdictions.values():
+            if jur.admins:
+                await self._ensure_room(jur.id)
+
+    async def _ensure_room(self, jurisdiction: str) -> str:
+        return await ensure_admin_room(self.ctx, jurisdiction)
+
+    async def post(self, key: str, target: str | None, content: dict[str, Any]) -> None:
+        """One notice to every administrators' room that hears about `target` (a department or
+        jurisdiction id, None for the province's room only); each room's send has its own key."""
+        for jid in jurisdictions_with_rooms(self.ctx, target):
+            room_id = self.room_id if jid == PROVINCE else await self._room_of(jid)
+            if room_id is not None:
+                await self.ctx.send(key if jid == PROVINCE else f"{key}/{jid}", room_id, content)
+
+    async def _room_of(self, jurisdiction: str) -> str | None:
+        """The jurisdiction's room, made (and its administrators invited) the first time."""
+        room_id = known_room(self.ctx, jurisdiction)
+        if room_id is not None:
+            return room_id
+        try:
+            return await self._ensure_room(jurisdiction)
+        except MatrixRequestError:
+            self.ctx.log.exception("Administrators' room of %s not available", jurisdiction)
+            return None
 
     async def roster_refused(self, error: RosterError) -> None:
         if self.room_id is None:
@@ -79,17 +96,41 @@ class AdminBot(Bot):
         if self.room_id is None:
             return
         roster = self.ctx.roster
+        await self._ensure_jurisdiction_rooms()
         officers = {o.mxid for d in roster.departments.values() for o in d.officers}
         text = self.ctx.messages(
             "admin.roster_applied", departments=len(roster.departments), officers=len(officers)
         )
         await self.ctx.send(f"admin/roster-applied/{roster.fingerprint()}", self.room_id, notice(text))
+        # A jurisdiction's administrators hear of their own part of the roster.
+        for jur in roster.jurisdictions.values():
+            if not jur.admins:
+                continue
+            mine = [d for d in roster.departments.values()
+                    if jur.id in roster.jurisdiction_chain(d.jurisdiction)]
+            staff = {o.mxid for d in mine for o in d.officers}
+            text = self.ctx.messages("admin.jurisdiction_roster_applied", jurisdiction=jur.name,
+                                     departments=len(mine), officers=len(staff))
+            room_id = await self._room_of(jur.id)
+            if room_id is not None:
+                await self.ctx.send(f"admin/roster-applied/{roster.fingerprint()}/{jur.id}",
+                                    room_id, notice(text))
+
+    def _department_of(self, letter: DeadLetter, members: list[str]) -> str | None:
+        """The department a dead letter concerns: the ghost that sent it, else a ghost in its
+        room (a citizen's DM, a department room); None leaves it to the province's room."""
+        config, roster = self.ctx.config, self.ctx.roster
+        for mxid in [letter.sender or "", *sorted(members)]:
+            dept_id = config.ghost_dept_id(mxid)
+            if dept_id is not None and dept_id in roster.departments:
+                return dept_id
+        return None
 
     async def dead_letter(self, letter: DeadLetter) -> None:
         """Tell the administrators at once: what, where, who, why, and how to replay it."""
         if self.room_id is None:
             return
-        if letter.kind == "outbox" and letter.room_id == self.room_id:
+        if letter.kind == "outbox" and is_admin_room(self.ctx, letter.room_id):
             # A notice to this room failed: posting about it here would fail the same way and
             # loop. The runtime has logged it and the gauge counts it.
             return
@@ -99,8 +140,9 @@ class AdminBot(Bot):
             "id": letter.id, "event": letter.event_id or unknown, "room": letter.room_id or unknown,
             "sender": letter.sender or unknown, "error": letter.error[:500], "send_key": letter.key,
         }
+        members = await self._members(letter.room_id)
         if letter.kind == "outbox":
-            text = t("admin.dead_send", recipients=await self._recipients(letter), **fields)
+            text = t("admin.dead_send", recipients=self._recipients(members), **fields)
         else:
             text = t(f"admin.dead_{letter.kind}", **fields)
         if letter.retried:
@@ -108,18 +150,20 @@ class AdminBot(Bot):
         text += "\n" + t("admin.dead_howto", id=letter.id)
         body_html = "<br>".join(html.escape(line) for line in text.split("\n"))
         again = "/again" if letter.retried else ""
-        await self.ctx.send(f"admin/dead-letter/{letter.id}{again}", self.room_id,
-                            notice(text, body_html))
+        await self.post(f"admin/dead-letter/{letter.id}{again}",
+                        self._department_of(letter, members), notice(text, body_html))
 
-    async def _recipients(self, letter: DeadLetter) -> str:
+    async def _members(self, room_id: str | None) -> list[str]:
+        if room_id is None:
+            return []
+        try:
+            return list(await self.ctx.appservice.state_store.get_members(room_id))
+        except Exception:
+            return []
+
+    def _recipients(self, members: list[str]) -> str:
         """Whom a failed send was for: the room's members other than the bridge's own users (a
         citizen cannot be told through the path that just failed)."""
-        if letter.room_id is None:
-            return self.ctx.messages("admin.dead_unknown")
-        try:
-            members = await self.ctx.appservice.state_store.get_members(letter.room_id)
-        except Exception:
-            members = []
         people = [m for m in members if not self.ctx.config.is_own_user(m)]
         return "、".join(sorted(people)) or self.ctx.messages("admin.dead_unknown")
 

@@ -7,6 +7,11 @@ MESSAGES = {
             "请按以下位置（文件:行:列: 字段: 说明）修改后保存，系统会自动重新加载："
         ),
         "admin.roster_applied": "新的值班名单已生效：{departments} 个部门，{officers} 名值班人员。",
+        "admin.jurisdiction_room_name": "{jurisdiction} · 网上值班室管理员",
+        "admin.jurisdiction_room_topic": "{jurisdiction}各部门的运行通知：发送失败、死信、名单变更和报告。",
+        "admin.jurisdiction_roster_applied": (
+            "新的值班名单已生效：{jurisdiction}（含下级）{departments} 个部门，{officers} 名值班人员。"
+        ),
         "admin.calendar_warning": "节假日数据提醒：{warning}",
         "admin.dead_malformed": (
             "⚠ 死信 {id}：家庭服务器推送的一条事件格式错误，无法处理，已原样保存。\n"
@@ -36,6 +41,15 @@ MESSAGES = {
             "reloads automatically:"
         ),
         "admin.roster_applied": "The new roster is in force: {departments} departments, {officers} officers.",
+        "admin.jurisdiction_room_name": "{jurisdiction} · duty room administrators",
+        "admin.jurisdiction_room_topic": (
+            "Notices about the departments of {jurisdiction}: failed sends, dead letters, roster "
+            "changes and reports."
+        ),
+        "admin.jurisdiction_roster_applied": (
+            "The new roster is in force: {jurisdiction} (with the levels below) has {departments} "
+            "departments and {officers} officers."
+        ),
         "admin.calendar_warning": "Holiday data warning: {warning}",
         "admin.dead_malformed": (
             "⚠ Dead letter {id}: the homeserver pushed a malformed event; it was kept as it came.\n"

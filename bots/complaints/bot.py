@@ -70,6 +70,23 @@ class ComplaintsBot(LetterBot):
                 self.t("complaints.sum_consent",
                        value=self.t("complaints.yes" if d["consent"] else "complaints.no"))]
 
+    def office_for(self, dept_id: str) -> tuple[str, str]:
+        """The supervision office for a complaint about `dept_id`: its jurisdiction's (or the
+        nearest one up the chain that names one, roster `supervision_*`), else the config's.
+
+        Never the accused: an office whose address is the agency's own is passed over."""
+        roster = self.ctx.roster
+        dept = roster.departments.get(dept_id)
+        own = dept.email.lower() if dept else ""
+        for jid in roster.jurisdiction_chain(dept.jurisdiction) if dept else []:
+            jur = roster.jurisdictions[jid]
+            if jur.supervision_email and jur.supervision_email.lower() != own:
+                return jur.supervision_name or jur.name, jur.supervision_email
+            if jur.supervision_email:
+                self.ctx.log.error("Supervision office of %s is %s's own address; not used for a "
+                                   "complaint about it", jid, dept_id)
+        return str(self.cfg("office_name")), str(self.cfg("office_email"))
+
     def letter_spec(self, draft: Draft) -> LetterSpec:
         d, t = draft.data, self.t
         consent = bool(d["consent"])
@@ -77,11 +94,11 @@ class ComplaintsBot(LetterBot):
         if not consent:
             name, phone = mask_name(name), mask_phone(phone) if phone else ""
         none = t("letters.none_given")
-        office = str(self.cfg("office_name"))
+        office, office_email = self.office_for(d["agency"]["id"])
         subject = t("complaints.subject", category=d["category"], agency=d["agency"]["name"])
         return LetterSpec(
             kind="complaint", number_letters="TS", recipient=office,
-            to_address=str(self.cfg("office_email")), subject=subject,
+            to_address=office_email, subject=subject,
             mail_subject=f"【监督投诉】{subject}",
             rows=[(t("complaints.mail_agency"), d["agency"]["name"]),
                   (t("complaints.mail_category"), d["category"]),

@@ -13,6 +13,7 @@ from bridge.relay_content import citizen_to_officer
 
 from . import relay
 from .db import CLOSED, Case
+from .hints import better_elsewhere
 from .media import MediaTooLarge, MediaUnavailable, human_size, is_encrypted, reupload
 
 if TYPE_CHECKING:
@@ -132,7 +133,19 @@ class CitizenSide:
         ack = self.ctx.messages("consult.opened", ref=case.ref)
         await self.ctx.send(f"{event.event_id}/ack", event.room_id, self.bot.say(ack),
                             sender=self.ctx.config.ghost_mxid(dept_id))
+        await self._hint(event, dept_id)
         return case
+
+    async def _hint(self, event: Event, dept_id: str) -> None:
+        """The first question fits another department (or level) clearly better: say which."""
+        question = str(event.content.serialize().get("body", ""))
+        elsewhere = better_elsewhere(self.ctx.roster, question, dept_id)
+        if not elsewhere:
+            return
+        names = "、".join(f"{d.name}（{self.ctx.config.ghost_mxid(d.id)}）" for d in elsewhere)
+        await self.ctx.send(f"{event.event_id}/hint", event.room_id,
+                            self.bot.say(self.ctx.messages("consult.hint_elsewhere", names=names)),
+                            sender=self.ctx.config.ghost_mxid(dept_id))
 
     async def _announce_reopen(self, event: Event, case: Case) -> Case:
         """A reopened case is as visible as a new one: the citizen is told which case continues,

@@ -9,6 +9,7 @@ from mautrix.types import Event
 
 from .db import CLAIMED, CLOSED, Case
 from .guard import parse_duration
+from .hints import suggest
 
 if TYPE_CHECKING:
     from .officer_side import OfficerSide
@@ -76,8 +77,8 @@ class OfficerCommands:
     async def _transfer(self, event: Event, case: Case, args: str) -> None:
         t, roster = self.ctx.messages, self.ctx.roster
         target, _, note = args.partition(" ")
-        if not target:
-            await self.side.thread_notice(case, f"{event.event_id}/usage", t("officer.transfer_usage"))
+        if not target or target in ("?", "？"):
+            await self._suggest(event, case)
             return
         if target not in roster.departments or target == case.dept_id:
             await self.side.thread_notice(case, f"{event.event_id}/unknown", t("officer.transfer_unknown", dept=target))
@@ -93,23 +94,56 @@ class OfficerCommands:
                                f"{event.event_id}/root-status")
         await self._bring_ghost(case, target)
         history = await self.side.history_text(case)
-        await self.tables.move(case.id, target, new_room)
-        await self.tables.log(event.event_id, case.id, "transferred", self.bot.now_ms(),
+        now_ms = self.bot.now_ms()
+        await self.tables.move(case.id, target, new_room, now_ms)
+        # Two records at the same moment, each naming both departments, so that each side's
+        # count (assessment) finds its own: out of the source, into the target.
+        await self.tables.log(event.event_id, case.id, "transferred", now_ms,
                               actor=alias, detail=f"{case.dept_id}->{target}: {note}")
+        await self.tables.log(f"{event.event_id}/in", case.id, "transferred_in", now_ms,
+                              actor=target, detail=f"{case.dept_id}->{target}")
         moved = await self.tables.case(case.id)
         assert moved is not None
         who = await self.bot.citizen_label(target, case.citizen)
         text = t("officer.transferred_in", ref=case.ref, source=source.name, who=who,
                  note=note or "—", history=history)
         on_duty = [o.mxid for o in roster.on_duty(target, self.bot.now())]
-        content = self.bot.notice(text)
-        if on_duty:
-            content["msgtype"] = "m.text"
-            content["m.mentions"] = {"user_ids": on_duty}
-        await self.ctx.send(moved.root_key, new_room, content)
+        if await self.ctx.db.fetchval("SELECT 1 FROM outbox WHERE key=$1", moved.root_key):
+            # Back in a department it came from (province → city → province): its thread
+            # there is the case's thread again; the news goes into it instead of a new root
+            # (the root's key is taken, a second one would never be sent).
+            await self.side.thread_notice(moved, f"{event.event_id}/back", text, on_duty)
+        else:
+            content = self.bot.notice(text)
+            if on_duty:
+                content["msgtype"] = "m.text"
+                content["m.mentions"] = {"user_ids": on_duty}
+            await self.ctx.send(moved.root_key, new_room, content)
         await self.ctx.send(f"{event.event_id}/told-citizen", case.dm_room, self.bot.say(
             t("consult.transferred_citizen", ref=case.ref, to=dest.name)),
             sender=self.ctx.config.ghost_mxid(case.dept_id))
+        # ... and the receiving department introduces itself, with its own hours (its rules apply
+        # from now on: the attention clock restarted with the move).
+        await self.ctx.send(f"{event.event_id}/welcomed-citizen", case.dm_room, self.bot.say(
+            t("consult.transferred_welcome", ref=case.ref, source=source.name, name=dest.name,
+              hours=roster.hours_text(target, t.language), now=self.bot.now_text(target))),
+            sender=self.ctx.config.ghost_mxid(target))
+
+    async def _suggest(self, event: Event, case: Case) -> None:
+        """`!转办` alone or `!转办 ?`: the departments the citizen's words fit best (hints.py)."""
+        t, roster = self.ctx.messages, self.ctx.roster
+        question = await self.side.history_text(case)
+        found = [d for d in suggest(roster, question, near=case.dept_id, limit=6)
+                 if d.id != case.dept_id][:5]
+        if not found:
+            await self.side.thread_notice(case, f"{event.event_id}/usage", t("officer.transfer_usage"))
+            return
+        lines = "\n".join(t("officer.transfer_hint_line", id=d.id, name=d.name,
+                            jurisdiction=roster.jurisdictions[d.jurisdiction].name
+                            if d.jurisdiction in roster.jurisdictions else "")
+                          for d in found)
+        await self.side.thread_notice(case, f"{event.event_id}/hint",
+                                      t("officer.transfer_hint", lines=lines, first=found[0].id))
 
     async def _bring_ghost(self, case: Case, target: str) -> None:
         """The receiving department answers in the same DM under its own identity."""

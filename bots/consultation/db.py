@@ -211,12 +211,16 @@ class ConsultationTables:
             at_ms, officer,
         )
 
-    async def move(self, case_id: int, dept_id: str, officers_room: str) -> None:
+    async def move(self, case_id: int, dept_id: str, officers_room: str,
+                   at_ms: int | None = None) -> None:
+        """A transfer: the case is the target's from `at_ms`; a case waiting for an answer
+        starts its attention clock again there, under the target's hours."""
         await self._update(
             case_id,
-            "UPDATE consult_case SET dept_id=$2, officers_room=$3, status='open', claimed_by=NULL"
-            " WHERE id=$1",
-            dept_id, officers_room,
+            "UPDATE consult_case SET dept_id=$2, officers_room=$3, status='open', claimed_by=NULL,"
+            " attention_since=CASE WHEN attention_since IS NULL THEN NULL"
+            " ELSE COALESCE($4, attention_since) END WHERE id=$1",
+            dept_id, officers_room, at_ms,
         )
 
     async def rate(self, case_id: int, rating: int, at_ms: int) -> None:

@@ -24,6 +24,14 @@ MESSAGES = {
         "consult.transferred_citizen": (
             "您的咨询（编号 {ref}）已转交「{to}」办理，后续答复将由「{to}」在本对话中发送。"
         ),
+        "consult.transferred_welcome": (
+            "您好，这里是{name}。您的咨询（编号 {ref}）已由「{source}」转来，此前的记录我们都能看到，"
+            "无需重复说明。本部门值班时间：{hours}。{now}"
+        ),
+        "consult.hint_elsewhere": (
+            "提示：根据您的描述，以下部门的职责可能更对口：{names}。本部门值班人员看到后会为您转办；"
+            "您也可以直接私信这些部门。"
+        ),
         "consult.closed_citizen": (
             "本次咨询（编号 {ref}）已办结。请回复数字 1–5 为本次服务评分："
             "5 非常满意，4 满意，3 基本满意，2 不满意，1 非常不满意。"
@@ -74,7 +82,12 @@ MESSAGES = {
         "officer.undecryptable": "网上值班室未能解密这条加密消息，它没有转给市民。请重新发送一次。",
         "officer.note_saved": "内部备注已记录（不会发给市民）。",
         "officer.transfer_usage": "用法：!转办 部门编号 说明，例如 !转办 gat 涉及户籍问题",
-        "officer.transfer_unknown": "没有编号为 {dept} 的部门。",
+        "officer.transfer_unknown": "没有编号为 {dept} 的部门。发送「!转办 ?」可查看与本咨询最相关的部门。",
+        "officer.transfer_hint": (
+            "与本咨询内容最相关的部门（按部门职责描述匹配）：\n{lines}\n"
+            "转办请发送：!转办 部门编号 说明，例如 !转办 {first} 属贵单位职责"
+        ),
+        "officer.transfer_hint_line": "· {id}：{name}（{jurisdiction}）",
         "officer.transferred_out": "{ref} 已由 {alias} 转交「{to}」：{note}",
         "officer.transferred_in": "转入咨询 {ref}（来自「{source}」）· {who} · 说明：{note}\n此前的记录：\n{history}",
         "officer.closed": "{ref} 已由 {alias} 办结，已请市民评分。",
@@ -203,6 +216,14 @@ MESSAGES = {
         "consult.transferred_citizen": (
             "Your consultation {ref} was transferred to {to}; its answers will arrive in this chat."
         ),
+        "consult.transferred_welcome": (
+            "Hello, this is {name}. Your consultation {ref} came to us from {source}; we can see "
+            "what was said, no need to repeat it. Our hours: {hours}. {now}"
+        ),
+        "consult.hint_elsewhere": (
+            "Note: from your description, these departments may be the right ones: {names}. The "
+            "officer on duty here will transfer your question if so; you may also write to them."
+        ),
         "consult.closed_citizen": (
             "Consultation {ref} is closed. Please rate our service by replying 1–5: 5 very "
             "satisfied, 4 satisfied, 3 acceptable, 2 unsatisfied, 1 very unsatisfied."
@@ -233,7 +254,12 @@ MESSAGES = {
         "officer.undecryptable": "The duty room could not decrypt this encrypted message, so it was not passed to the citizen. Please send it again.",
         "officer.note_saved": "Internal note recorded (never sent to the citizen).",
         "officer.transfer_usage": "Usage: !transfer DEPT-ID note, e.g. !transfer gat household registration",
-        "officer.transfer_unknown": "There is no department with id {dept}.",
+        "officer.transfer_unknown": "There is no department with id {dept}. \"!transfer ?\" lists the best matches.",
+        "officer.transfer_hint": (
+            "Departments whose duties best match this consultation:\n{lines}\n"
+            "To transfer: !transfer DEPT-ID note, e.g. !transfer {first} within your remit"
+        ),
+        "officer.transfer_hint_line": "· {id}: {name} ({jurisdiction})",
         "officer.transferred_out": "{ref} was transferred by {alias} to {to}: {note}",
         "officer.transferred_in": "Transferred consultation {ref} (from {source}) · {who} · note: {note}\nHistory:\n{history}",
         "officer.closed": "{ref} closed by {alias}; the citizen was asked for a rating.",

@@ -323,10 +323,22 @@ class OfficerSide:
             await self.commands.claim(event, case)
 
     async def history_text(self, case: Case) -> str:
-        rows = await self.ctx.db.fetch(
-            "SELECT content FROM outbox WHERE room_id=$1 AND key LIKE 'relay-in/%' AND"
-            " content LIKE $2 ORDER BY seq",
-            case.officers_room, f"%{relay.ref(case.root_key)}%",
-        )
-        lines = [str(json.loads(r["content"]).get("body", "")) for r in rows]
+        """The citizen's messages of the case, in every officers' room it has been in: a case
+        transferred to a city and back keeps what was said before either transfer."""
+        rooms = [case.officers_room]
+        for kind, _, detail in await self.tables.history(case.id):
+            if kind == "transferred_in" and detail and "->" in detail:
+                source = detail.split("->", 1)[0]
+                room = await self.bot.officers_room(source, create=False)
+                if room and room not in rooms:
+                    rooms.append(room)
+        found: list[tuple[int, str]] = []
+        for room in rooms:
+            rows = await self.ctx.db.fetch(
+                "SELECT seq, content FROM outbox WHERE room_id=$1 AND key LIKE 'relay-in/%' AND"
+                " content LIKE $2 ORDER BY seq",
+                room, f"%{relay.ref(f'case/{case.id}/root/')}%",
+            )
+            found += [(r["seq"], str(json.loads(r["content"]).get("body", ""))) for r in rows]
+        lines = [body for _, body in sorted(found)]
         return "\n".join(lines[-20:]) or "—"

@@ -21,11 +21,12 @@ from bridge.context import BotContext
 from bridge.parallel import bounded, provision_concurrency
 from bridge.room_versions import recorded_version
 from bridge.rooms import create_or_adopt
-from bridge.roster import Department, Jurisdiction
+from bridge.roster import Department, Jurisdiction, Roster
 
 from .db import DirectoryTables
-from .layout import GHOST_OWNER, closed_room_state, room_state, space_state
+from .layout import GHOST_OWNER, TOP, closed_room_state, room_state, space_state, top_space_state
 from .messages import MESSAGES
+from .progress import Progress
 from .upgrade import upgrade_table
 from .welcome import first_visitor
 
@@ -46,6 +47,7 @@ class DirectoryBot(Bot):
         self.dept_rooms: dict[str, str] = {}
         self._status_task: asyncio.Task[None] | None = None
         self.created = 0  # rooms created since start; a warm restart must leave this at 0
+        self._progress: Progress | None = None
 
     async def start(self) -> None:
         await self.sync()
@@ -79,12 +81,20 @@ class DirectoryBot(Bot):
         rooms = await self.tables.rooms(ROOMS)
         ghost_names = await self.tables.ghost_names()
         limit = provision_concurrency(self.ctx)
-        # Spaces first: a department room is created with its m.space.parent already in place.
-        jurisdictions = list(roster.jurisdictions.values())
-        space_ids = await bounded(limit, (
-            self._sync_space(jur, spaces.get(jur.id)) for jur in jurisdictions
-        ))
-        self.space_rooms.update(zip((jur.id for jur in jurisdictions), space_ids, strict=True))
+        missing = (TOP not in spaces) + sum(j not in spaces for j in roster.jurisdictions) + sum(
+            d not in rooms for d in roster.departments)
+        self._progress = None
+        if missing:
+            self._progress = Progress(self.ctx, missing, len(spaces) + len(rooms))
+            await self._progress.begin()
+        # Spaces first, top-down: each space (and then each department room) is created with its
+        # m.space.parent already in place, so the tree never has to be patched afterwards.
+        self.space_rooms[TOP] = await self._sync_top(spaces.get(TOP))
+        for level in _levels(roster):
+            space_ids = await bounded(limit, (
+                self._sync_space(jur, spaces.get(jur.id)) for jur in level
+            ))
+            self.space_rooms.update(zip((jur.id for jur in level), space_ids, strict=True))
         await bounded(limit, (
             self._sync_department(dept, rooms.get(dept.id), ghost_names.get(dept.id))
             for dept in roster.departments.values()
@@ -92,6 +102,18 @@ class DirectoryBot(Bot):
         gone = [(dept_id, room_id, applied) for dept_id, (room_id, applied) in rooms.items()
                 if dept_id not in roster.departments and not applied.get("closed")]
         await bounded(limit, (self._close(*room) for room in gone))
+        if self._progress is not None:
+            await self._progress.finish()
+            self._progress = None
+
+    async def _sync_top(self, existing: tuple[str, dict[str, Any]] | None) -> str:
+        config, t = self.ctx.config, self.ctx.messages
+        avatar = await self._avatar(label_for(t("directory.top_space_name"))[:4], SPACE_COLOUR)
+        if existing is None:
+            new = top_space_state(t, config, self.ctx.rooms.version, avatar)
+            existing = await self._create(SPACES, TOP, TOP, new, is_space=True)
+        desired = top_space_state(t, config, recorded_version(existing[1]), avatar)
+        return await self._ensure(SPACES, TOP, desired, existing, is_space=True)
 
     async def _sync_space(
         self, jur: Jurisdiction, existing: tuple[str, dict[str, Any]] | None
@@ -171,6 +193,7 @@ class DirectoryBot(Bot):
         expected = {**desired, "listed": not desired.get("closed", False)}
         if not is_space:
             expected["ghost_joined"] = True
+        if "space" in desired:  # every department room and every space but the top one
             expected["space_room"] = self.space_rooms.get(desired["space"])
         return expected
 
@@ -190,7 +213,7 @@ class DirectoryBot(Bot):
             initial_state.append({"type": "m.room.avatar", "content": {"url": desired["avatar"]}})
         if desired.get("ghost_avatar"):  # before the room, for the same reason as the name
             await self.ctx.ghost(key).set_avatar_url(desired["ghost_avatar"], check_current=False)
-        space_room = None if is_space else self.space_rooms.get(desired["space"])
+        space_room = self.space_rooms.get(desired["space"]) if desired.get("space") else None
         if space_room is not None:
             initial_state.append({
                 "type": str(EventType.SPACE_PARENT), "state_key": space_room,
@@ -211,6 +234,8 @@ class DirectoryBot(Bot):
         )
         if created:
             self.created += 1
+            if self._progress is not None:
+                await self._progress.made()
             applied = {k: desired[k] for k in ("name", "topic", "power_levels", "owner", "version",
                                                "avatar", "ghost_avatar") if k in desired}
             applied["listed"] = True
@@ -269,7 +294,9 @@ class DirectoryBot(Bot):
                 RoomDirectoryVisibility.PRIVATE
             )
             await owner.set_room_directory_visibility(room_id, visibility)
-        if dept_id is None:
+        if dept_id is None:  # a space: the bot owns it and is in it
+            if "space_room" in desired:
+                await self._place_in_space(room_id, owner, applied, desired)
             return
         # A ghost that created its room is in it; only a bot-made room has it invited and joined.
         if not ghost_owned and not applied.get("ghost_joined"):
@@ -342,3 +369,11 @@ class DirectoryBot(Bot):
             if dept_room == room_id:
                 return dept_id
         return None
+
+
+def _levels(roster: Roster) -> list[list[Jurisdiction]]:
+    """Jurisdictions by depth in the tree (cities before their districts), each in file order."""
+    levels: dict[int, list[Jurisdiction]] = {}
+    for jur in roster.jurisdictions.values():
+        levels.setdefault(len(roster.jurisdiction_chain(jur.id)), []).append(jur)
+    return [levels[depth] for depth in sorted(levels)]

@@ -51,13 +51,37 @@ def department_power_levels(
     return with_creator(read_only_power_levels(ghost), config.bot_mxid, version)
 
 
+# The top space's key in the spaces table and its alias localpart: "space" is a reserved
+# jurisdiction id, so no jurisdiction can collide with it.
+TOP = "space"
+
+
 def space_state(
     jur: Jurisdiction, t: Messages, config: Config, version: str, avatar: str | None = None
 ) -> dict[str, Any]:
-    """A space as the bot made it in `version` (recorded with it: rooms keep their version)."""
+    """A space as the bot made it in `version` (recorded with it: rooms keep their version).
+
+    `space` names the space it hangs from: its parent jurisdiction's, or the top space.
+    """
     state = {
         "name": jur.space_name,
-        "topic": t("directory.space_topic", jurisdiction=jur.name),
+        "topic": jur.topic or t("directory.space_topic", jurisdiction=jur.name),
+        "power_levels": with_creator(read_only_power_levels(None), config.bot_mxid, version),
+        "version": version,
+        "space": jur.parent or TOP,
+        "order": f"{jur.order:05d}",
+    }
+    if avatar:
+        state["avatar"] = avatar
+    return state
+
+
+def top_space_state(t: Messages, config: Config, version: str,
+                    avatar: str | None = None) -> dict[str, Any]:
+    """The space above every jurisdiction's (浙江政务通 · 网上值班室): browse everything from it."""
+    state = {
+        "name": t("directory.top_space_name"),
+        "topic": t("directory.top_space_topic"),
         "power_levels": with_creator(read_only_power_levels(None), config.bot_mxid, version),
         "version": version,
     }

@@ -1,5 +1,18 @@
 MESSAGES = {
     "zh": {
+        "directory.top_space_name": "浙江政务通 · 网上值班室",
+        "directory.provisioning_start": (
+            "正在创建网上值班室的空间和部门房间：共需创建 {total} 个（此前已创建 {existing} 个，"
+            "本次从中断处继续）。完成前市民可能还找不到部分部门。"
+        ),
+        "directory.provisioning_progress": "创建进度：{done}/{total} 个房间，预计还需 {left}。",
+        "directory.provisioning_done": "网上值班室创建完成：本次创建 {done} 个房间，用时 {elapsed}。",
+        "directory.seconds": "{n} 秒",
+        "directory.minutes": "{m} 分 {s} 秒",
+        "directory.top_space_topic": (
+            "浙江省省级部门和十一个设区市各部门的网上值班室。展开省级部门或所在城市的空间，"
+            "找到部门后私信部门账号即可咨询；不确定找哪个部门时，可私信所在城市的12345热线。"
+        ),
         "directory.space_topic": (
             "{jurisdiction}各部门的网上值班室。每个部门一个房间：可查看值班时间与咨询方式；"
             "私信部门账号即可向值班人员咨询，非工作时间可以留言。"
@@ -32,6 +45,20 @@ MESSAGES = {
         ),
     },
     "en": {
+        "directory.top_space_name": "Zhejiang Government Online · Duty Room",
+        "directory.provisioning_start": (
+            "Creating the duty rooms' spaces and department rooms: {total} to make ({existing} "
+            "made before; continuing where it stopped). Until done, citizens may miss some."
+        ),
+        "directory.provisioning_progress": "Progress: {done}/{total} rooms made, about {left} left.",
+        "directory.provisioning_done": "Duty rooms ready: {done} rooms made in {elapsed}.",
+        "directory.seconds": "{n} s",
+        "directory.minutes": "{m} min {s} s",
+        "directory.top_space_topic": (
+            "Online duty rooms of the provincial departments and of the 11 cities' departments. "
+            "Open the provincial space or your city's, find the department and send its account "
+            "a direct message; unsure whom to ask? Write to your city's 12345 hotline."
+        ),
         "directory.space_topic": (
             "Online duty rooms of the {jurisdiction} departments. One room per department shows "
             "its hours and how to ask; send the department account a direct message to talk to "

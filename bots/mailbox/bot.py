@@ -18,7 +18,16 @@ class MailboxBot(LetterBot):
     steps = ("recipient", "subject", "text", "name", "phone", "confirm")
 
     def leaders(self) -> list[dict[str, Any]]:
-        return [dict(leader) for leader in self.cfg("leaders") or []]
+        """The governor and vice-governors (config), then each city's 市长信箱 (roster
+        `mailbox_name`/`mailbox_email` of a jurisdiction), numbered on in roster order."""
+        found = [dict(leader) for leader in self.cfg("leaders") or []]
+        for jur in self.ctx.roster.jurisdictions.values():
+            if jur.mailbox_email:
+                found.append({"id": f"mayor_{jur.id}", "title": jur.mailbox_name or jur.name,
+                              "name": "", "email": jur.mailbox_email, "mayor": True,
+                              "jurisdiction": jur.id,
+                              "portfolio": self.t("mailbox.mayor_portfolio", jurisdiction=jur.name)})
+        return found
 
     def ask_recipient(self, draft: Draft) -> str:
         lines = [self.t("mailbox.leader_line", n=n, title=x.get("title", ""), name=x.get("name", ""),
@@ -32,11 +41,13 @@ class MailboxBot(LetterBot):
         if body.isdigit() and 1 <= int(body) <= len(leaders):
             chosen = leaders[int(body) - 1]
         else:
-            chosen = next((x for x in leaders if body and body in (x.get("id"), x.get("name"))), None)
+            chosen = next((x for x in leaders if body and body in (x.get("id"), x.get("name"),
+                                                                    x.get("title"))), None)
         if chosen is not None:
             draft.data["recipient"] = {
                 "kind": "leader", "id": chosen["id"], "email": chosen["email"],
                 "label": f"{chosen.get('title', '')} {chosen.get('name', '')}".strip(),
+                "mayor": bool(chosen.get("mayor")),
             }
             return None
         dept = self.find_department(body)
@@ -60,9 +71,15 @@ class MailboxBot(LetterBot):
         return LetterSpec(
             kind=to["kind"], number_letters="XJ" if leader else "BM", recipient=to["label"],
             to_address=to["email"], subject=d["subject"],
-            mail_subject=f"{'【省长信箱】' if leader else '【部门信箱】'}{d['subject']}",
+            mail_subject=f"{_tag(to)}{d['subject']}",
             rows=[(t("mailbox.mail_recipient"), to["label"]),
                   (t("mailbox.mail_writer"), d.get("name") or none),
                   (t("mailbox.mail_phone"), d.get("phone") or none)],
             deadline_days=int(self.cfg("deadline_working_days")[to["kind"]]),
         )
+
+
+def _tag(to: dict[str, Any]) -> str:
+    if to["kind"] != "leader":
+        return "【部门信箱】"
+    return "【市长信箱】" if to.get("mayor") else "【省长信箱】"

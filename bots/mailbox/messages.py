@@ -185,8 +185,8 @@ MAILBOX_MESSAGES = {
     "zh": {
         "mailbox.displayname": "省长信箱 · 部门信箱",
         "mailbox.greeting": (
-            "您好，这里是浙江政务通「省长信箱 · 部门信箱」。写信分几步：① 选择收信人（省长、副省长"
-            "或部门信箱）② 主题 ③ 正文（可附图片、文件）④ 姓名和电话 ⑤ 核对并发送「确认」。"
+            "您好，这里是浙江政务通「省长信箱 · 部门信箱」。写信分几步：① 选择收信人（省长、副省长、"
+            "各市市长信箱或部门信箱）② 主题 ③ 正文（可附图片、文件）④ 姓名和电话 ⑤ 核对并发送「确认」。"
             "提交后您会得到一个编号，答复会发送到本对话。随时发送「取消」可放弃，"
             "发送「状态 编号」查询进度，发送「!letters」查看您的全部信件。"
         ),
@@ -195,6 +195,7 @@ MAILBOX_MESSAGES = {
             "写信到部门信箱。"
         ),
         "mailbox.leader_line": "{n}. {title} {name}：{portfolio}",
+        "mailbox.mayor_portfolio": "{jurisdiction}人民政府的来信，由市政府办理",
         "mailbox.recipient_unknown": "没有找到「{text}」。请回复上面的序号，或输入准确的部门名称或代码。",
         "mailbox.no_email": "「{name}」暂未开通部门信箱，请选择其他收信人。",
         "mailbox.sum_recipient": "收信人：{value}",
@@ -215,6 +216,7 @@ MAILBOX_MESSAGES = {
             "Choose a recipient by number:\n{leaders}\nor type a department's name or id."
         ),
         "mailbox.leader_line": "{n}. {title} {name}: {portfolio}",
+        "mailbox.mayor_portfolio": "letters to the {jurisdiction} government, handled by the city",
         "mailbox.recipient_unknown": "\"{text}\" not found; reply with a number or a department.",
         "mailbox.no_email": "{name} has no mailbox yet; please choose another recipient.",
         "mailbox.sum_recipient": "To: {value}",

@@ -108,7 +108,8 @@ def _show(roster: Roster, dept_id: str, at_text: str | None) -> int:
         print(f'--at: expected a moment like "2026-02-14 10:00", got {at_text!r}', file=sys.stderr)
         return 2
     at = at.replace(tzinfo=roster.timezone) if at.tzinfo is None else at.astimezone(roster.timezone)
-    day_kind = "工作日 working day" if roster.is_working_day(at.date()) else "休息日 rest day"
+    day_kind = "工作日 working day" if roster.is_working_day_in(dept.id, at.date()) else (
+        "休息日 rest day")
     yes = {True: "yes 是", False: "no 否"}
     place = roster.jurisdictions[dept.jurisdiction].name
     print(f"{dept.id}  {dept.name}（{dept.short_name}）  {place}")

@@ -17,6 +17,9 @@ class JurisdictionDraft:
     name: str
     space_name: str
     node: Node
+    values: dict[str, object] = field(default_factory=dict)  # the optional fields read
+    parent: Ref | None = None
+    hours: Ref | None = None
 
 
 @dataclass

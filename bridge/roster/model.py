@@ -11,10 +11,35 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 @dataclass(frozen=True)
 class Jurisdiction:
+    """A province, city, district or county: one space in the directory's tree (issue #18).
+
+    `parent` places it under another jurisdiction's space (a district under its city); without
+    it the space hangs from the top space. The optional per-jurisdiction settings below apply to
+    the jurisdiction's departments and, unless a lower level sets its own, to those below it.
+    """
+
     id: str
     name: str
     space_name: str
     order: int
+    parent: str | None = None
+    topic: str = ""
+    # Its own administrators' room and who is invited to it; the province's sees everything.
+    admins: tuple[str, ...] = ()
+    # Supervisors of every department here that names none itself.
+    supervisors: tuple[str, ...] = ()
+    # Working hours (a working_hours name) of its departments that name none.
+    hours: str | None = None
+    # Where complaints about its agencies go (监督投诉): never to the accused agency.
+    supervision_name: str = ""
+    supervision_email: str = ""
+    # Its head's mailbox (市长信箱), offered by the mailbox bot next to the governor's.
+    mailbox_name: str = ""
+    mailbox_email: str = ""
+    # Local calendar overrides for its departments (and those below it): a city's own rest day
+    # (e.g. a typhoon closure) or make-up working day, on top of the province-wide calendar.
+    holidays: tuple[date, ...] = ()
+    workdays: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from .errors import Reporter
 from .fields import (
     check_keys,
     get_bool,
+    get_dates,
     get_email,
     get_id,
     get_image_path,
@@ -19,7 +20,9 @@ from .source import Node, error
 
 # Localparts the bridge uses for its own accounts and rooms besides department ghosts.
 RESERVED_IDS = ("bot", "space", "officers", "admins", "mailbox", "complaints", "notices", "staff")
-JURISDICTION_KEYS = ("id", "name", "space_name")
+JURISDICTION_KEYS = ("id", "name", "space_name", "parent", "topic", "admins", "supervisors",
+                     "hours", "supervision_name", "supervision_email", "mailbox_name",
+                     "mailbox_email", "holidays", "workdays")
 DEPARTMENT_KEYS = ("id", "name", "short_name", "category", "jurisdiction", "email", "description",
                    "hours", "supervisors", "show_citizen_id", "sign_replies_with_alias", "avatar")
 OFFICER_KEYS = ("mxid", "alias", "departments")
@@ -37,6 +40,20 @@ def parse_jurisdictions(rep: Reporter, section: Node, drafts: Drafts) -> None:
         jid = get_id(rep, fields["id"], "jurisdiction", RESERVED_IDS) if "id" in fields else None
         name = get_str(rep, fields["name"]) if "name" in fields else None
         space = get_str(rep, fields["space_name"]) if "space_name" in fields else None
+        values: dict[str, object] = {}
+        for key in ("topic", "supervision_name", "mailbox_name"):
+            if key in fields:
+                values[key] = get_str(rep, fields[key], max_len=500)
+        for key in ("supervision_email", "mailbox_email"):
+            if key in fields:
+                values[key] = get_email(rep, fields[key])
+        for key in ("admins", "supervisors"):
+            values[key] = _mxids(rep, fields.get(key))
+        for key in ("holidays", "workdays"):  # local calendar overrides (a city's own rest day)
+            if key in fields:
+                values[key] = tuple(sorted({d for d, _ in get_dates(rep, fields[key]) or ()}))
+        parent = _ref_id(rep, fields.get("parent"), "jurisdiction")
+        hours = _ref_name(rep, fields.get("hours"), "working_hours")
         if jid is None:
             continue
         # Registered even when other fields are wrong, so references to it do not cascade.
@@ -44,7 +61,17 @@ def parse_jurisdictions(rep: Reporter, section: Node, drafts: Drafts) -> None:
             duplicate(rep, fields["id"], f"jurisdiction id {jid!r}", drafts.jurisdictions[jid].node)
             continue
         space = space or f"{name or jid} · 网上值班室"
-        drafts.jurisdictions[jid] = JurisdictionDraft(jid, name or "", space, fields["id"])
+        drafts.jurisdictions[jid] = JurisdictionDraft(jid, name or "", space, fields["id"], values,
+                                                      parent, hours)
+
+
+def _mxids(rep: Reporter, node: Node | None) -> tuple[str, ...]:
+    found: list[str] = []
+    for item in (get_list(rep, node, allow_empty=True) or ()) if node is not None else ():
+        mxid = get_mxid(rep, item)
+        if mxid is not None and mxid not in found:
+            found.append(mxid)
+    return tuple(found)
 
 
 def parse_departments(rep: Reporter, section: Node, drafts: Drafts) -> None:
@@ -64,13 +91,7 @@ def parse_departments(rep: Reporter, section: Node, drafts: Drafts) -> None:
         for key in ("show_citizen_id", "sign_replies_with_alias"):
             if key in fields:
                 values[key] = get_bool(rep, fields[key])
-        supervisors: list[str] = []
-        if "supervisors" in fields:
-            for sup in get_list(rep, fields["supervisors"], allow_empty=True) or ():
-                mxid = get_mxid(rep, sup)
-                if mxid is not None and mxid not in supervisors:
-                    supervisors.append(mxid)
-        values["supervisors"] = tuple(supervisors)
+        values["supervisors"] = _mxids(rep, fields.get("supervisors"))
         jurisdiction = _ref_id(rep, fields.get("jurisdiction"), "jurisdiction")
         hours = _ref_name(rep, fields.get("hours"), "working_hours")
         did = get_id(rep, fields["id"], "department", RESERVED_IDS) if "id" in fields else None

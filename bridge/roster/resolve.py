@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .drafts import Drafts, Ref
 from .errors import Reporter
@@ -41,10 +41,55 @@ def _known(rep: Reporter, ref: Ref, known: dict, what: str) -> bool:
     return False
 
 
+def _jurisdictions(rep: Reporter, d: Drafts, hours: dict[str, HoursSet]
+                   ) -> dict[str, Jurisdiction]:
+    """Jurisdictions with their parents checked: known, and no jurisdiction its own ancestor."""
+    found: dict[str, Jurisdiction] = {}
+    for i, j in enumerate(d.jurisdictions.values()):
+        parent = None
+        if j.parent is not None and _known(rep, j.parent, d.jurisdictions, "jurisdiction"):
+            parent = j.parent[0]
+        hours_name = None
+        if j.hours is not None and _known(rep, j.hours, hours, "working_hours"):
+            hours_name = j.hours[0]
+        v = j.values
+        found[j.id] = Jurisdiction(
+            j.id, j.name, j.space_name, i, parent=parent, topic=str(v.get("topic") or ""),
+            admins=v.get("admins") or (), supervisors=v.get("supervisors") or (),  # type: ignore[arg-type]
+            hours=hours_name, supervision_name=str(v.get("supervision_name") or ""),
+            supervision_email=str(v.get("supervision_email") or ""),
+            mailbox_name=str(v.get("mailbox_name") or ""),
+            mailbox_email=str(v.get("mailbox_email") or ""),
+            holidays=v.get("holidays") or (), workdays=v.get("workdays") or ())  # type: ignore[arg-type]
+    for j in d.jurisdictions.values():
+        seen, at = {j.id}, found[j.id].parent
+        while at is not None:
+            if at in seen:
+                assert j.parent is not None
+                error(rep, j.parent[1], f"jurisdiction {j.id!r} is its own ancestor through "
+                                        f"parent {j.parent[0]!r}")
+                found[j.id] = replace(found[j.id], parent=None)
+                break
+            seen.add(at)
+            at = found[at].parent
+    return found
+
+
+def _inherited(jurisdictions: dict[str, Jurisdiction], jid: str, attr: str) -> object:
+    """The first jurisdiction up the chain from `jid` that sets `attr`."""
+    seen: set[str] = set()
+    while jid in jurisdictions and jid not in seen:
+        seen.add(jid)
+        value = getattr(jurisdictions[jid], attr)
+        if value:
+            return value
+        jid = jurisdictions[jid].parent or ""
+    return None
+
+
 def resolve(rep: Reporter, d: Drafts) -> Resolved:
-    jurisdictions = {j.id: Jurisdiction(j.id, j.name, j.space_name, i)
-                     for i, j in enumerate(d.jurisdictions.values())}
     hours = {"default": BUILTIN_DEFAULT} | {name: h.hours for name, h in d.hours.items()}
+    jurisdictions = _jurisdictions(rep, d, hours)
 
     # A set may name its departments, so a hotline's hours can be assigned from hours.yaml.
     assigned: dict[str, Ref] = {}
@@ -81,6 +126,8 @@ def resolve(rep: Reporter, d: Drafts) -> Resolved:
                                         f"this department at {other[1].where}")
         elif dd.id in assigned:
             hours_name = assigned[dd.id][0]
+        elif dd.jurisdiction is not None:
+            hours_name = _inherited(jurisdictions, dd.jurisdiction[0], "hours") or "default"
         mine = tuple(o for o in officers.values() if dd.id in o.departments)
         seen: dict[str, Officer] = {}
         for o in mine:
@@ -97,7 +144,10 @@ def resolve(rep: Reporter, d: Drafts) -> Resolved:
             jurisdiction=dd.jurisdiction[0] if dd.jurisdiction else "",
             email=str(v.get("email") or ""), description=str(v.get("description") or ""),
             order=order,
-            hours=hours_name, supervisors=v["supervisors"], officers=mine,  # type: ignore[arg-type]
+            hours=hours_name, officers=mine,
+            supervisors=v["supervisors"] or (  # type: ignore[arg-type]
+                _inherited(jurisdictions, dd.jurisdiction[0], "supervisors") if dd.jurisdiction
+                else ()) or (),
             show_citizen_id=bool(v.get("show_citizen_id", False)),
             sign_replies_with_alias=bool(v.get("sign_replies_with_alias", True)),
             avatar=str(v["avatar"]) if v.get("avatar") else None)

@@ -11,7 +11,7 @@ from . import text
 from .model import CalendarYear, Department, HoursSet, Jurisdiction, Officer, Shift
 from .resolve import Resolved
 from .timeline import Segment, build_day
-from .workcal import WorkCalendar
+from .workcal import LocalCalendar, WorkCalendar
 
 HORIZON_DAYS = 400
 
@@ -33,6 +33,7 @@ class Roster:
         self.shifts: tuple[Shift, ...] = model.shifts
         self.calendar: dict[int, CalendarYear] = model.calendar
         self._cal = WorkCalendar(model.calendar)
+        self._local_cals: dict[str, WorkCalendar | LocalCalendar] = {}
         self._dept_shifts = {d: tuple(s for s in model.shifts if s.department == d)
                              for d in model.departments}
         # Per instance, so a replaced roster's cache goes away with it.
@@ -56,7 +57,21 @@ class Roster:
     def _build_day(self, dept_id: str, day: date) -> tuple[Segment, ...]:
         dept = self.departments[dept_id]
         return build_day(day, self.hours[dept.hours], self._dept_shifts[dept_id], dept.officers,
-                         self._cal)
+                         self.calendar_of(dept.jurisdiction))  # type: ignore[arg-type]
+
+    def calendar_of(self, jid: str) -> WorkCalendar | LocalCalendar:
+        """The working-day calendar of a jurisdiction's departments (local overrides applied)."""
+        found = self._local_cals.get(jid)
+        if found is None:
+            chain = [self.jurisdictions[j] for j in reversed(self.jurisdiction_chain(jid))]
+            overrides = [(j.holidays, j.workdays) for j in chain if j.holidays or j.workdays]
+            found = LocalCalendar(self._cal, overrides) if overrides else self._cal
+            self._local_cals[jid] = found
+        return found
+
+    def is_working_day_in(self, dept_id: str, day: date) -> bool:
+        dept = self.departments.get(dept_id)
+        return (self.calendar_of(dept.jurisdiction) if dept else self._cal).is_working_day(day)
 
     def _local(self, at: datetime) -> tuple[datetime, float]:
         zone = self.timezone
@@ -125,6 +140,31 @@ class Roster:
             for later in self._day(dept_id, day):
                 if (i > 0 or later.start >= seg.end) and not later.open:
                     return self._moment(day, later.start)
+        return None
+
+    # -- jurisdictions ------------------------------------------------------------------------
+    def jurisdiction_chain(self, jid: str) -> list[str]:
+        """`jid`, its parent, its parent's parent… up to a top-level jurisdiction."""
+        chain: list[str] = []
+        while jid in self.jurisdictions and jid not in chain:
+            chain.append(jid)
+            jid = self.jurisdictions[jid].parent or ""
+        return chain
+
+    def jurisdiction_of(self, dept_or_jurisdiction: str) -> str | None:
+        """A department's jurisdiction, or the jurisdiction itself; None if neither is known."""
+        dept = self.departments.get(dept_or_jurisdiction)
+        if dept is not None:
+            return dept.jurisdiction
+        return dept_or_jurisdiction if dept_or_jurisdiction in self.jurisdictions else None
+
+    def inherited(self, jid: str, attr: str) -> object:
+        """The first jurisdiction up the chain from `jid` that sets `attr` (e.g. the city's
+        supervision office, else the province's)."""
+        for at in self.jurisdiction_chain(jid):
+            value = getattr(self.jurisdictions[at], attr)
+            if value:
+                return value
         return None
 
     # -- text and housekeeping ----------------------------------------------------------------

@@ -57,3 +57,20 @@ class WorkCalendar:
                 out.append(f"{y} 年节假日安排标记为临时（provisional），可能不完整；"
                            f"请按国务院办公厅通知补全 calendar.{y} 后删除 provisional 标记。")
         return out
+
+
+class LocalCalendar:
+    """A jurisdiction's calendar: its own (and its parents') holidays and make-up working days
+    over the province-wide one; the nearest jurisdiction's word wins."""
+
+    def __init__(self, base: WorkCalendar, overrides: list[tuple[tuple[date, ...], tuple[date, ...]]]
+                 ) -> None:
+        self.base = base
+        self._local: dict[date, bool] = {}
+        for holidays, workdays in overrides:  # from the top down: nearer ones overwrite
+            self._local.update(dict.fromkeys(holidays, False))
+            self._local.update(dict.fromkeys(workdays, True))
+
+    def is_working_day(self, day: date) -> bool:
+        local = self._local.get(day)
+        return self.base.is_working_day(day) if local is None else local
