@@ -13,6 +13,7 @@ import nio
 import pytest
 
 from bots.admin.routing import admin_rooms_for, post_to_admins
+from bots.assessment.periods import parse_period
 from devstack import MailSink
 from tests.kit.bridge import BridgeSettings
 from tests.kit.clients import MatrixUser, UserFactory
@@ -110,6 +111,19 @@ async def test_a_city_administrator_sees_only_the_citys_notices(
     [everyone] = await zj.wait_for(province_room, has("新的值班名单已生效"), timeout=60)
     assert "4 个部门" in body_of(everyone)
     assert not [e for e in hz.events[hz_room] if "省公安厅本月报告" in body_of(e)]
+
+    # 考核 in the city's room: the city's figures by default, nothing of another level.
+    await hz.send_text(hz_room, "!考核 2026-11")
+    [own] = await hz.wait_for(hz_room, has("考核 2026-11（杭州市）"), timeout=60)
+    assert "浙江省发展和改革委员会" not in body_of(own)
+    await hz.send_text(hz_room, "!考核 2026-11 fgw")
+    await hz.wait_for(hz_room, has("本管理室只能查看杭州市的考核数据"))
+    await zj.send_text(province_room, "!考核 2026-11 hz")  # the province sees every city
+    await zj.wait_for(province_room, has("考核 2026-11（杭州市）"), timeout=60)
+    bulletin = duty.bot("assessment")
+    await bulletin.bulletin("weekly", parse_period("2026-W47"))
+    await hz.wait_for(hz_room, has("周通报 2026-W47（杭州市）"), timeout=60)
+    await zj.wait_for(province_room, has("周通报 2026-W47（全省）"), timeout=60)
 
 
 async def test_a_case_goes_from_the_province_to_a_city_and_back_with_its_history(

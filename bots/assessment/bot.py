@@ -1,8 +1,8 @@
 """The assessment bot (考核): `!考核` in the administrators' room, the weekly bulletin and the
 monthly report there (and by mail), topic counts for 热点, and per-department metrics.
 
-Every figure comes from figures.compute. The administrators' room is the admin bot's; it is
-found by its alias, so this bot imports nothing of the admin bot.
+Every figure comes from figures.compute. The administrators' rooms are the admin bot's; they are
+found by their aliases (bots/admin/routing.py); a jurisdiction's own room sees its figures only.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from mautrix.types import EventType, MessageEvent, MessageType
 
+from bots.admin.routing import alias_of, known_room
 from bridge.avatars import find_font
 from bridge.bot import Bot, command, on
 from bridge.context import BotContext
@@ -43,6 +44,7 @@ class AssessmentBot(Bot):
         self.tables = AssessTables(ctx.db)
         self.metrics = CaseMetrics(ctx)
         self._room: str | None = None
+        self._cases: bool | None = None
         self._task: asyncio.Task[None] | None = None
 
     def t(self, key: str, **fields: Any) -> str:
@@ -68,6 +70,27 @@ class AssessmentBot(Bot):
             self._room = await self.ctx.room_by_alias(f"{self.ctx.config.prefix}admins")
         return self._room
 
+    async def admin_rooms(self) -> dict[str, str | None]:
+        """Administrators' room → the jurisdiction it sees (None: the province's, everything).
+        A jurisdiction with its own `admins:` has its own room (bots/admin/routing.py), which
+        gets that jurisdiction's figures and bulletins only."""
+        rooms: dict[str, str | None] = {}
+        province = await self.admin_room()
+        if province is not None:
+            rooms[province] = None
+        for jid, jurisdiction in self.ctx.roster.jurisdictions.items():
+            if jurisdiction.admins:
+                room = known_room(self.ctx, jid) or await self.ctx.room_by_alias(alias_of(self.ctx, jid))
+                if room is not None:
+                    rooms[room] = jid
+        return rooms
+
+    def _within(self, scope: str, jurisdiction: str) -> bool:
+        """Whether a department or jurisdiction id lies in `jurisdiction` (or below it)."""
+        roster = self.ctx.roster
+        own = roster.jurisdiction_of(scope)
+        return own is not None and jurisdiction in roster.jurisdiction_chain(own)
+
     async def _loop(self) -> None:
         while True:
             try:
@@ -83,19 +106,27 @@ class AssessmentBot(Bot):
         if not self.ctx.config.get("assessment.bulletins", True):
             return
         c = self.ctx.config
+        installed = await self.tables.installed_at(int(self.ctx.clock.now().timestamp() * 1000))
         for kind, period in schedule.due(
                 self.now(), self.ctx.roster.is_working_day,
                 weekly_weekday=int(c["assessment.weekly_weekday"]), weekly_time=str(c["assessment.weekly_time"]),
                 monthly_day=int(c["assessment.monthly_day"]), monthly_time=str(c["assessment.monthly_time"])):
+            if period.bounds(self.ctx.roster.timezone)[1].timestamp() * 1000 <= installed:
+                continue  # ended before this bridge counted anything: not reported on a new install
             await self.bulletin(kind, period)
 
     async def bulletin(self, kind: str, period: Period) -> bool:
         """Post one bulletin, once ever (assess_bulletin), with the change from the period
-        before; mailed too when `assessment.mail_to` lists addresses."""
+        before; mailed too when `assessment.mail_to` lists addresses. A jurisdiction with its
+        own administrators' room gets its own bulletin there, of its departments only."""
+        posted = False
+        for room, jid in (await self.admin_rooms()).items():
+            if jid is not None:
+                posted = await self._jurisdiction_bulletin(kind, period, room, jid) or posted
         room = await self.admin_room()
         now_ms = int(self.ctx.clock.now().timestamp() * 1000)
         if room is None or not await self.tables.claim_bulletin(kind, period.label, now_ms):
-            return False
+            return posted
         title = self.t(f"assess.{kind}_title", period=period.label, scope="全省")
         report, text = await self.reading(period, None, title)
         key = f"assessment/{kind}/{period.label}"
@@ -107,6 +138,17 @@ class AssessmentBot(Bot):
                     text=text, attachments=[(f"{period.label}.xlsx", XLSX, render.to_xlsx(report, title)),
                                             (f"{period.label}.csv", "text/csv", render.to_csv(report))]))
         await self.tables.bulletin_sent(kind, period.label, now_ms)
+        return True
+
+    async def _jurisdiction_bulletin(self, kind: str, period: Period, room: str, jid: str) -> bool:
+        now_ms = int(self.ctx.clock.now().timestamp() * 1000)
+        if not await self.tables.claim_bulletin(f"{kind}/{jid}", period.label, now_ms):
+            return False
+        name = self.ctx.roster.jurisdictions[jid].name
+        title = self.t(f"assess.{kind}_title", period=period.label, scope=name)
+        report, text = await self.reading(period, jid, title)
+        await self.post(f"assessment/{kind}/{jid}/{period.label}", room, report, title, text)
+        await self.tables.bulletin_sent(f"{kind}/{jid}", period.label, now_ms)
         return True
 
     async def reading(self, period: Period, scope: str | None, title: str) -> tuple[Report, str]:
@@ -155,11 +197,12 @@ class AssessmentBot(Bot):
 
     @command("考核", aliases=("assessment",), help="考核 [时段] [地区或部门]")
     async def report_command(self, event: MessageEvent, args: str) -> None:
-        room = await self.admin_room()
-        if event.room_id != room:
-            return  # figures are for the administrators' room only
+        rooms = await self.admin_rooms()
+        if event.room_id not in rooms:
+            return  # figures are for the administrators' rooms only
+        room, own = event.room_id, rooms[event.room_id]
         key = f"assessment/cmd/{event.event_id}"
-        period, scope = month_of(self.now().date().replace(day=1) - timedelta(days=1)), None
+        period, scope = month_of(self.now().date().replace(day=1) - timedelta(days=1)), own
         for word in args.split():
             try:
                 period = parse_period(word)
@@ -172,6 +215,11 @@ class AssessmentBot(Bot):
         roster = self.ctx.roster
         if scope is not None and scope not in roster.departments and scope not in roster.jurisdictions:
             await self.ctx.send(key, room, {"msgtype": "m.notice", "body": self.t("assess.bad_scope", scope=scope)})
+            return
+        if own is not None and scope is not None and not self._within(scope, own):
+            # A city's administrators see their city's figures, not another's or the province's.
+            await self.ctx.send(key, room, {"msgtype": "m.notice", "body": self.t(
+                "assess.not_yours", scope=scope, own=roster.jurisdictions[own].name)})
             return
         name = "全省" if scope is None else (roster.departments[scope].name if scope in roster.departments
                                            else roster.jurisdictions[scope].name)
@@ -189,6 +237,10 @@ class AssessmentBot(Bot):
         """A citizen's question that opened a case adds its words to the 热点 counts."""
         content = event.content
         if getattr(content, "msgtype", None) != MessageType.TEXT or not content.body:
+            return
+        if self._cases is None:  # a bridge without the consultation bot has no cases to count
+            self._cases = await self.ctx.db.table_exists("consult_case")
+        if not self._cases:
             return
         row = await self.ctx.db.fetchrow(
             "SELECT dept_id, opened_at FROM consult_case WHERE opened_by_event=$1", event.event_id)

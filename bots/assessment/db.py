@@ -9,6 +9,14 @@ class AssessTables:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    async def installed_at(self, now_ms: int) -> int:
+        """When the assessment first ran on this database (recorded by the first call)."""
+        await self.db.execute(
+            "INSERT INTO assess_bulletin (kind, period, claimed_at, sent_at) VALUES ('installed', '', $1, $1)"
+            " ON CONFLICT (kind, period) DO NOTHING", now_ms)
+        return int(await self.db.fetchval(
+            "SELECT claimed_at FROM assess_bulletin WHERE kind='installed' AND period=''"))
+
     async def claim_bulletin(self, kind: str, period: str, now_ms: int) -> bool:
         """True unless this bulletin was sent already (a claimed but unsent one is claimed
         again: its sends are keyed by kind and period, so the outbox sends each once)."""

@@ -127,7 +127,8 @@ async def compute(db: Database, roster: Roster, settings: AssessSettings, start:
                   end: datetime, scope: str | None = None, *, asof: datetime | None = None) -> Report:
     """The figures of every department in `scope` for cases opened in [start, end).
 
-    scope: None for the whole province, a jurisdiction id, or a department id. `asof` (default:
+    scope: None for the whole province, a jurisdiction id (with the jurisdictions below it), or
+    a department id. `asof` (default:
     now) is the moment the figures describe: a case not yet answered counts against 按时签收 only
     once its allowance has passed by then. Departments are those of the roster; a case whose
     department is no longer in it is left out. Returns per-department rows (roster order), one
@@ -135,7 +136,7 @@ async def compute(db: Database, roster: Roster, settings: AssessSettings, start:
     Raises ValueError for an unknown scope."""
     asof = asof or datetime.now(roster.timezone)
     depts = [d for d in sorted(roster.departments.values(), key=lambda d: (d.order, d.id))
-             if scope in (None, d.id, d.jurisdiction)]
+             if scope in (None, d.id) or scope in roster.jurisdiction_chain(d.jurisdiction)]
     if scope is not None and not depts and scope not in roster.jurisdictions:
         raise ValueError(f"unknown jurisdiction or department: {scope}")
     zone = roster.timezone

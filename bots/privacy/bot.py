@@ -33,7 +33,7 @@ from bridge.crypto.media import encrypt_file
 from .commands import data_command
 from .messages import MESSAGES
 from .records import LETTER_BOTS, CitizenRecords, Kept
-from .retention import own_users, plan_for, run_retention
+from .retention import HOUSEKEEPING, own_users, plan_for, run_retention
 from .upgrade import upgrade_table
 
 AUDIT_COMMANDS = ("!审计", "!audit")
@@ -244,8 +244,9 @@ class PrivacyBot(Bot):
         await self.audit.record("bridge", RETENTION_RUN, f"retention/{day}", at_ms=self.now_ms(),
                                 detail=summary, key=f"retention/{day}")
         self.ctx.log.info("Retention run %s: %s", day, summary)
+        removed = any(n for kind, n in plan.counts.items() if kind != HOUSEKEEPING)
         admins = await self.ctx.room_by_alias(f"{self.ctx.config.prefix}admins")
-        if admins is not None:
+        if admins is not None and removed:  # a day with nothing past its period says nothing
             await self.ctx.send(f"privacy/retention/{day}", admins, {
                 "msgtype": "m.notice", "body": self.t("privacy.retention_done", day=day, summary=summary)})
         return summary

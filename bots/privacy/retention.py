@@ -23,6 +23,7 @@ from mautrix.util.async_db import Database
 from .records import LETTER_BOTS
 
 PURGED = "purged"
+HOUSEKEEPING = "cached room state of rooms left"
 DAY_MS = 86_400_000
 
 
@@ -57,7 +58,7 @@ async def run_retention(db: Database, plan: RetentionPlan, *, dry_run: bool,
         for bot in LETTER_BOTS:
             if await db.table_exists(f"{bot}_letter"):
                 await _letters(db, bot, plan, plan.cutoffs["letters"], dry_run)
-    plan.counts["cached room state of rooms left"] = await _left_rooms(db, own_pattern, dry_run)
+    plan.counts[HOUSEKEEPING] = await _left_rooms(db, own_pattern, dry_run)
     if "audit" in plan.cutoffs and await db.table_exists("audit_log"):
         cutoff = plan.cutoffs["audit"]
         plan.counts["audit entries"] = int(await db.fetchval(
