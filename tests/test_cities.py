@@ -26,6 +26,9 @@ __all__ = ["sink"]  # the fixture, imported to be used here
 HZ_OFFICE = "duchashi.hangzhou@mail.example.gov.cn"
 HZ_MAYOR = "mayor.hangzhou@mail.example.gov.cn"
 PROVINCE_OFFICE = "duchashi@mail.example.gov.cn"
+# A week of the city's own rest days (e.g. after a typhoon), inside its letters' deadlines: the
+# test's clock is Friday 27 November 2026; 15 working days end on 18 December for the province.
+HZ_REST_WEEK = "2026-12-14..2026-12-18"
 
 
 @pytest.fixture
@@ -46,7 +49,8 @@ async def city(bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path
         "    supervision_name: 杭州市人民政府督查室\n"
         f"    supervision_email: {HZ_OFFICE}\n"
         "    mailbox_name: 杭州市市长信箱\n"
-        f"    mailbox_email: {HZ_MAYOR}\n"), encoding="utf-8")
+        f"    mailbox_email: {HZ_MAYOR}\n"
+        f"    holidays: [\"{HZ_REST_WEEK}\"]\n"), encoding="utf-8")
 
     def hz_officer(_: dict[str, MatrixUser]) -> str:
         return ("officers:\n"
@@ -216,3 +220,8 @@ async def test_a_complaint_about_a_city_agency_reaches_the_citys_office_only(
     await letter.say("确认", "已提交")
     [_, mayor] = await wait_mail(sink, 2)
     assert mayor.rcpt_tos == [HZ_MAYOR] and "【市长信箱】" in str(mayor.message["Subject"])
+
+    # Both deadlines count the city's working days, not the province's (which end 18 December).
+    db = duty.runtime.db
+    assert await db.fetchval("SELECT deadline FROM complaints_letter") == "2026-12-25"
+    assert await db.fetchval("SELECT deadline FROM mailbox_letter") == "2026-12-25"

@@ -70,9 +70,10 @@ class ComplaintsBot(LetterBot):
                 self.t("complaints.sum_consent",
                        value=self.t("complaints.yes" if d["consent"] else "complaints.no"))]
 
-    def office_for(self, dept_id: str) -> tuple[str, str]:
+    def office_for(self, dept_id: str) -> tuple[str, str, str | None]:
         """The supervision office for a complaint about `dept_id`: its jurisdiction's (or the
-        nearest one up the chain that names one, roster `supervision_*`), else the config's.
+        nearest one up the chain that names one, roster `supervision_*`), else the config's;
+        with the office's jurisdiction (None for the config's), whose working days count.
 
         Never the accused: an office whose address is the agency's own is passed over."""
         roster = self.ctx.roster
@@ -81,11 +82,11 @@ class ComplaintsBot(LetterBot):
         for jid in roster.jurisdiction_chain(dept.jurisdiction) if dept else []:
             jur = roster.jurisdictions[jid]
             if jur.supervision_email and jur.supervision_email.lower() != own:
-                return jur.supervision_name or jur.name, jur.supervision_email
+                return jur.supervision_name or jur.name, jur.supervision_email, jid
             if jur.supervision_email:
                 self.ctx.log.error("Supervision office of %s is %s's own address; not used for a "
                                    "complaint about it", jid, dept_id)
-        return str(self.cfg("office_name")), str(self.cfg("office_email"))
+        return str(self.cfg("office_name")), str(self.cfg("office_email")), None
 
     def letter_spec(self, draft: Draft) -> LetterSpec:
         d, t = draft.data, self.t
@@ -94,7 +95,7 @@ class ComplaintsBot(LetterBot):
         if not consent:
             name, phone = mask_name(name), mask_phone(phone) if phone else ""
         none = t("letters.none_given")
-        office, office_email = self.office_for(d["agency"]["id"])
+        office, office_email, office_jurisdiction = self.office_for(d["agency"]["id"])
         subject = t("complaints.subject", category=d["category"], agency=d["agency"]["name"])
         return LetterSpec(
             kind="complaint", number_letters="TS", recipient=office,
@@ -107,4 +108,5 @@ class ComplaintsBot(LetterBot):
                   (t("complaints.mail_consent"),
                    t("complaints.mail_consented" if consent else "complaints.mail_masked"))],
             deadline_days=int(self.cfg("deadline_working_days")),
+            jurisdiction=office_jurisdiction,
         )

@@ -47,7 +47,7 @@ class MailboxBot(LetterBot):
             draft.data["recipient"] = {
                 "kind": "leader", "id": chosen["id"], "email": chosen["email"],
                 "label": f"{chosen.get('title', '')} {chosen.get('name', '')}".strip(),
-                "mayor": bool(chosen.get("mayor")),
+                "mayor": bool(chosen.get("mayor")), "jurisdiction": chosen.get("jurisdiction"),
             }
             return None
         dept = self.find_department(body)
@@ -56,7 +56,7 @@ class MailboxBot(LetterBot):
         if not dept.email:
             return self.t("mailbox.no_email", name=dept.name)
         draft.data["recipient"] = {"kind": "department", "id": dept.id, "email": dept.email,
-                                   "label": dept.name}
+                                   "label": dept.name, "jurisdiction": dept.jurisdiction}
         return None
 
     def summary_lines(self, draft: Draft) -> list[str]:
@@ -76,6 +76,7 @@ class MailboxBot(LetterBot):
                   (t("mailbox.mail_writer"), d.get("name") or none),
                   (t("mailbox.mail_phone"), d.get("phone") or none)],
             deadline_days=int(self.cfg("deadline_working_days")[to["kind"]]),
+            jurisdiction=to.get("jurisdiction"),
         )
 
 

@@ -30,6 +30,10 @@ class LetterSpec:
     mail_subject: str  # without the number, which is appended
     rows: list[tuple[str, str]]  # label, value: the header block of the mail body
     deadline_days: int
+    # Whose working days count the deadline: the recipient's jurisdiction (a city's 市长信箱, a
+    # city department, a city's supervision office keep the city's rest and make-up days);
+    # None for the province's own offices.
+    jurisdiction: str | None = None
 
 
 class Submitter:
@@ -44,7 +48,9 @@ class Submitter:
         spec = bot.letter_spec(draft)
         roster = self.ctx.roster
         local = self.ctx.clock.now().astimezone(roster.timezone)
-        deadline = add_working_days(local.date(), spec.deadline_days, roster.is_working_day)
+        calendar = roster.calendar_of(spec.jurisdiction) if (
+            spec.jurisdiction in roster.jurisdictions) else roster
+        deadline = add_working_days(local.date(), spec.deadline_days, calendar.is_working_day)
         letter = await bot.tables.create_letter(
             event_id=event.event_id, number_prefix=f"{spec.number_letters}{local:%Y%m%d}",
             kind=spec.kind, citizen=event.sender, room_id=event.room_id,
