@@ -157,6 +157,7 @@ class Runtime:
             max_attempts=int(cfg["appservice.inbox_max_attempts"]),
             hold=True,
             after_trouble=float(cfg["appservice.reconcile_after_trouble"]),
+            is_own_user=self._is_own_user,
         )
         self.gaps = GapFiller(
             self.db, self.inbox, homeserver=cfg["homeserver.address"],

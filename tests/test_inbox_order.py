@@ -85,6 +85,25 @@ async def test_during_trouble_new_events_wait_for_the_read_back(table: InboxTabl
     assert fake.calls == [("!r:x", False)]
 
 
+async def test_during_trouble_rooms_only_the_bridge_acted_in_are_not_read_back(
+    table: InboxTable,
+) -> None:
+    """A cold start provisions rooms inside the trouble window: their state events are the
+    bridge's own, and reading each room back would find nothing of anyone else's."""
+    handler = Handler()
+    fake = FakeTimeline(table, order=[1, 2], unpushed=[])
+    processor = InboxProcessor(table, handler, reconcile=fake,
+                               is_own_user=lambda mxid: mxid.startswith("@dutyroom_"))
+    processor.trouble(False)
+    own = {**event(1, "!new:x"), "sender": "@dutyroom_fgw:x", "type": "m.room.name",
+           "state_key": "", "content": {"name": "省发展改革委"}}
+    processor.take(await table.store("1", [own]))
+    processor.take(await table.store("2", [event(2)]))  # someone else's, in another room
+    await processor.queues.idle()
+    assert sorted(handler.seen) == ["$e1", "$e2"]
+    assert fake.calls == [("!r:x", False)]
+
+
 async def test_an_unreadable_homeserver_holds_a_room_only_so_long(table: InboxTable) -> None:
     async def down(room_id: str, deep: bool) -> int:
         raise ConnectionError("homeserver down")
