@@ -25,7 +25,7 @@ import aiohttp
 from bench.breakdown import relay_breakdown
 from bench.floor import run_floor
 from bench.provisioning import vm_rss_mb
-from bench.stack import PREFIX, Client, Stack, connector_session, one_way
+from bench.stack import NO_RATE_LIMIT, PREFIX, Client, Stack, connector_session, one_way
 from bench.stats import CpuSince, cpu_s, summary_ms
 from tests.kit.bridge import BridgeProcess, load_config, write_config
 from tests.kit.duty import ALWAYS_OPEN, roster_officers
@@ -295,7 +295,7 @@ async def run_relay(stack: Stack, workdir: Path, *, messages: int, citizens: int
         tag = uuid.uuid4().hex[:6]
         settings = stack.bridge_settings(
             db_url, PREFIX, [str(roster / "*.yaml")],
-            extra={"consultation.check_interval": CHECK_INTERVAL_S},
+            extra={"consultation.check_interval": CHECK_INTERVAL_S, **NO_RATE_LIMIT},
         )
         config_path = workdir / "config.yaml"
         write_config(config_path, settings)  # first for bot_mxid; rewritten with the roster below

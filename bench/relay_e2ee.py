@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from bench.stack import PREFIX, Stack
+from bench.stack import NO_RATE_LIMIT, PREFIX, Stack
 from bench.stats import cpu_s, summary_ms
 from tests.kit.bridge import BridgeProcess, write_config
 from tests.kit.duty import ALWAYS_OPEN, roster_officers
@@ -125,7 +125,8 @@ async def run_relay_e2ee(stack: Stack, workdir: Path, *, messages: int, spacing_
             "p": (plain_officer.user_id, "值班员 02", "gat")}), encoding="utf-8")
         settings = stack.bridge_settings(
             f"sqlite:{workdir}/bridge.db", prefix, [str(roster / "*.yaml")],
-            extra={"encryption.enabled": True, "consultation.encrypt_officers_rooms": False},
+            extra={"encryption.enabled": True, "consultation.encrypt_officers_rooms": False,
+                   **NO_RATE_LIMIT},
         )
         bridge = BridgeProcess(write_config(workdir / "config.yaml", settings), stack.port)
         await bridge.astart(180)
