@@ -6,10 +6,12 @@ The bridge runs as its own process (as operators run it) with a synthetic roster
 switched off (bots.disabled) so the section does not spend minutes creating 744 rooms the site
 does not need (it reads only the roster and, when there, the directory's room table).
 
-Each endpoint is loaded twice: with the bridge otherwise idle, and beside the appservice taking
+Each endpoint is loaded three times: with the bridge otherwise idle; beside the appservice taking
 `events_per_s` events a second (transactions PUT to its endpoint as the homeserver does, stored
 in the durable inbox and handed to the bots: the appservice's own path, with an event type no bot
-acts on, so nothing is sent back).
+acts on, so nothing is sent back); and beside the relay itself (bench/web_relay.py: citizens'
+messages through the bridge into a staffed department's officers' room, whose latency is also
+measured without the site's load).
 
 The floor, measured in the same run by the same clients: a bare aiohttp server (its own
 process, no middleware, no template) answering the very bytes the site answered, compressed the
@@ -31,10 +33,12 @@ from typing import Any
 import aiohttp
 
 from bench.provisioning import write_roster
-from bench.stack import Stack
+from bench.stack import NO_RATE_LIMIT, Stack, connector_session
 from bench.stats import CpuSince, percentile
+from bench.web_relay import officer_for, set_up
 from devstack.ports import free_port
-from tests.kit.bridge import BridgeProcess, BridgeSettings, write_config
+from tests.kit.bridge import BridgeProcess, BridgeSettings, load_config, write_config
+from tests.kit.duty import roster_officers
 
 PATHS = {"directory": "/", "api_departments": "/api/v1/departments"}
 
@@ -182,6 +186,14 @@ def render_miss_ms(roster_dir: Path, config: Path, repeats: int = 5) -> dict[str
 async def run_web(stack: Stack, workdir: Path, departments: int, jurisdictions: int,
                   clients: int = 50, seconds: float = 10.0, events_per_s: float = 200
                   ) -> dict[str, Any]:
+    async with connector_session() as session:
+        return await _run_web(stack, workdir, departments, jurisdictions, clients, seconds,
+                              events_per_s, session)
+
+
+async def _run_web(stack: Stack, workdir: Path, departments: int, jurisdictions: int,
+                   clients: int, seconds: float, events_per_s: float,
+                   session: aiohttp.ClientSession) -> dict[str, Any]:
     roster_dir = workdir / "roster"
     await asyncio.to_thread(write_roster, roster_dir, jurisdictions, departments)
     web_port = free_port()
@@ -189,12 +201,22 @@ async def run_web(stack: Stack, workdir: Path, departments: int, jurisdictions: 
         homeserver_url=stack.url, domain=stack.domain, as_token=stack.as_token,
         hs_token=stack.hs_token, port=stack.port, database=f"sqlite:{workdir}/bridge.db",
         prefix="dutyroom_", rosters=[str(roster_dir / "*.yaml")],
-        extra={"bots.disabled": ["directory", "officers", "presence"],
+        # The officers' bot stays on: the one staffed department gets its room for the relay.
+        extra={"bots.disabled": ["directory", "presence"],
                "web.rate_limit.per_minute": 0, "avatars.enabled": False,
                # The fed transactions are not numbered like the homeserver's.
-               "appservice.reconcile_on_txn_anomaly": False},
+               "appservice.reconcile_on_txn_anomaly": False, **NO_RATE_LIMIT},
     )
     config = write_config(workdir / "config.yaml", settings)
+    relayed = "j00d000"  # the first synthetic department: staffed, and the citizens' contact
+    bridge_config = load_config(config)
+    officer = await officer_for(stack, session, bridge_config.bot_mxid)
+    (roster_dir / "officers.yaml").write_text(roster_officers(
+        {"o": (officer.user_id, "值班员 01", relayed)}), encoding="utf-8")
+    # On duty whenever the benchmark runs: every message goes the on-duty way.
+    (roster_dir / "hours.yaml").write_text(
+        f'working_hours:\n  always:\n    every_day: ["00:00-24:00"]\n    departments: [{relayed}]\n',
+        encoding="utf-8")
     # write_config gives tests a free port of the kernel's choosing; here it must be known.
     text = config.read_text(encoding="utf-8").replace("listen: 127.0.0.1:0",
                                                        f"listen: 127.0.0.1:{web_port}")
@@ -206,6 +228,9 @@ async def run_web(stack: Stack, workdir: Path, departments: int, jurisdictions: 
     try:
         base = f"http://127.0.0.1:{web_port}"
         await wait_listening(base + "/")
+        relay = await set_up(stack, session, officer, "dutyroom_", relayed,
+                             bridge_config.ghost_mxid(relayed))
+        results["relay_alone"] = await relay.run(seconds)
         async with aiohttp.ClientSession() as http:
             bodies = {}
             for name, path in PATHS.items():
@@ -224,10 +249,13 @@ async def run_web(stack: Stack, workdir: Path, departments: int, jurisdictions: 
             busy = await load(base + path, clients, seconds)
             stop.set()
             busy.update(await feeding)
+            beside, relay_now = await asyncio.gather(load(base + path, clients, seconds),
+                                                     relay.run(seconds))
             body, content_type = bodies[name]
             bottom = await floor(body, content_type, workdir, clients, seconds)
             results[name] = {
                 "bytes": len(body), "site": site, "floor": bottom, "beside_appservice": busy,
+                "beside_relay": {"site": beside, "relay": relay_now},
                 "ratio_rps_to_floor": round(site["rps"] / bottom["rps"], 2) if bottom["rps"] else None,
             }
     finally:
@@ -253,6 +281,14 @@ def web_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append((f"  beside the appservice taking {w['events_per_s']:g} events/s",
                      f"{b['rps']}, {b['p50_ms']} / {b['p99_ms']}; {b['events_stored']} events "
                      f"stored, {b['transactions_failed']} transactions failed"))
+        if "beside_relay" in d:
+            r, a = d["beside_relay"], w["relay_alone"]
+            rel = r["relay"]
+            rows.append((f"  beside the relay ({rel['per_s']:g} citizen messages/s through the "
+                         "bridge): req/s, p50 / p99; relay p50 / p99 with / without the load",
+                         f"{r['site']['rps']}, {r['site']['p50_ms']} / {r['site']['p99_ms']}; "
+                         f"{rel['p50_ms']} / {rel['p99_ms']} vs {a['p50_ms']} / {a['p99_ms']} ms; "
+                         f"lost/doubled {rel['history']['lost']}/{rel['history']['duplicated']}"))
         rows.append((f"  {label}: bytes (gzip), CPU per request site / floor (ms), failures",
                      f"{d['bytes']} ({w.get(name + '_bytes_gzip', '—')}), "
                      f"{s['bridge_cpu_ms_per_request']} / {f['server_cpu_ms_per_request']}, "
