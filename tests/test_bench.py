@@ -47,6 +47,10 @@ def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: 
         assert web["beside_appservice"]["requests"] > 0
         assert web["beside_appservice"]["events_stored"] > 0
         assert web["beside_appservice"]["transactions_failed"] == 0
+        beside = web["beside_relay"]
+        assert beside["site"]["requests"] > 0 and beside["relay"]["sent"] > 0
+        assert beside["relay"]["sync"] == beside["relay"]["history"] == {"lost": 0, "duplicated": 0}
+    assert results["web"]["relay_alone"]["history"] == {"lost": 0, "duplicated": 0}
     notices = results["notices"]
     assert notices["departments"] == 4 and notices["lost"] == notices["doubled"] == 0
     assert notices["ratio_to_floor"] > 0
