@@ -140,8 +140,13 @@ class InboxProcessor:
         rooms = await self.table.pending_rooms()
         if rooms:
             log.info("Resuming unprocessed events in %d rooms", len(rooms))
-        if self.reconcile is not None:
-            self.suspect(rooms, deep=True)  # some may have arrived out of order before the crash
+        if self.reconcile is not None and rooms:
+            # Some may have arrived out of order before the crash; but a room where only our own
+            # users acted (every room a cold start provisions: their state events come back
+            # while the bots start) has nothing of anyone else's to recover or to order.
+            senders = await self.table.pending_senders()
+            self.suspect([room for room in rooms if any(
+                not self.is_own_user(sender) for sender in senders.get(room, ()))], deep=True)
         self.wake(rooms)
 
     async def _drain(self, room_id: str) -> None:

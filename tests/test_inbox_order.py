@@ -104,6 +104,25 @@ async def test_during_trouble_rooms_only_the_bridge_acted_in_are_not_read_back(
     assert fake.calls == [("!r:x", False)]
 
 
+async def test_after_a_start_rooms_only_the_bridge_acted_in_are_not_read_back(
+    table: InboxTable,
+) -> None:
+    """Events stored while the bots start (held) are resumed after: a room the directory just
+    made holds only the bridge's own state events and is not read back; a citizen's room is."""
+    handler = Handler()
+    fake = FakeTimeline(table, order=[1, 2], unpushed=[])
+    processor = InboxProcessor(table, handler, reconcile=fake, hold=True,
+                               is_own_user=lambda mxid: mxid.startswith("@dutyroom_"))
+    own = {**event(1, "!new:x"), "sender": "@dutyroom_fgw:x", "type": "m.room.name",
+           "state_key": "", "content": {"name": "省发展改革委"}}
+    processor.take(await table.store("1", [own, event(2)]))
+    processor.hold = False
+    await processor.resume()
+    await processor.queues.idle()
+    assert sorted(handler.seen) == ["$e1", "$e2"]
+    assert fake.calls == [("!r:x", True)]
+
+
 async def test_an_unreadable_homeserver_holds_a_room_only_so_long(table: InboxTable) -> None:
     async def down(room_id: str, deep: bool) -> int:
         raise ConnectionError("homeserver down")

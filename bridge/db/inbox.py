@@ -63,6 +63,15 @@ class InboxTable:
         )
         return [row["room_id"] for row in rows]
 
+    async def pending_senders(self) -> dict[str, set[str]]:
+        """room → the senders of its pending events."""
+        rows = await self.db.fetch(
+            "SELECT DISTINCT room_id, sender FROM inbox_event WHERE state='pending'")
+        found: dict[str, set[str]] = {}
+        for row in rows:
+            found.setdefault(row["room_id"], set()).add(row["sender"] or "")
+        return found
+
     async def next_pending(self, room_id: str, limit: int = 50) -> list[InboxEvent]:
         """Oldest first: in timeline order where a reconciliation set positions, then in the
         order of arrival (events that arrived after the reconciliation read the room)."""
