@@ -122,6 +122,8 @@ async def test_a_city_administrator_sees_only_the_citys_notices(
     assert "浙江省发展和改革委员会" not in body_of(own)
     await hz.send_text(hz_room, "!考核 2026-11 fgw")
     await hz.wait_for(hz_room, has("本管理室只能查看杭州市的考核数据"))
+    await hz.send_text(hz_room, "!审计")  # the trail covers every level: the province's to read
+    await hz.wait_for(hz_room, has("仅可在省级管理室由省级管理员查看"))
     await zj.send_text(province_room, "!考核 2026-11 hz")  # the province sees every city
     await zj.wait_for(province_room, has("考核 2026-11（杭州市）"), timeout=60)
     bulletin = duty.bot("assessment")

@@ -19,6 +19,7 @@ from typing import Any
 from mautrix.errors import MatrixRequestError
 from mautrix.types import EventType, MessageEvent
 
+from bots.admin.routing import is_admin_room
 from bridge.audit import (
     AUDIT_READ,
     CITIZEN_DATA_ERASED,
@@ -109,6 +110,11 @@ class PrivacyBot(Bot):
         default, at most 50 shown), for the bridge's administrators only. Reading is audited."""
         admins_room = await self.ctx.room_by_alias(f"{self.ctx.config.prefix}admins")
         if event.room_id != admins_room:
+            if is_admin_room(self.ctx, event.room_id):
+                # A city's administrators' room: the trail covers every jurisdiction's citizens,
+                # so it is the province's to read; say so rather than stay silent.
+                await self.ctx.send(f"{event.event_id}/audit-province-only", event.room_id, {
+                    "msgtype": "m.notice", "body": self.t("privacy.audit_province_only")})
             return
         if event.sender not in (self.ctx.config["admins"] or []):
             await self.ctx.send(f"{event.event_id}/audit-refused", event.room_id, {

@@ -21,6 +21,7 @@ MESSAGES = {
         "privacy.retention_done": "数据保留期限到期清理已完成（{day}）：{summary}。",
         "privacy.file_name": "我的数据",
         "privacy.audit_not_admin": "只有网上值班室的管理员可以查看审计记录。",
+        "privacy.audit_province_only": "审计记录涵盖全省各级，仅可在省级管理室由省级管理员查看；如需查询，请联系省级管理员。",
         "privacy.audit_list": "最近 {days} 天的审计记录共 {count} 条（显示最近 {shown} 条；全部记录：python -m bridge audit）：",
     },
     "en": {
@@ -47,6 +48,7 @@ MESSAGES = {
         "privacy.retention_done": "Retention run finished ({day}): {summary}.",
         "privacy.file_name": "my-data",
         "privacy.audit_not_admin": "Only the duty room's administrators can read the audit trail.",
+        "privacy.audit_province_only": "The audit trail covers every level of the province, so it is read only in the province's administrators' room by its administrators; please ask them.",
         "privacy.audit_list": "Audit entries of the last {days} days: {count} (the latest {shown} shown; all: python -m bridge audit):",
     },
 }
