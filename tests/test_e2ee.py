@@ -53,7 +53,8 @@ async def test_encrypted_dm_and_encrypted_officers_room(
     await officer.sync(0)
     await citizen.send_text(dm, "你好，我想咨询企业投资项目备案")
     [root] = await officer.wait_for(room, is_root)
-    await officer.wait_for(room, in_thread(root["event_id"], "企业投资项目备案"))
+    [relayed] = await officer.wait_for(room, in_thread(root["event_id"], "企业投资项目备案"))
+    relayed_id = relayed["event_id"]
     ref = body_of(root).split()[1]
     await citizen.wait_for(dm, has(ref))  # the acknowledgement
 
@@ -80,6 +81,27 @@ async def test_encrypted_dm_and_encrypted_officers_room(
     await citizen.wait_for(dm, has("感谢您的评价（5 分）"))
     case = await duty.bot("consultation").tables.latest_case(dm)
     assert case.rating == 5
+
+    # The citizen's data rights in the encrypted DM (#20): the export is an encrypted file the
+    # citizen's client decrypts; erasure withdraws the encrypted copy in the officers' room.
+    await citizen.send_text(dm, "!我的数据")
+    [export] = await citizen.wait_for(dm, lambda e: e["content"].get("msgtype") == "m.file")
+    assert "url" not in export["content"]  # encrypted like the room
+    data = json.loads(await citizen.download_decrypted(export["content"]["file"]))
+    assert [c["your_rating"] for c in data["consultations"]] == [5]
+    assert "企业投资项目备案" in json.dumps(data, ensure_ascii=False)
+    await citizen.send_text(dm, "!删除我的数据 确认")
+    await citizen.wait_for(dm, has("已按您的要求删除"))
+
+    async def withdrawn() -> bool:
+        [copy] = [e for e in await officer.history(room) if e["event_id"] == relayed_id]
+        return bool(copy.get("unsigned", {}).get("redacted_because"))
+    await eventually(withdrawn)
+    db = duty.runtime.db  # and no key that could read the homeserver's copies of the DM again
+    for table in ("crypto_megolm_inbound_session", "crypto_megolm_outbound_session"):
+        async def forgotten(t: str = table) -> bool:
+            return not await db.fetchval(f"SELECT COUNT(*) FROM {t} WHERE room_id=$1", dm)
+        await eventually(forgotten)
 
 
 async def test_what_cannot_be_decrypted_is_answered_plainly(

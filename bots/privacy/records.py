@@ -11,6 +11,7 @@ One module knows where a citizen's data lives, so the export (`!我的数据`) a
   outbox and inbox for their letters, complaints and e-mailed cases;
 - the raw events: inbox_event (by sender), dead_letter (payloads naming them);
 - the Matrix state the bridge caches: mx_user_profile (their display name), presence_dm_topic;
+- in encrypted DMs, the Megolm session keys of the DM (crypto_megolm_*), forgotten after leaving;
 - the letters and complaints bots' tables (`<bot>_dm`, `<bot>_draft`, `<bot>_letter`).
 
 An erasure keeps the times and outcomes the assessment counts (cases and letters stay, with
@@ -183,9 +184,15 @@ class CitizenRecords:
     async def forget_rooms(self, citizen: str, rooms: list[str]) -> None:
         """After leaving the citizen's DMs: what the state store learnt about them there while
         the bridge said goodbye (the members it read to leave)."""
+        megolm = [t for t in ("crypto_megolm_inbound_session", "crypto_megolm_outbound_session")
+                  if await self._exists(t)]
         for room in rooms:
             await self.db.execute("DELETE FROM mx_user_profile WHERE user_id=$1 AND room_id=$2", citizen, room)
             await self.db.execute("DELETE FROM mx_room_state WHERE room_id=$1", room)
+            # In an encrypted DM, the Megolm keys: with them, the copies the homeserver still
+            # holds of the citizen's messages (and of the answers) could be read again.
+            for table in megolm:
+                await self.db.execute(f"DELETE FROM {table} WHERE room_id=$1", room)
 
     async def _count(self, query: str, *args: Any) -> int:
         result = await self.db.execute(query, *args)
