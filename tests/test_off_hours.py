@@ -45,6 +45,11 @@ async def test_friday_evening_leave_message_reaches_monday_backlog(
         [reply] = await citizen.wait_for(dm, has("您的留言已记录"))
         assert "11月30日（周一）08:30" in body_of(reply) and "FGW-20261127-0001" in body_of(reply)
         await citizen.send_text(dm, "周五晚上的留言二")
+        # A flood overnight is held like one on duty (20 a minute), not left to reach the
+        # officers at opening as one message each.
+        for n in range(25):
+            await citizen.send_text(dm, f"刷屏 {n:02d}")
+        await citizen.wait_for(dm, has("发送得较快"))
         bot = duty.bot("consultation")
         await duty.runtime.idle()
         history = await citizen.history(dm)
@@ -62,6 +67,11 @@ async def test_friday_evening_leave_message_reaches_monday_backlog(
         [root] = await officer.wait_for(room, is_root)
         got = await officer.wait_for(room, in_thread(root["event_id"], "周五晚上的留言"), count=2)
         assert [body_of(e).split("：")[-1] for e in got] == ["周五晚上的留言一", "周五晚上的留言二"]
+        [digest] = await officer.wait_for(room, in_thread(root["event_id"], "合并转交"))
+        single = [e for e in await officer.history(room)
+                  if "：刷屏" in body_of(e) and e["event_id"] != digest["event_id"]]
+        assert [body_of(e).split("：")[-1] for e in single] == [f"刷屏 {n:02d}" for n in range(18)]
+        assert all(f"刷屏 {n:02d}" in body_of(digest) for n in range(18, 25))  # after them, whole
         timeline = await officer.history(room)
         assert [e["event_id"] for e in timeline if "值班开始" in body_of(e) or "新咨询" in body_of(e)] \
             == [summary["event_id"], root["event_id"]]

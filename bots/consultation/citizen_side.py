@@ -207,10 +207,12 @@ class CitizenSide:
             if "formatted_body" in safe:
                 safe["formatted_body"] = f"<b>{html.escape(who)}</b>：{safe['formatted_body']}"
         safe["m.relates_to"] = relay.thread(case.root_key, reply_to)
-        if case.waiting:
+        if await self.bot.guard.over_limit(event.event_id, case, safe):
+            # Held for a digest (bots/consultation/guard.py); out of hours too, or a flood left
+            # overnight would reach the officers at opening as hundreds of messages.
+            pass
+        elif case.waiting:
             await self.bot.off_hours.keep(event.event_id, case, safe)
-        elif await self.bot.guard.over_limit(event.event_id, case, safe):
-            pass  # held for the next digest (bots/consultation/guard.py)
         else:
             await self.ctx.send(relay.key_in(event.event_id), case.officers_room, safe)
         await self.tables.log(event.event_id, case.id, "citizen_message", self.bot.now_ms())

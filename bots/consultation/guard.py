@@ -2,7 +2,8 @@
 
 Rate limit. A citizen who sends more than `consultation.rate_limit.messages_per_minute` in a
 minute has the rest held (consult_held, kind 'flood') and passed to the officers together, one
-digest per `digest_size` held messages, at the next timer round. Nothing is dropped; the
+digest per `digest_size` held messages, at the next timer round (for a leave-message waiting for
+opening, the round after its backlog went to the officers). Nothing is dropped; the
 department's officers' room, which every citizen of the department shares, gets a few digests
 instead of hundreds of messages, so another citizen's message does not queue behind a flood.
 The citizen is told once per minute-window (an m.notice, which our own users never answer: no
@@ -123,8 +124,8 @@ class Guard:
                 (row["seq"], row["event_id"], json.loads(row["content"])))
         for case_id, held in by_case.items():
             case = await self.bot.tables.case(case_id)
-            if case is None:
-                continue
+            if case is None or case.waiting:
+                continue  # a waiting case's thread is made at opening: its digests follow it
             await self._release_case(case, held)
 
     async def _release_case(self, case: Case, held: list[tuple[int, str, dict[str, Any]]]) -> None:
