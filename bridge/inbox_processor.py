@@ -119,9 +119,8 @@ class InboxProcessor:
         """Events just committed to the inbox: process them (from memory where possible)."""
         if self.reconcile is not None and time.monotonic() < self._trouble_until:
             # The same rule as the gap filler's sweeps (InboxTable.rooms_with_others): a room
-            # where only the bridge itself acted has nothing of anyone else's to recover. This
-            # matters on a cold start, when every room being provisioned pushes the bridge's own
-            # state events back during the trouble window (155 rooms: 282 reads, issue #18).
+            # where only the bridge itself acted has nothing of anyone else's to recover (rooms
+            # being provisioned inside a trouble window push back only our own state events).
             for event in events:
                 if not self.is_own_user(str(event.payload.get("sender", ""))):
                     self._suspect.setdefault(event.room_id, False)
