@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bench.cities_floor import same_work
 from bench.provisioning import write_roster
 from bench.stack import Stack
 from bridge.parallel import DEFAULT_CONCURRENCY
@@ -99,7 +100,9 @@ async def _one(stack: Stack, workdir: Path, prefix: str, roster: list[str]) -> d
     directory = next(b for b in bridge.runtime.bots if b.name == "directory")  # type: ignore[union-attr]
     top = directory.space_rooms["space"]
     departments = len(directory.dept_rooms)
+    version = bridge.runtime.room_settings.version  # type: ignore[union-attr]
     await bridge.stop()
+    work = await same_work(stack, roster[0], version)
     floor_s = await create_rooms(stack, cold["create_room_calls"])
     tag = prefix.removeprefix("dutyroom_")
     same_s = await create_rooms(stack, cold["create_room_calls"],
@@ -113,6 +116,8 @@ async def _one(stack: Stack, workdir: Path, prefix: str, roster: list[str]) -> d
         "cold_x": round(cold["ready_s"] / floor_s, 2) if floor_s else None,
         "floor_same_content_create_room_s": round(same_s, 2),
         "cold_x_same_content": round(cold["ready_s"] / same_s, 2) if same_s else None,
+        "floor_same_work": work,
+        "cold_x_same_work": round(cold["ready_s"] / work["seconds"], 2) if work["seconds"] else None,
         "hierarchy_first_page_s": first, "hierarchy_all_s": every, "hierarchy_rooms": rooms,
     }
 
@@ -150,6 +155,11 @@ def cities_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                      f"= {r['cold_x']}×  [≤{g['cold_x']}×] {'ok' if r['cold_x'] <= g['cold_x'] else 'MISS'}"))
         rows.append(("  vs createRoom with the same content (name, topic, alias, state)",
                      f"{r['floor_same_content_create_room_s']} s = {r['cold_x_same_content']}×"))
+        if "floor_same_work" in r:
+            w = r["floor_same_work"]
+            rows.append(("  vs the same work by a plain appservice client (accounts, profiles, "
+                         "avatars, rooms, spaces)",
+                         f"{w['seconds']} s, {w['requests']} requests = {r['cold_x_same_work']}×"))
         rows.append((f"  warm restart ({label})",
                      f"{warm['ready_s']} s, {warm['rooms_created']} created, {warm['requests']} "
                      f"requests  [<{g['warm_s']} s, 0] "
