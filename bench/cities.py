@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from bench.cities_floor import same_work
+from bench.cities_floor import receiving, same_work
 from bench.provisioning import write_roster
 from bench.stack import Stack
 from bridge.parallel import DEFAULT_CONCURRENCY
@@ -102,11 +102,14 @@ async def _one(stack: Stack, workdir: Path, prefix: str, roster: list[str]) -> d
     departments = len(directory.dept_rooms)
     version = bridge.runtime.room_settings.version  # type: ignore[union-attr]
     await bridge.stop()
-    work = await same_work(stack, roster[0], version)
-    floor_s = await create_rooms(stack, cold["create_room_calls"])
-    tag = prefix.removeprefix("dutyroom_")
-    same_s = await create_rooms(stack, cold["create_room_calls"],
-                                lambda n: same_content(n, f"floor_{tag}"))
+    async with receiving(stack.port) as pushed:  # the floors' events are pushed as the bridge's
+        work = await same_work(stack, roster[0], version)
+        floor_s = await create_rooms(stack, cold["create_room_calls"])
+        tag = prefix.removeprefix("dutyroom_")
+        same_s = await create_rooms(stack, cold["create_room_calls"],
+                                    lambda n: same_content(n, f"floor_{tag}"))
+        await asyncio.sleep(1)  # the last pushes, before the bridge takes the port again
+    work["pushed"] = dict(pushed)
     bridge, warm = await _start(config, stack)
     await bridge.stop()
     first, every, rooms = await hierarchy_seconds(stack, top)

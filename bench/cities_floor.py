@@ -14,13 +14,16 @@ state it reads back, its retries and checks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+from aiohttp import web
 
 from bench.stack import Stack
 from bots.directory.layout import read_only_power_levels
@@ -133,6 +136,34 @@ async def same_work(stack: Stack, roster_glob: str, version: str,
         seconds = time.perf_counter() - started
     return {"seconds": round(seconds, 2), "requests": requests,
             "departments": len(roster.departments), "spaces": len(spaces)}
+
+
+@contextlib.asynccontextmanager
+async def receiving(port: int) -> AsyncIterator[dict[str, int]]:
+    """An appservice endpoint that takes every transaction and does nothing, on the
+    registration's port while a floor runs: the homeserver pushes a floor's events as it pushes
+    the bridge's (any appservice receives them), and no backlog of refused pushes is left for
+    the bridge's warm restart to receive."""
+    seen = {"transactions": 0, "events": 0}
+
+    async def transaction(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen["transactions"] += 1
+        seen["events"] += len(body.get("events", []))
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_put("/_matrix/app/v1/transactions/{txn}", transaction)
+    app.router.add_put("/transactions/{txn}", transaction)
+    app.router.add_post("/_matrix/app/v1/ping", lambda _: web.json_response({}))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        yield seen
+    finally:
+        await runner.cleanup()
 
 
 async def _content_uri(call: Any, image: bytes) -> str:
