@@ -452,7 +452,8 @@ def print_info(args: argparse.Namespace, paths: Paths, prefix: str, officers: li
   working hours: the reply lists matching entries; reply "1" to read one. Officers: "!答 词".
 省长信箱 / Letters: DM @{prefix}mailbox:{DOMAIN} · 监督投诉 / Complaints: DM @{prefix}complaints:{DOMAIN}
 考核 / Assessment: as admin, in the administrators' room (#{prefix}admins:{DOMAIN}) send
-  `!考核` (last month) or `!考核 2026-W47 hz`: figures, a chart, .xlsx and .csv (docs/assessment.md)
+  `!考核 {time.strftime('%Y-%m')}` (this month: what you did in the demo), `!考核` (last month) or
+  `!考核 2026-W47 hz`: figures, a chart, .xlsx and .csv (docs/assessment.md)
 我的数据 / Your data: in any of these DMs send !我的数据 (a copy) or !删除我的数据 (erase);
   the admin reads the audit trail with !审计 in the administrators' room.
 政府版通知 / Notices: as admin, DM @{prefix}notices:{DOMAIN} and write 新通知 (receipts: !回执 in an
