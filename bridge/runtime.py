@@ -283,8 +283,7 @@ class Runtime:
             log.warning("Could not set the bot's avatar; going on without", exc_info=True)
 
     async def _ping_homeserver_now(self) -> None:
-        """At start: one ping before the bridge reports ready, three more behind it (2, 4 and
-        8 s later; see _ping_homeserver)."""
+        """At start: the first ping before the bridge reports ready, the others behind it."""
         try:
             await self.az.ping_self()
         except Exception as e:
@@ -300,7 +299,7 @@ class Runtime:
         every failure up to 512 s, and a ping helps only while a recoverer exists: one that
         starts just after the ping (a push refused while the bridge stopped or started, seen in
         the test suite) would leave new events waiting for minutes. So the ping is repeated
-        twice more, 2 s and 6 s after the first: harmless when nothing waits."""
+        twice more, 2 s and 6 s later: harmless when nothing waits."""
         for pause in (after, 2.0, 4.0):
             await asyncio.sleep(pause)
             try:
