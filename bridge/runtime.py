@@ -205,7 +205,7 @@ class Runtime:
         await self.processor.resume()
         await self.gaps.suspect_recent(deep=True)
         await self.inbox.prune(int(time.time() * 1000) - INBOX_RETENTION_MS)
-        await self._ping_homeserver_now()
+        await self._ping_homeserver()
         self.gaps.start()
         self.dead_letters.start()  # its first sweep reports what a crash left unreported
         self.az.fully_started = True
@@ -282,32 +282,14 @@ class Runtime:
         except Exception:
             log.warning("Could not set the bot's avatar; going on without", exc_info=True)
 
-    async def _ping_homeserver_now(self) -> None:
-        """At start: the first ping before the bridge reports ready, the others behind it."""
+    async def _ping_homeserver(self, after: float = 0.0) -> None:
+        """Makes the homeserver flush queued transactions at once instead of after its backoff
+        (`after`: give it time to start its recoverer for a transaction just refused)."""
+        await asyncio.sleep(after)
         try:
             await self.az.ping_self()
         except Exception as e:
             log.warning("Homeserver appservice ping failed (is the registration installed?): %s", e)
-            return
-        self._in_background(self._ping_homeserver(2.0))
-
-    async def _ping_homeserver(self, after: float = 0.0) -> None:
-        """Makes the homeserver flush queued transactions at once instead of after its backoff
-        (`after`: give it time to start its recoverer for a transaction just refused).
-
-        Synapse retries a down appservice only from its recoverer, whose delay doubles with
-        every failure up to 512 s, and a ping helps only while a recoverer exists: one that
-        starts just after the ping (a push refused while the bridge stopped or started, seen in
-        the test suite) would leave new events waiting for minutes. So the ping is repeated
-        twice more, 2 s and 6 s later: harmless when nothing waits."""
-        for pause in (after, 2.0, 4.0):
-            await asyncio.sleep(pause)
-            try:
-                await self.az.ping_self()
-            except Exception as e:
-                log.warning("Homeserver appservice ping failed (is the registration installed?): %s",
-                            e)
-                return
 
     async def idle(self) -> None:
         """Wait until every stored event was processed and every queued message sent."""
