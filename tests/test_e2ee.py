@@ -153,6 +153,41 @@ async def test_an_officer_added_by_a_roster_edit_reads_new_cases(
         e["origin_server_ts"] < roots[-1]["origin_server_ts"] for e in newcomer.undecrypted(room))
 
 
+async def test_an_officer_who_first_signs_in_while_invited_reads_the_cases(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory, users: UserFactory,
+    roster_dir: Path, tmp_path: Path, stack: Stack,
+) -> None:
+    """Seen in Element: an officer's account exists (no device keys) and is invited to the
+    encrypted officers' room, a session is shared then, and the officer signs in to Element for
+    the first time while still invited. The homeserver reports that new device only to those
+    sharing a joined room, so the bridge kept "no devices" for the officer and every case stayed
+    "Unable to decrypt". Now it looks again when they join and whenever it shares a session with
+    a member it knows no device of."""
+    from tests.kit.e2ee import EncryptingUser
+    from tests.test_officers import add_officer
+
+    duty = e2ee_duty
+    room = duty.officers_rooms["fgw"]
+    account = await users("officer")  # signed up, never used an encrypting client
+    await add_officer(duty, roster_dir, account, "fgw")
+    assert await account.wait_for_invite() == room
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    await citizen.send_text(dm, "第一个问题")  # shared with the invited account: no devices
+    await duty.officers["fgw1"].wait_for(room, is_root)
+
+    element = EncryptingUser(stack.url, account.user_id, tmp_path / "element-store")
+    await element.login("secret-password")  # the first device with keys, while invited
+    try:
+        await element.join(room)
+        await element.sync(0)
+        await citizen.send_text(dm, "第二个问题")
+        await element.wait_for(room, lambda e: "第二个问题" in body_of(e), timeout=60)
+    finally:
+        await element.close()
+
+
 async def test_kill_mid_encrypted_conversation_relays_everything_once(
     stack: Stack, bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
     e2ee_users: EncryptingUserFactory, prefix: str,

@@ -222,6 +222,13 @@ class Encryption:
                 log.debug("Membership of %s in %s changed: new session at the next send",
                           event.state_key, event.room_id)
                 await self.store.remove_outbound_group_session(event.room_id)
+                if event.content.membership == Membership.JOIN:
+                    # A device added while only invited was never reported (see
+                    # _refresh_devices): look again now that the member shares the room.
+                    try:
+                        await self.machine._fetch_keys([event.state_key], include_untracked=True)
+                    except Exception as e:
+                        log.warning("Could not refresh the devices of %s: %s", event.state_key, e)
 
     async def decrypt(self, event: EncryptedEvent) -> Event:
         """The decrypted event, or the encrypted one if its key will never come.
@@ -304,7 +311,26 @@ class Encryption:
             if session is not None and session.shared and not session.expired:
                 return  # another lane shared it while this one waited
             users = await self._members(room_id)
+            await self._refresh_devices(room_id, users)
             await self.machine.share_group_session(room_id, users)
+
+    async def _refresh_devices(self, room_id: str, users: list[str]) -> None:
+        """Ask the homeserver again for the devices of members we know no device of.
+
+        The homeserver reports a user's new device only to those who share a joined room with
+        them: an officer invited to an officers' room, who first signs in to Element while still
+        invited, is stored with no device and would be skipped by every new session (mautrix
+        fetches only users it has never looked up), reading nothing of the cases. One query per
+        session shared, for those users only; an officer who never signed in costs that query.
+        """
+        empty = [u for u in users if await self.store.get_devices(u) == {}]
+        if not empty:
+            return
+        try:
+            await self.machine._fetch_keys(empty, include_untracked=True)
+        except Exception as e:  # the share goes on with what is known
+            log.warning("Could not refresh the devices of %d member(s) of %s: %s", len(empty),
+                        room_id, e)
 
     async def _members(self, room_id: str) -> list[str]:
         """Joined and invited members, read from the homeserver: the state store only knows
