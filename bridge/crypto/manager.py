@@ -203,6 +203,7 @@ class Encryption:
         (a leave rotates the Megolm session, so a departed officer cannot read what follows)."""
         if event.type == EventType.ROOM_ENCRYPTION:
             self._plain.discard(event.room_id)
+            await self._join_turned_encrypted(event.room_id)
         elif event.type == EventType.ROOM_MEMBER and isinstance(event, StateEvent):
             if event.state_key == self.bot_mxid:
                 if event.content.membership == Membership.JOIN:
@@ -343,6 +344,22 @@ class Encryption:
             if e.content.membership in (Membership.JOIN, Membership.INVITE)
             and not self.config.is_own_user(e.state_key)
         })
+
+    async def _join_turned_encrypted(self, room_id: str) -> None:
+        """A citizen turned encryption on in a DM (Element offers it on every unencrypted DM):
+        the bot's device joins at once, so that the citizen's next message is shared with it.
+        Before, the first message after the switch was shared with nobody on our side and the
+        citizen was asked to send it again."""
+        if room_id in self._bot_in or await self.state_store.is_joined(room_id, self.bot_mxid):
+            return
+        ours = [m for m in await self.state_store.get_members(room_id, (Membership.JOIN,))
+                if self.config.is_own_user(m) and m != self.bot_mxid]
+        if not ours:
+            return  # none of our accounts is in the room: nothing of ours to read there
+        try:
+            await self._bot_joins(room_id, ours[0])
+        except Exception as e:  # the first encrypted message then asks for a resend, as before
+            log.warning("The bot could not join %s after encryption was turned on: %s", room_id, e)
 
     async def _bot_joins(self, room_id: str, sender: str) -> None:
         """The bot's device must be in the room for members to share their keys with it."""
