@@ -148,6 +148,21 @@ class DurableAppService(AppService):
                 "Set appservice.reconcile_on_txn_anomaly: false to skip the first ones too.",
                 txn_id, self._unfilled_gaps)
 
+    async def _keep_crypto_extras(self, request: web.Request, txn_id: str) -> None:
+        """A refused transaction comes back with its room events only: Synapse does not keep
+        its to-device messages, device lists or key counts for the retry (its appservice store:
+        "not yet populated for catch-up transactions"). Its to-device messages are handled now,
+        or a room key in one would be lost, and every message of that Megolm session with it."""
+        if self.on_crypto_extras is None:
+            return
+        try:
+            body = await request.json()
+            if isinstance(body, dict):
+                await self.on_crypto_extras(body)
+        except Exception:
+            log.exception("Could not handle the to-device messages of refused transaction %s",
+                          txn_id)
+
     async def _readiness_probe(self, _: web.Request) -> web.Response:
         return web.json_response({}, status=200 if self.fully_started else 503)
 
@@ -164,6 +179,7 @@ class DurableAppService(AppService):
         if self.refuse_first(txn_id):
             log.info("Transaction %s after %s: refused once, for the skipped one to come first",
                      txn_id, self.last_txn)
+            await self._keep_crypto_extras(request, txn_id)
             if self.on_refused:
                 self.on_refused()
             return web.json_response(

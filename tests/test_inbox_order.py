@@ -167,6 +167,31 @@ def test_gaps_never_filled_stop_refusing_after_three_in_a_row() -> None:
     assert az.track_txn("16") == "back"  # a step back still does
 
 
+async def test_a_refused_transaction_keeps_its_to_device_messages() -> None:
+    """Synapse resends a refused transaction with its room events only (it keeps no to-device
+    messages for a retry): a room key riding in it is handled at the refusal, or it is lost."""
+    az = DurableAppService.__new__(DurableAppService)
+    az.last_txn, az._refused, az._unfilled_gaps = 5, {}, 0
+    az.refuse_gaps, az.gaps_are_normal, az.on_refused = True, False, None
+    az.ready, az.inbox, az.dead_letters = True, object(), object()  # type: ignore[assignment]
+    kept: list[Any] = []
+
+    async def extras(body: dict[str, Any]) -> None:
+        kept.append(body["de.sorunome.msc2409.to_device"])
+
+    az.on_crypto_extras = extras
+    key = {"type": "m.room.encrypted", "sender": "@officer:x", "content": {"ciphertext": {}}}
+
+    class Request:
+        match_info = {"transaction_id": "7"}  # after 5: a gap
+
+        async def json(self) -> dict[str, Any]:
+            return {"events": [], "de.sorunome.msc2409.to_device": [key]}
+
+    response = await az._http_handle_transaction(Request())  # type: ignore[arg-type]
+    assert response.status == 503 and kept == [[key]]
+
+
 def dropping_first(marker: str, dropped: list[str]) -> Any:
     """The endpoint answers the first transaction holding `marker` without storing it: to the
     bridge it is as if the homeserver never sent that transaction."""
