@@ -7,12 +7,10 @@ itself an audited data command: the entry names the operating-system user who ra
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import getpass
 import io
 import json
-import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +20,7 @@ from mautrix.util.async_db import Database
 
 from .audit import ACTIONS, AUDIT_READ, AuditEntry, AuditLog, audit_upgrade_table
 from .config import Config
+from .tool_cli import run_tool
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -90,9 +89,5 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(list(argv))
-    if not Path(args.config).exists():
-        print(f"No config at {args.config} (give the bridge's with -c).", file=sys.stderr)
-        return 2
-    return asyncio.run(run(args))
+    return run_tool(_parser(), run, argv)
 

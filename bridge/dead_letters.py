@@ -11,7 +11,6 @@ was sent before. `discard` resolves one without replaying it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
 import sys
@@ -27,6 +26,7 @@ from .audit import DEAD_LETTER_READ, AuditLog, audit_upgrade_table
 from .config import Config
 from .db import upgrade_table
 from .db.dead_letter import KINDS, DeadLetter, DeadLetterTable, parse_id
+from .tool_cli import run_tool
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -152,8 +152,4 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(list(argv))
-    if not Path(args.config).exists():
-        print(f"No config at {args.config} (give the bridge's with -c).", file=sys.stderr)
-        return 2
-    return asyncio.run(run(args))
+    return run_tool(_parser(), run, argv)

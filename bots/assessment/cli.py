@@ -14,6 +14,7 @@ from mautrix.util.async_db import Database
 
 from bridge.config import Config
 from bridge.roster_watcher import RosterWatcher
+from bridge.tool_cli import config_args
 
 from . import render
 from .figures import compute
@@ -72,9 +73,8 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(list(argv))
-    if not Path(args.config).exists():
-        print(f"No config at {args.config} (give the bridge's with -c).", file=sys.stderr)
+    args = config_args(_parser(), argv)
+    if args is None:
         return 2
     code = asyncio.run(run(args))
     if code == 0:  # written here, not on the event loop

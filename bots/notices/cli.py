@@ -35,6 +35,8 @@ from mautrix.util.async_db import Database
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from bridge.tool_cli import run_tool
+
 from .db import MEETING, WORK, NoticeTables
 from .scope import RecipientError, resolve, sender_scope
 from .upgrade import upgrade_table
@@ -181,8 +183,4 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(list(argv))
-    if not Path(args.config).exists():
-        print(f"No config at {args.config} (give the bridge's with -c).", file=sys.stderr)
-        return 2
-    return asyncio.run(_run(args))
+    return run_tool(_parser(), _run, argv)

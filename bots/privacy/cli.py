@@ -8,9 +8,7 @@ only says how many records of each kind would go.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
-import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from mautrix.util.async_db import Database
 
 from bridge.audit import RETENTION_RUN, AuditLog, audit_upgrade_table
 from bridge.config import Config
+from bridge.tool_cli import run_tool
 
 from .retention import own_users, plan_for, run_retention
 
@@ -55,8 +54,4 @@ async def run(args: argparse.Namespace, now: datetime | None = None) -> int:
 
 
 def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(list(argv))
-    if not Path(args.config).exists():
-        print(f"No config at {args.config} (give the bridge's with -c).", file=sys.stderr)
-        return 2
-    return asyncio.run(run(args))
+    return run_tool(_parser(), run, argv)
