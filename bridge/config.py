@@ -291,6 +291,16 @@ class Config(BaseFileConfig, BaseValidatableConfig):
 
     # Registration ----------------------------------------------------------------------------
 
+    def sender_localpart(self) -> str:
+        """The appservice's own user: not the bot, which is a user of its namespace instead.
+        Synapse refuses /sync to an appservice's own user, and the bot's encryption device must
+        read its to-device inbox (bridge/crypto/to_device.py: room keys the homeserver did not
+        push). The bridge never acts as this user; every request names the bot or a ghost.
+        A bot outside the namespace stays the appservice's user (and cannot read its inbox).
+        The runtime asks the homeserver which it is (a registration from before still works)."""
+        bot = str(self["appservice.bot.username"])
+        return f"{bot}_as" if bot.startswith(str(self.prefix)) else bot
+
     def generate_registration(self) -> dict[str, Any]:
         """Fresh tokens, stored back into this config; returns the registration document."""
         self["appservice.as_token"] = secrets.token_urlsafe(48)
@@ -301,7 +311,7 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "url": self["appservice.address"],
             "as_token": self["appservice.as_token"],
             "hs_token": self["appservice.hs_token"],
-            "sender_localpart": self["appservice.bot.username"],
+            "sender_localpart": self.sender_localpart(),
             "rate_limited": False,
             "namespaces": {
                 "users": [{"regex": f"@{prefix}.*:{domain}", "exclusive": True}],

@@ -10,9 +10,10 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from mautrix.api import Method
+from mautrix.api import HTTPAPI, Method
 from mautrix.api import Path as ApiPath
 from mautrix.appservice.state_store.asyncpg import PgASStateStore
+from mautrix.errors import MUserInUse
 from mautrix.types import EncryptedEvent, Event, EventType
 from mautrix.util.async_db import Database
 
@@ -183,7 +184,9 @@ class Runtime:
             self.az.refuse_gaps = True
             self.az.on_refused = lambda: self._in_background(self._ping_homeserver(0.2))
 
+        own_user = await self._register_bot()
         if self.encryption is not None:
+            self.encryption.inbox.readable = own_user
             # Before transactions are taken: their to-device messages need the device loaded.
             await self.encryption.start()
         await self.az.start(host=cfg["appservice.hostname"], port=int(cfg["appservice.port"]))
@@ -213,6 +216,29 @@ class Runtime:
         self.started.set()
         log.info("Bridge ready: %d bots, roster of %d departments",
                  len(self.bots), len(self.rosters.current.departments))
+
+    async def _register_bot(self) -> bool:
+        """The bot is a user of the bridge's namespace, not the appservice's own user
+        (Config.sender_localpart): register it once (a homeserver that has it, as every install
+        from before, answers M_USER_IN_USE). Asks the homeserver whose the registration is, so a
+        registration from before (the bot as the appservice's user) keeps working as it did.
+        True if the bot is a user of its own, which may read its device's inbox."""
+        bot = self.config.bot_mxid
+        api = HTTPAPI(base_url=self.config["homeserver.address"], token=self.az.as_token)
+        try:
+            sender = (await api.request(Method.GET, ApiPath.v3.account.whoami))["user_id"]
+            if sender == bot:
+                return False
+            try:
+                await api.request(Method.POST, ApiPath.v3.register, {
+                    "type": "m.login.application_service",
+                    "username": bot[1:].split(":", 1)[0], "inhibit_login": True})
+                log.info("Registered the bot %s", bot)
+            except MUserInUse:
+                pass
+            return True
+        finally:
+            await api.session.close()
 
     async def _handle(self, event: Event) -> None:
         await self.state_store.update_state(event)

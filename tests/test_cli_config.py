@@ -35,7 +35,8 @@ def test_generate_registration_writes_tokens_and_namespaces(tmp_path: Path) -> N
     assert reg["hs_token"] == saved["appservice"]["hs_token"] != reg["as_token"]
     assert reg["namespaces"]["users"] == [{"regex": r"@dutyroom_.*:example\.org", "exclusive": True}]
     assert reg["namespaces"]["aliases"][0]["exclusive"] is True
-    assert reg["sender_localpart"] == "dutyroom_bot"
+    # The bot is a user of the namespace (it may read its device's to-device inbox with /sync).
+    assert reg["sender_localpart"] == "dutyroom_bot_as"
     assert oct(registration.stat().st_mode & 0o777) == "0o600"
     # The operator's comments survive the token write-back.
     assert "# The homeserver the bridge serves." in config.read_text()

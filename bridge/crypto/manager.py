@@ -3,9 +3,10 @@
 The equivalent of mautrix's bridge EncryptionManager (mautrix/bridge/e2ee.py) on this runtime,
 in the mode mautrix calls "appservice": the device is created with MSC4190 (PUT /devices as the
 appservice, no login), and its to-device messages, device-list changes and one-time-key counts
-arrive inside the appservice transactions (MSC2409 and MSC3202). That keeps the bridge's promise
-about transactions: they are handled before the 200, so a room key is never acknowledged to the
-homeserver and then lost in a crash, which a /sync loop (mautrix's other mode) could not promise.
+arrive inside the appservice transactions (MSC2409 and MSC3202), handled before the 200. The
+homeserver does not keep a pushed to-device message for a retry, nor push any while it counts the
+bridge as down, so the bot device's inbox is also read with /sync (bridge/crypto/to_device.py):
+a room key sent during a restart or in a push cut off by a crash is found there.
 
 Ghosts have no devices of their own. As in mautrix's bridges, every message a ghost sends into an
 encrypted room is encrypted with the bot's Megolm session, and the bot joins every encrypted room
@@ -37,7 +38,6 @@ from mautrix.errors import (
     SessionNotFound,
 )
 from mautrix.types import (
-    ASToDeviceEvent,
     DeviceLists,
     DeviceOTKCount,
     EncryptedEvent,
@@ -48,6 +48,8 @@ from mautrix.types import (
     StateEvent,
     TrustState,
 )
+
+from .to_device import ToDeviceInbox
 
 if TYPE_CHECKING:
     from mautrix.appservice import AppService
@@ -95,6 +97,8 @@ class Encryption:
         self.machine.share_keys_min_trust = level
         self.machine.send_keys_min_trust = TrustState.UNVERIFIED
         self.machine.allow_key_share = self._allow_key_share
+        # Readable unless the bot is the appservice's own user (Runtime._register_bot says).
+        self.inbox = ToDeviceInbox(self.machine, db, self.bot_mxid, readable=True)
         self._sharing: dict[str, asyncio.Lock] = {}
         self._plain: set[str] = set()  # rooms seen unencrypted (until an m.room.encryption event)
         self._encrypted: set[str] = set()
@@ -127,10 +131,12 @@ class Encryption:
             await self._create_device()
             await self.machine.load()
             await self.store.put_device_id(self.client.device_id)
+            self.inbox.new_device = True
             log.info("Created the bridge's encryption device %s", self.client.device_id)
         else:
             await self.machine.load()
         await self.machine.share_keys()
+        self.inbox.start()  # its first read: what was sent while the bridge was down
         log.info("End-to-end encryption on: device %s of %s", self.client.device_id, self.bot_mxid)
 
     async def _create_device(self) -> None:
@@ -169,6 +175,7 @@ class Encryption:
         return device is not None and len(device.keys) > 0
 
     async def stop(self) -> None:
+        await self.inbox.stop()
         await self.store.close()
         await self.client.api.session.close()
 
@@ -178,7 +185,7 @@ class Encryption:
         handled before the transaction is acknowledged. One bad item is logged, never fatal."""
         for raw in _field(body, "to_device", "de.sorunome.msc2409") or []:
             try:
-                await self.machine.handle_as_to_device_event(ASToDeviceEvent.deserialize(raw))
+                await self.inbox.handle(raw)
             except Exception:
                 log.exception("To-device event %s from %s failed",
                               raw.get("type"), raw.get("sender"))
@@ -242,17 +249,7 @@ class Encryption:
         try:
             return await self.machine.decrypt_megolm_event(event)
         except SessionNotFound as e:
-            age = time.time() - event.timestamp / 1000
-            wait = self.key_wait - age
-            joined = self._joined_at.get(event.room_id)
-            if joined is not None and event.timestamp < joined:
-                # Sent before the bot joined: the sender's client never shared the key with
-                # the bot's device, and never will. No point waiting for it.
-                wait = 0
-            if await self.store.has_group_session(event.room_id, e.session_id) or (
-                wait > 0 and await self.machine.wait_for_session(
-                    event.room_id, e.session_id, timeout=wait)
-            ):  # (the key may have come between the first try and the wait)
+            if await self._key_arrives(event, e.session_id):
                 return await self.machine.decrypt_megolm_event(event)
             log.warning("No key for %s in %s (session %s): passed on undecrypted",
                         event.event_id, event.room_id, e.session_id)
@@ -260,6 +257,36 @@ class Encryption:
         except DecryptionError as e:  # a replayed index, a forged sender, a withheld key
             log.warning("Cannot decrypt %s in %s: %s", event.event_id, event.room_id, e)
             return event
+
+    async def _key_arrives(self, event: EncryptedEvent, session_id: str) -> bool:
+        """Wait for a missing Megolm key: on its way in a push, or already in the bot device's
+        inbox on the homeserver, never pushed (sent while the bridge was down, or in a push cut
+        off by a crash: bridge/crypto/to_device.py)."""
+        joined = self._joined_at.get(event.room_id)
+        if joined is not None and event.timestamp < joined:
+            # Sent before the bot joined: the sender's client never shared the key with
+            # the bot's device, and never will. No point waiting for it.
+            return False
+        sent = event.timestamp / 1000
+
+        async def have() -> bool:  # (the key may have come since the first try)
+            return await self.store.has_group_session(event.room_id, session_id)
+
+        async def look(not_before: float) -> bool:
+            try:
+                await self.inbox.read(not_before)
+            except Exception as e:
+                log.warning("Reading the bot device's to-device inbox failed: %s", e)
+            return await have()
+
+        # Any read of the inbox that began a little after the event was sent had its key.
+        if await have() or await look(not_before=sent + 2):
+            return True
+        wait = self.key_wait - (time.time() - sent)
+        if wait > 0 and await self.machine.wait_for_session(
+                event.room_id, session_id, timeout=wait):
+            return True
+        return await look(not_before=time.time())  # a last look: pushed to nobody meanwhile
 
     # The outbox: encrypt what goes into encrypted rooms ---------------------------------------
     async def is_encrypted(self, room_id: str, sender: str) -> bool:

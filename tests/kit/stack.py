@@ -37,9 +37,11 @@ class Stack:
         )
 
 
-def start_stack(workdir: Path, synapse_config: dict[str, Any] | None = None) -> Stack:
+def start_stack(workdir: Path, synapse_config: dict[str, Any] | None = None,
+                sender_localpart: str | None = None) -> Stack:
     """The registration comes first (from the bridge's own generator), then Synapse loads it.
-    `synapse_config`: homeserver.yaml keys to set beside the defaults."""
+    `synapse_config`: homeserver.yaml keys to set beside the defaults; `sender_localpart`: the
+    appservice's own user, to test a registration from an older version."""
     port = free_port()
     settings = BridgeSettings(
         homeserver_url="http://127.0.0.1:1", domain="localhost", as_token="-", hs_token="-",
@@ -47,6 +49,8 @@ def start_stack(workdir: Path, synapse_config: dict[str, Any] | None = None) -> 
     )
     config = load_config(write_config(workdir / "registration-config.yaml", settings))
     registration = config.generate_registration()
+    if sender_localpart is not None:
+        registration["sender_localpart"] = sender_localpart
     write_registration(registration, workdir / "registration.yaml")
     synapse = Synapse(
         workdir / "synapse", server_name="localhost",

@@ -11,4 +11,5 @@ from . import (  # noqa: E402,F401  (they register themselves)
     v04_outbox_lane,
     v05_dead_letter_resolution,
     v06_inbox_position,
+    v07_to_device_catch_up,
 )

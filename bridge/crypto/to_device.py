@@ -1,0 +1,176 @@
+"""The bot device's to-device inbox, read back: room keys the homeserver never pushed.
+
+Synapse keeps every to-device message for the bot's device in that device's inbox until the
+device syncs, and pushes a copy inside an appservice transaction (MSC2409). The copy is not kept:
+a transaction refused or cut off by a crash is retried with its room events only ("to-device
+messages ... are not yet populated for catch-up transactions", Synapse's appservice store), and
+while the appservice is marked down (after any failed or refused push, until it recovers) no
+to-device message is pushed at all. A room key lost that way makes every message of its Megolm
+session unreadable: an officer whose client shared a new session while the bridge restarted
+would not be heard until the client rotates the session, days later. (Found in the suite: a
+SIGKILL during the transaction carrying an officer's key, 0 of 8 answers readable.)
+
+So the bridge also reads the inbox, with /sync for the bot's device: once at start, before an
+encrypted event whose key is missing is given up on, and every `INTERVAL` seconds. (Synapse
+refuses /sync to an appservice's own user; the bot is therefore a user of the bridge's namespace,
+see Config.sender_localpart.) Each message is handled once, whichever way it came first: a digest
+of every handled message is kept for a week, because handling one again would fail (an Olm
+message decrypts once) and make mautrix start a new Olm session with its sender. Syncing on from
+the last token also lets the homeserver delete what was read, which nothing else does for an
+appservice's device. The same sync carries one-time-key counts and device-list changes, which a
+lost push drops too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from mautrix.api import Method
+from mautrix.api import Path as ApiPath
+from mautrix.types import ASToDeviceEvent, DeviceLists, DeviceOTKCount
+
+if TYPE_CHECKING:
+    from mautrix.crypto import OlmMachine
+    from mautrix.util.async_db import Database
+
+log = logging.getLogger("dutyroom.crypto.inbox")
+
+INTERVAL = 600.0  # seconds between scheduled reads; the inbox is emptied at the same pace
+KEEP_MS = 7 * 24 * 3600 * 1000  # digests of handled messages: far longer than INTERVAL
+# Nothing but the to-device section: no rooms, presence or account data.
+SYNC_FILTER = json.dumps({
+    "room": {"rooms": []},
+    "presence": {"not_types": ["*"]},
+    "account_data": {"not_types": ["*"]},
+}, separators=(",", ":"))
+
+
+def digest(raw: dict[str, Any]) -> str:
+    """The same message pushed and read back: same sender, type and (ciphertext) content."""
+    what = {"sender": raw.get("sender"), "type": raw.get("type"), "content": raw.get("content")}
+    return hashlib.sha256(
+        json.dumps(what, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class ToDeviceInbox:
+    def __init__(self, machine: OlmMachine, db: Database, user_id: str, readable: bool) -> None:
+        self.machine = machine
+        self.db = db
+        self.user_id = user_id
+        # False when the bot is the appservice's own user (a bot outside the namespace, or a
+        # registration from before): then only pushes bring to-device messages, as before.
+        self.readable = readable
+        self.new_device = False  # set when the device was made in this process
+        self._handling = asyncio.Lock()  # one message at a time, whichever way it came
+        self._reading = asyncio.Lock()  # one read of the inbox at a time
+        self._last_read_started = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    # Every to-device message, pushed or read back, is handled here -----------------------------
+    async def handle(self, raw: dict[str, Any]) -> bool:
+        """False if it was handled before (pushed and read back, or pushed twice)."""
+        key = digest(raw)
+        async with self._handling:
+            if await self.db.fetchval("SELECT 1 FROM to_device_seen WHERE digest=$1", key):
+                return False
+            try:
+                await self.machine.handle_as_to_device_event(ASToDeviceEvent.deserialize(raw))
+            finally:
+                # Also when it failed: handling it again would fail the same way. (A crash in
+                # between handles it again from the inbox: at worst a failed decryption.)
+                await self.db.execute(
+                    "INSERT INTO to_device_seen (digest, seen_at) VALUES ($1, $2) "
+                    "ON CONFLICT (digest) DO NOTHING", key, int(time.time() * 1000))
+            return True
+
+    # Reading the inbox ---------------------------------------------------------------------
+    def start(self) -> None:
+        if not self.readable:
+            log.warning(
+                "The bot is the appservice's own user, which may not read its device's "
+                "to-device inbox: a room key sent while the bridge is down is lost. Regenerate "
+                "the registration (-g) so that the appservice has a user of its own.")
+            return
+        self._task = asyncio.create_task(self._schedule())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _schedule(self) -> None:
+        while True:
+            try:
+                await self.read(time.time())
+                await self.db.execute("DELETE FROM to_device_seen WHERE seen_at < $1",
+                                      int(time.time() * 1000) - KEEP_MS)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the next round, or the next missing key, tries again
+                log.warning("Reading the bot device's to-device inbox failed: %s", e)
+            await asyncio.sleep(INTERVAL)
+
+    async def read(self, not_before: float) -> int:
+        """Read the inbox unless a read that started at or after `not_before` (epoch seconds)
+        already did; returns how many messages this call handled."""
+        if not self.readable:
+            return 0
+        async with self._reading:
+            if self._last_read_started >= not_before:
+                return 0
+            self._last_read_started = time.time()
+            return await self._read()
+
+    async def _read(self) -> int:
+        since = await self.db.fetchval("SELECT since FROM to_device_sync WHERE id=1")
+        # The first read after this version: what the inbox holds was pushed before (its
+        # digests were not kept), unless the device is new. It is emptied, not handled again.
+        replay = since is not None or self.new_device
+        handled = skipped = 0
+        while True:
+            params: dict[str, Any] = {"filter": SYNC_FILTER, "timeout": "0",
+                                      "set_presence": "offline"}
+            if since:
+                params["since"] = since
+            body = await self.machine.client.api.request(
+                Method.GET, ApiPath.v3.sync, query_params=params)
+            events = (body.get("to_device") or {}).get("events") or []
+            for raw in events:
+                if not replay:
+                    skipped += 1
+                    continue
+                raw = {**raw, "to_user_id": self.user_id,
+                       "to_device_id": self.machine.client.device_id}
+                try:
+                    handled += await self.handle(raw)
+                except Exception:
+                    log.exception("To-device event %s from %s (read back) failed",
+                                  raw.get("type"), raw.get("sender"))
+            if replay:
+                await self._extras(body)
+            since = body["next_batch"]
+            await self.db.execute(
+                "INSERT INTO to_device_sync (id, since) VALUES (1, $1) "
+                "ON CONFLICT (id) DO UPDATE SET since=excluded.since", since)
+            if not events:
+                break
+        if handled:
+            log.warning("Read %d to-device message(s) the homeserver had not pushed "
+                        "(sent while the bridge was down, or in a refused or cut-off push)",
+                        handled)
+        if skipped:
+            log.info("Emptied %d to-device message(s) from before this version", skipped)
+        return handled
+
+    async def _extras(self, body: dict[str, Any]) -> None:
+        counts = body.get("device_one_time_keys_count")
+        if counts:
+            await self.machine.handle_otk_count(DeviceOTKCount.deserialize(counts))
+        lists = body.get("device_lists")
+        if isinstance(lists, dict) and lists.get("changed"):
+            await self.machine.handle_device_lists(DeviceLists.deserialize(lists))
