@@ -67,7 +67,8 @@ async def hierarchy_seconds(stack: Stack, space_id: str) -> tuple[float, float, 
     async with aiohttp.ClientSession(headers=headers) as session:
         started = time.perf_counter()
         while True:
-            url = f"{stack.url}/_matrix/client/v1/rooms/{quote(space_id)}/hierarchy?limit=100"
+            url = (f"{stack.url}/_matrix/client/v1/rooms/{quote(space_id)}/hierarchy?limit=100"
+                   f"&user_id={quote(f'@dutyroom_bot:{stack.domain}')}")
             async with session.get(url + (f"&from={quote(token)}" if token else "")) as resp:
                 body = await resp.json()
             assert resp.status == 200, body

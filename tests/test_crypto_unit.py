@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 from mautrix.errors import DecryptionError
+from mautrix.util.async_db import Database
 
 from bridge.crypto.manager import Encryption
 from bridge.crypto.media import clean_file, decrypt_file, encrypt_file
+from bridge.crypto.to_device import ToDeviceInbox
+from bridge.db import upgrade_table
 from bridge.relay_content import citizen_to_officer
 
 
@@ -66,16 +69,29 @@ def to_device(sender: str) -> dict[str, Any]:
 
 
 async def test_one_bad_to_device_message_does_not_lose_the_others() -> None:
-    enc = Encryption.__new__(Encryption)
-    enc.machine = FakeMachine()  # type: ignore[assignment]
-    await enc.handle_transaction({
-        "events": [],
-        "de.sorunome.msc2409.to_device": [to_device("@bad:localhost"), to_device("@ok:localhost")],
-        "org.matrix.msc3202.device_lists": {"changed": ["@ok:localhost"], "left": []},
-        "org.matrix.msc3202.device_one_time_keys_count": {
-            "@bot:localhost": {"DEV": {"signed_curve25519": 3}}},
-    })
-    assert enc.machine.calls == [  # type: ignore[attr-defined]
-        ("to_device", "@ok:localhost"), ("device_lists", ["@ok:localhost"]),
-        ("otk", {"@bot:localhost": {"DEV": 3}}),
-    ]
+    db = Database.create("sqlite::memory:", upgrade_table=upgrade_table)
+    await db.start()
+    try:
+        enc = Encryption.__new__(Encryption)
+        enc.machine = FakeMachine()  # type: ignore[assignment]
+        enc.inbox = ToDeviceInbox(enc.machine, db, "@bot:localhost", readable=False)  # type: ignore[arg-type]
+        body = {
+            "events": [],
+            "de.sorunome.msc2409.to_device": [to_device("@bad:localhost"),
+                                              to_device("@ok:localhost")],
+            "org.matrix.msc3202.device_lists": {"changed": ["@ok:localhost"], "left": []},
+            "org.matrix.msc3202.device_one_time_keys_count": {
+                "@bot:localhost": {"DEV": {"signed_curve25519": 3}}},
+        }
+        await enc.handle_transaction(body)
+        assert enc.machine.calls == [  # type: ignore[attr-defined]
+            ("to_device", "@ok:localhost"), ("device_lists", ["@ok:localhost"]),
+            ("otk", {"@bot:localhost": {"DEV": 3}}),
+        ]
+        # The same messages again (pushed, then read back from the inbox): handled once.
+        enc.machine.calls.clear()  # type: ignore[attr-defined]
+        assert not await enc.inbox.handle(to_device("@ok:localhost"))
+        await enc.handle_transaction(body)
+        assert ("to_device", "@ok:localhost") not in enc.machine.calls  # type: ignore[attr-defined]
+    finally:
+        await db.stop()

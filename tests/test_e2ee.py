@@ -496,29 +496,35 @@ async def test_a_lost_device_or_database_means_a_new_device_never_a_crash(
 
     from tests.kit.bridge import InProcessBridge, write_config
 
+    as_bot = {"user_id": "@dutyroom_bot:localhost"}  # the bot, not the appservice's own user
+
     async def bot_devices() -> set[str]:
         async with aiohttp.ClientSession() as http, http.get(
-            f"{stack.url}/_matrix/client/v3/devices",
+            f"{stack.url}/_matrix/client/v3/devices", params=as_bot,
             headers={"Authorization": f"Bearer {stack.as_token}"},
         ) as resp:
             return {d["device_id"] for d in (await resp.json())["devices"]}
 
     first = InProcessBridge(write_config(tmp_path / "config.yaml", bridge_settings))
     runtime = await first.start()
-    device = runtime.encryption.device_id
-    assert await bot_devices() == {device}
-    await first.stop()
+    try:
+        device = runtime.encryption.device_id
+        assert await bot_devices() == {device}
+    finally:
+        await first.stop()
 
     async with aiohttp.ClientSession() as http, http.delete(
-        f"{stack.url}/_matrix/client/v3/devices/{device}",
+        f"{stack.url}/_matrix/client/v3/devices/{device}", params=as_bot,
         headers={"Authorization": f"Bearer {stack.as_token}"}, json={},
     ) as resp:
         assert resp.status == 200, await resp.text()
     again = InProcessBridge(first.config_path)
     runtime = await again.start()
-    second = runtime.encryption.device_id
-    assert second != device and await bot_devices() == {second}
-    await again.stop()
+    try:
+        second = runtime.encryption.device_id
+        assert second != device and await bot_devices() == {second}
+    finally:
+        await again.stop()
 
     bridge_settings.database = f"sqlite:{tmp_path}/fresh.db"
     fresh = InProcessBridge(write_config(tmp_path / "fresh.yaml", bridge_settings))
