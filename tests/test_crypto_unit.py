@@ -95,3 +95,42 @@ async def test_one_bad_to_device_message_does_not_lose_the_others() -> None:
         assert ("to_device", "@ok:localhost") not in enc.machine.calls  # type: ignore[attr-defined]
     finally:
         await db.stop()
+
+
+class FakeInboxApi:
+    """The bot device's inbox as /sync pages it: each page's messages, then an empty page."""
+
+    def __init__(self, pages: list[list[dict[str, Any]]]) -> None:
+        self.pages, self.asked = pages, []  # type: ignore[var-annotated]
+
+    async def request(self, method: Any, path: Any, query_params: dict[str, Any]) -> dict[str, Any]:
+        self.asked.append(query_params.get("since"))
+        events = self.pages.pop(0) if self.pages else []
+        return {"to_device": {"events": events}, "next_batch": f"s{len(self.asked)}"}
+
+
+async def test_the_inbox_is_emptied_not_replayed_after_an_upgrade_and_read_on_after() -> None:
+    """The first read after this version empties what the inbox held (pushed before, when no
+    digests were kept: handling it again would fail and start new Olm sessions), unless the
+    device is new; later reads go on from the stored token and handle what was not pushed."""
+    db = Database.create("sqlite::memory:", upgrade_table=upgrade_table)
+    await db.start()
+    try:
+        machine = FakeMachine()
+        machine.client = type("C", (), {})()  # type: ignore[attr-defined]
+        machine.client.device_id = "DEV"  # type: ignore[attr-defined]
+        old = [to_device("@old:localhost"), to_device("@older:localhost")]
+        machine.client.api = api = FakeInboxApi([old])  # type: ignore[attr-defined]
+        inbox = ToDeviceInbox(machine, db, "@bot:localhost", readable=True)  # type: ignore[arg-type]
+        assert await inbox.read(not_before=1) == 0 and machine.calls == []
+        assert api.asked == [None, "s1"]  # emptied: paged until an empty page
+        pushed = to_device("@pushed:localhost")
+        assert await inbox.handle(pushed)
+        api.pages = [[pushed, to_device("@lost:localhost")]]
+        assert await inbox.read(not_before=2**40) == 1  # the pushed one is not handled again
+        assert machine.calls == [("to_device", "@pushed:localhost"), ("to_device", "@lost:localhost")]
+        assert api.asked[2] == "s2"  # on from the stored token
+        # A read that began after the moment asked for already looked: not asked again.
+        assert await inbox.read(not_before=1) == 0 and len(api.asked) == 4
+    finally:
+        await db.stop()
