@@ -134,3 +134,26 @@ async def test_the_inbox_is_emptied_not_replayed_after_an_upgrade_and_read_on_af
         assert await inbox.read(not_before=1) == 0 and len(api.asked) == 4
     finally:
         await db.stop()
+
+
+async def test_a_failed_read_of_the_inbox_does_not_count_as_a_read() -> None:
+    db = Database.create("sqlite::memory:", upgrade_table=upgrade_table)
+    await db.start()
+    try:
+        machine = FakeMachine()
+        machine.client = type("C", (), {})()  # type: ignore[attr-defined]
+        machine.client.device_id = "DEV"  # type: ignore[attr-defined]
+
+        class Down:
+            async def request(self, *_: Any, **__: Any) -> dict[str, Any]:
+                raise ConnectionError("homeserver down")
+
+        machine.client.api = Down()  # type: ignore[attr-defined]
+        inbox = ToDeviceInbox(machine, db, "@bot:localhost", readable=True)  # type: ignore[arg-type]
+        inbox.new_device = True
+        with pytest.raises(ConnectionError):
+            await inbox.read(not_before=1)
+        machine.client.api = api = FakeInboxApi([[to_device("@lost:localhost")]])  # type: ignore[attr-defined]
+        assert await inbox.read(not_before=1) == 1 and api.asked == [None, "s1"]
+    finally:
+        await db.stop()

@@ -123,8 +123,12 @@ class ToDeviceInbox:
         async with self._reading:
             if self._last_read_started >= not_before:
                 return 0
-            self._last_read_started = time.time()
-            return await self._read()
+            previous, self._last_read_started = self._last_read_started, time.time()
+            try:
+                return await self._read()
+            except BaseException:  # a read that failed read nothing: the next caller tries
+                self._last_read_started = previous
+                raise
 
     async def _read(self) -> int:
         since = await self.db.fetchval("SELECT since FROM to_device_sync WHERE id=1")
