@@ -10,6 +10,7 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from mautrix.api import HTTPAPI, Method
 from mautrix.api import Path as ApiPath
 from mautrix.appservice.state_store.asyncpg import PgASStateStore
@@ -220,11 +221,14 @@ class Runtime:
     async def _register_bot(self) -> bool:
         """The bot is a user of the bridge's namespace, not the appservice's own user
         (Config.sender_localpart): register it once (a homeserver that has it, as every install
-        from before, answers M_USER_IN_USE). Asks the homeserver whose the registration is, so a
-        registration from before (the bot as the appservice's user) keeps working as it did.
-        True if the bot is a user of its own, which may read its device's inbox."""
+        from before, answers M_USER_IN_USE). The homeserver says which user the registration
+        names, so a registration from before (the bot as the appservice's user) keeps working
+        as it did. True if the bot is not that user, and so may read its device's inbox."""
         bot = self.config.bot_mxid
-        api = HTTPAPI(base_url=self.config["homeserver.address"], token=self.az.as_token)
+        verify = bool(self.config["homeserver.verify_ssl"])
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=None if verify else False))
+        api = HTTPAPI(base_url=self.config["homeserver.address"], token=self.az.as_token,
+                      client_session=session)
         try:
             sender = (await api.request(Method.GET, ApiPath.v3.account.whoami))["user_id"]
             if sender == bot:
@@ -238,7 +242,7 @@ class Runtime:
                 pass
             return True
         finally:
-            await api.session.close()
+            await session.close()
 
     async def _handle(self, event: Event) -> None:
         await self.state_store.update_state(event)

@@ -262,15 +262,16 @@ class Encryption:
         """Wait for a missing Megolm key: on its way in a push, or already in the bot device's
         inbox on the homeserver, never pushed (sent while the bridge was down, or in a push cut
         off by a crash: bridge/crypto/to_device.py)."""
-        joined = self._joined_at.get(event.room_id)
-        if joined is not None and event.timestamp < joined:
-            # Sent before the bot joined: the sender's client never shared the key with
-            # the bot's device, and never will. No point waiting for it.
-            return False
         sent = event.timestamp / 1000
 
         async def have() -> bool:  # (the key may have come since the first try)
             return await self.store.has_group_session(event.room_id, session_id)
+
+        joined = self._joined_at.get(event.room_id)
+        if joined is not None and event.timestamp < joined:
+            # Sent before the bot joined: the sender's client never shared the key with
+            # the bot's device, and never will. No point waiting for it.
+            return await have()
 
         async def look(not_before: float) -> bool:
             try:
