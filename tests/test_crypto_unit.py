@@ -109,6 +109,13 @@ class FakeInboxApi:
         return {"to_device": {"events": events}, "next_batch": f"s{len(self.asked)}"}
 
 
+def machine_reading(api: Any) -> FakeMachine:
+    """A fake Olm machine whose client reads the inbox through `api`."""
+    machine = FakeMachine()
+    machine.client = type("Client", (), {"device_id": "DEV", "api": api})()  # type: ignore[attr-defined]
+    return machine
+
+
 async def test_the_inbox_is_emptied_not_replayed_after_an_upgrade_and_read_on_after() -> None:
     """The first read after this version empties what the inbox held (pushed before, when no
     digests were kept: handling it again would fail and start new Olm sessions), unless the
@@ -116,11 +123,8 @@ async def test_the_inbox_is_emptied_not_replayed_after_an_upgrade_and_read_on_af
     db = Database.create("sqlite::memory:", upgrade_table=upgrade_table)
     await db.start()
     try:
-        machine = FakeMachine()
-        machine.client = type("C", (), {})()  # type: ignore[attr-defined]
-        machine.client.device_id = "DEV"  # type: ignore[attr-defined]
-        old = [to_device("@old:localhost"), to_device("@older:localhost")]
-        machine.client.api = api = FakeInboxApi([old])  # type: ignore[attr-defined]
+        machine = machine_reading(api := FakeInboxApi([[to_device("@old:localhost"),
+                                                         to_device("@older:localhost")]]))
         inbox = ToDeviceInbox(machine, db, "@bot:localhost", readable=True)  # type: ignore[arg-type]
         assert await inbox.read(not_before=1) == 0 and machine.calls == []
         assert api.asked == [None, "s1"]  # emptied: paged until an empty page
@@ -140,15 +144,11 @@ async def test_a_failed_read_of_the_inbox_does_not_count_as_a_read() -> None:
     db = Database.create("sqlite::memory:", upgrade_table=upgrade_table)
     await db.start()
     try:
-        machine = FakeMachine()
-        machine.client = type("C", (), {})()  # type: ignore[attr-defined]
-        machine.client.device_id = "DEV"  # type: ignore[attr-defined]
-
         class Down:
             async def request(self, *_: Any, **__: Any) -> dict[str, Any]:
                 raise ConnectionError("homeserver down")
 
-        machine.client.api = Down()  # type: ignore[attr-defined]
+        machine = machine_reading(Down())
         inbox = ToDeviceInbox(machine, db, "@bot:localhost", readable=True)  # type: ignore[arg-type]
         inbox.new_device = True
         with pytest.raises(ConnectionError):

@@ -7,14 +7,15 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.kit.bridge import BridgeSettings
+from tests.kit.bridge import BridgeProcess, BridgeSettings, write_config
 from tests.kit.clients import UserFactory, eventually
 from tests.kit.duty import DutyRoom, start_duty_room
-from tests.kit.e2ee import ENCRYPTION, EncryptingUserFactory
+from tests.kit.e2ee import ENCRYPTION, EncryptingUser, EncryptingUserFactory
 from tests.kit.stack import Stack
 from tests.test_consultation import body_of, has, in_thread, is_root, send, thread_reply
 
@@ -188,15 +189,14 @@ async def test_an_officer_who_first_signs_in_while_invited_reads_the_cases(
         await element.close()
 
 
-async def test_kill_mid_encrypted_conversation_relays_everything_once(
+@asynccontextmanager
+async def encrypted_case_in_a_process(
     stack: Stack, bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
-    e2ee_users: EncryptingUserFactory, prefix: str,
-) -> None:
-    """SIGKILL between storing and processing/sending: every message is decrypted and relayed
-    exactly once after the restart (keys and sessions survive in the bridge's database)."""
-    from tests.kit.bridge import BridgeProcess, write_config
+    e2ee_users: EncryptingUserFactory, prefix: str, question: str,
+) -> AsyncIterator[tuple[BridgeProcess, EncryptingUser, str, EncryptingUser, str, str]]:
+    """A bridge process (to be killed or stopped) with encrypted officers' rooms, and one case:
+    (process, officer, officers' room, citizen, DM, the case's root event)."""
     from tests.kit.duty import prepare_roster
-    from tests.test_consultation_restart import converse_across_a_kill
     from tests.test_directory import resolve
 
     bridge_settings.extra["consultation.encrypt_officers_rooms"] = True
@@ -211,19 +211,33 @@ async def test_kill_mid_encrypted_conversation_relays_everything_once(
         citizen = await e2ee_users("citizen")
         dm = await citizen.create_encrypted_dm(f"@{prefix}fgw:localhost")
         await citizen.wait_for(dm, has("网上值班室"))
-        await citizen.send_text(dm, "问题 0")
+        await citizen.send_text(dm, question)
         [root] = await officer.wait_for(room, is_root)
+        yield process, officer, room, citizen, dm, root["event_id"]
+    finally:
+        process.stop()
 
+
+async def test_kill_mid_encrypted_conversation_relays_everything_once(
+    stack: Stack, bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
+    e2ee_users: EncryptingUserFactory, prefix: str,
+) -> None:
+    """SIGKILL between storing and processing/sending: every message is decrypted and relayed
+    exactly once after the restart (keys and sessions survive in the bridge's database; a key
+    whose push the kill cut off is read from the bot device's inbox)."""
+    from tests.test_consultation_restart import converse_across_a_kill
+
+    async with encrypted_case_in_a_process(stack, bridge_settings, roster_dir, tmp_path,
+                                           e2ee_users, prefix, "问题 0") as case:
+        process, officer, room, citizen, dm, root = case
         asked = [f"问题 {i}" for i in range(1, 9)]
         answered = [f"答复 {i}" for i in range(1, 9)]
         questions, answers = await converse_across_a_kill(
-            process, officer, room, root["event_id"], citizen, dm, asked, answered, kill_after=3)
+            process, officer, room, root, citizen, dm, asked, answered, kill_after=3)
         assert questions == ["问题 0", *asked]
         assert answers == answered
         assert not citizen.undecrypted(dm) and not officer.undecrypted(room)
         assert not [e for e in citizen.events[dm] if "未能解密" in body_of(e)]
-    finally:
-        process.stop()
 
 
 async def test_a_key_shared_while_the_bridge_is_down_is_read_after_the_restart(
@@ -234,34 +248,17 @@ async def test_a_key_shared_while_the_bridge_is_down_is_read_after_the_restart(
     bridge's device while the bridge is down. The homeserver pushes no to-device message to an
     appservice it counts as down and keeps none for the retry; the key waits in the bot
     device's inbox, which the bridge reads at start, and the answer reaches the citizen."""
-    from tests.kit.bridge import BridgeProcess, write_config
-    from tests.kit.duty import prepare_roster
-    from tests.test_directory import resolve
-
-    bridge_settings.extra["consultation.encrypt_officers_rooms"] = True
-    officers = await prepare_roster(bridge_settings, roster_dir, e2ee_users,  # type: ignore[arg-type]
-                                    always_open=True)
-    process = BridgeProcess(write_config(tmp_path / "config.yaml", bridge_settings), stack.port)
-    await process.astart()
-    try:
-        officer = officers["fgw1"]
-        room = await resolve(officer, f"#{prefix}officers_fgw:localhost")
-        await officer.join(room)
-        citizen = await e2ee_users("citizen")
-        dm = await citizen.create_encrypted_dm(f"@{prefix}fgw:localhost")
-        await citizen.wait_for(dm, has("网上值班室"))
-        await citizen.send_text(dm, "停机前的问题")
-        [root] = await officer.wait_for(room, is_root)
+    async with encrypted_case_in_a_process(stack, bridge_settings, roster_dir, tmp_path,
+                                           e2ee_users, prefix, "停机前的问题") as case:
+        process, officer, room, citizen, dm, root = case
         process.stop()
-        await send(officer, room, thread_reply(root["event_id"], "停机时写的答复"))
+        await send(officer, room, thread_reply(root, "停机时写的答复"))
         await asyncio.sleep(1)  # the homeserver's push of the key fails
         await process.astart()
         [answer] = await citizen.wait_for(dm, has("停机时写的答复"))
         assert answer["sender"] == f"@{prefix}fgw:localhost"
         assert not officer.undecrypted(room)
         assert not [e for e in officer.events[room] if "未能解密" in body_of(e)]
-    finally:
-        process.stop()
 
 
 async def test_with_encryption_off_an_encrypted_dm_is_told_plainly(
