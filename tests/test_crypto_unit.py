@@ -157,3 +157,27 @@ async def test_a_failed_read_of_the_inbox_does_not_count_as_a_read() -> None:
         assert await inbox.read(not_before=1) == 1 and api.asked == [None, "s1"]
     finally:
         await db.stop()
+
+
+async def test_a_first_read_cut_short_empties_the_rest_rather_than_replaying_it() -> None:
+    """The first read after the upgrade is a drain; if it fails half-way, the next read drains
+    again from the start instead of handling the older messages left in the inbox."""
+    db = Database.create("sqlite::memory:", upgrade_table=upgrade_table)
+    await db.start()
+    try:
+        class CutShort(FakeInboxApi):
+            async def request(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+                if len(self.asked) == 1:
+                    self.asked.append("failed")
+                    raise ConnectionError("homeserver gone")
+                return await super().request(*args, **kwargs)
+
+        old = [to_device("@old:localhost")]
+        machine = machine_reading(api := CutShort([old, old]))
+        inbox = ToDeviceInbox(machine, db, "@bot:localhost", readable=True)  # type: ignore[arg-type]
+        with pytest.raises(ConnectionError):
+            await inbox.read(not_before=1)
+        assert await inbox.read(not_before=1) == 0 and machine.calls == []
+        assert api.asked[2] is None  # drained again from the start, nothing handled
+    finally:
+        await db.stop()

@@ -158,9 +158,10 @@ class ToDeviceInbox:
             if replay:
                 await self._extras(body)
             since = body["next_batch"]
-            await self.db.execute(
-                "INSERT INTO to_device_sync (id, since) VALUES (1, $1) "
-                "ON CONFLICT (id) DO UPDATE SET since=excluded.since", since)
+            if replay or not events:  # (a drain cut short starts again: its token is not kept)
+                await self.db.execute(
+                    "INSERT INTO to_device_sync (id, since) VALUES (1, $1) "
+                    "ON CONFLICT (id) DO UPDATE SET since=excluded.since", since)
             if not events:
                 break
         if handled:
