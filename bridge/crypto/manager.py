@@ -184,11 +184,7 @@ class Encryption:
         """To-device messages, device-list changes and one-time-key counts (MSC2409/MSC3202),
         handled before the transaction is acknowledged. One bad item is logged, never fatal."""
         for raw in _field(body, "to_device", "de.sorunome.msc2409") or []:
-            try:
-                await self.inbox.handle(raw)
-            except Exception:
-                log.exception("To-device event %s from %s failed",
-                              raw.get("type"), raw.get("sender"))
+            await self.inbox.handle(raw)
         lists = _field(body, "device_lists", "org.matrix.msc3202")
         if isinstance(lists, dict) and lists.get("changed"):
             try:

@@ -72,20 +72,25 @@ class ToDeviceInbox:
         self._task: asyncio.Task[None] | None = None
 
     # Every to-device message, pushed or read back, is handled here -----------------------------
-    async def handle(self, raw: dict[str, Any]) -> bool:
-        """False if it was handled before (pushed and read back, or pushed twice)."""
+    async def handle(self, raw: dict[str, Any], how: str = "pushed") -> bool:
+        """False if it was handled before (pushed and read back, or pushed twice). One bad
+        message is logged, never fatal to the others."""
         key = digest(raw)
         async with self._handling:
-            if await self.db.fetchval("SELECT 1 FROM to_device_seen WHERE digest=$1", key):
-                return False
             try:
-                await self.machine.handle_as_to_device_event(ASToDeviceEvent.deserialize(raw))
-            finally:
-                # Also when it failed: handling it again would fail the same way. (A crash in
-                # between handles it again from the inbox: at worst a failed decryption.)
-                await self.db.execute(
-                    "INSERT INTO to_device_seen (digest, seen_at) VALUES ($1, $2) "
-                    "ON CONFLICT (digest) DO NOTHING", key, int(time.time() * 1000))
+                if await self.db.fetchval("SELECT 1 FROM to_device_seen WHERE digest=$1", key):
+                    return False
+                try:
+                    await self.machine.handle_as_to_device_event(ASToDeviceEvent.deserialize(raw))
+                finally:
+                    # Also when it failed: handling it again would fail the same way. (A crash
+                    # in between handles it again from the inbox: at worst a failed decryption.)
+                    await self.db.execute(
+                        "INSERT INTO to_device_seen (digest, seen_at) VALUES ($1, $2) "
+                        "ON CONFLICT (digest) DO NOTHING", key, int(time.time() * 1000))
+            except Exception:
+                log.exception("To-device event %s from %s (%s) failed",
+                              raw.get("type"), raw.get("sender"), how)
             return True
 
     # Reading the inbox ---------------------------------------------------------------------
@@ -150,11 +155,7 @@ class ToDeviceInbox:
                     continue
                 raw = {**raw, "to_user_id": self.user_id,
                        "to_device_id": self.machine.client.device_id}
-                try:
-                    handled += await self.handle(raw)
-                except Exception:
-                    log.exception("To-device event %s from %s (read back) failed",
-                                  raw.get("type"), raw.get("sender"))
+                handled += await self.handle(raw, "read back")
             if replay:
                 await self._extras(body)
             since = body["next_batch"]
