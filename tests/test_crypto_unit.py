@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -48,6 +50,10 @@ def test_the_relay_keeps_an_encrypted_attachment_for_reupload() -> None:
 class FakeMachine:
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
+
+    @asynccontextmanager
+    async def atomically(self) -> AsyncIterator[None]:
+        yield
 
     async def handle_as_to_device_event(self, event: Any) -> None:
         if event.type.t == "m.room.encrypted" and event.sender == "@bad:localhost":

@@ -223,19 +223,14 @@ async def test_kill_mid_encrypted_conversation_relays_everything_once(
     e2ee_users: EncryptingUserFactory, prefix: str,
 ) -> None:
     """SIGKILL between storing and processing/sending: every message is decrypted and relayed
-    exactly once after the restart (keys and sessions survive in the bridge's database)."""
+    exactly once after the restart (keys and sessions survive in the bridge's database; a key
+    whose push the kill cut off is read from the bot device's inbox, and a kill while it was
+    being stored leaves it whole: tests/test_to_device_atomic.py)."""
     from tests.test_consultation_restart import converse_across_a_kill
 
     async with encrypted_case_in_a_process(stack, bridge_settings, roster_dir, tmp_path,
                                            e2ee_users, prefix, "问题 0") as case:
         process, officer, room, citizen, dm, root = case
-        # The officer's key reaches the bridge before the kills: a SIGKILL between mautrix
-        # storing the Olm session's new state and the Megolm key it carried loses that key
-        # even from the inbox (the Olm message cannot be decrypted twice), which this test is
-        # not about (see the closing note of session 8); a key whose push a stop or a kill
-        # cut off is read from the inbox (the next test).
-        await send(officer, room, thread_reply(root, "收到，稍后逐条答复"))
-        await citizen.wait_for(dm, has("收到，稍后逐条答复"))
         asked = [f"问题 {i}" for i in range(1, 9)]
         answered = [f"答复 {i}" for i in range(1, 9)]
         questions, answers = await converse_across_a_kill(

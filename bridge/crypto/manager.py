@@ -27,8 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from mautrix.api import Method
 from mautrix.api import Path as ApiPath
-from mautrix.client import Client
-from mautrix.crypto import OlmMachine, PgCryptoStore
+from mautrix.crypto import PgCryptoStore
 from mautrix.errors import (
     DecryptionError,
     EncryptionError,
@@ -49,6 +48,7 @@ from mautrix.types import (
     TrustState,
 )
 
+from .machine import BridgeOlmMachine, CryptoClient
 from .to_device import ToDeviceInbox
 
 if TYPE_CHECKING:
@@ -84,11 +84,11 @@ class Encryption:
         self.bot_mxid = config.bot_mxid
         self.key_wait = float(config["encryption.key_wait_seconds"])
         self.store = PgCryptoStore(self.bot_mxid, PICKLE_KEY, db)
-        self.client = Client(
+        self.client = CryptoClient(
             mxid=self.bot_mxid, base_url=config["homeserver.address"], token=az.as_token,
             state_store=state_store, log=logging.getLogger("dutyroom.crypto.client"),
         )
-        self.machine = OlmMachine(self.client, self.store, state_store,
+        self.machine = BridgeOlmMachine(self.client, self.store, state_store,
                                   log=logging.getLogger("dutyroom.crypto.olm"))
         # Citizens' and officers' clients are rarely verified; encrypting only to verified devices
         # would leave them unable to read anything. `encryption.require_verification` says so.

@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import time
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from mautrix.api import Method
@@ -35,8 +36,9 @@ from mautrix.api import Path as ApiPath
 from mautrix.types import ASToDeviceEvent, DeviceLists, DeviceOTKCount
 
 if TYPE_CHECKING:
-    from mautrix.crypto import OlmMachine
     from mautrix.util.async_db import Database
+
+    from .machine import BridgeOlmMachine
 
 log = logging.getLogger("dutyroom.crypto.inbox")
 
@@ -58,7 +60,9 @@ def digest(raw: dict[str, Any]) -> str:
 
 
 class ToDeviceInbox:
-    def __init__(self, machine: OlmMachine, db: Database, user_id: str, readable: bool) -> None:
+    def __init__(
+        self, machine: BridgeOlmMachine, db: Database, user_id: str, readable: bool
+    ) -> None:
         self.machine = machine
         self.db = db
         self.user_id = user_id
@@ -74,22 +78,33 @@ class ToDeviceInbox:
     # Every to-device message, pushed or read back, is handled here -----------------------------
     async def handle(self, raw: dict[str, Any], how: str = "pushed") -> bool:
         """False if it was handled before (pushed and read back, or pushed twice). One bad
-        message is logged, never fatal to the others."""
+        message is logged, never fatal to the others.
+
+        What handling an Olm message stores (the session's new state, the Megolm key it
+        carried) and its digest are stored in one transaction: a crash in between leaves none of
+        them, and the message, still in the inbox, decrypts when it is read back
+        (bridge/crypto/machine.py)."""
         key = digest(raw)
+        # Only an Olm message moves a ratchet. (A plain one, a key request, may wait for
+        # mautrix's key-fetching lock, whose holder may wait for SQLite's one connection.)
+        olm = raw.get("type") == "m.room.encrypted"
         async with self._handling:
             try:
-                if await self.db.fetchval("SELECT 1 FROM to_device_seen WHERE digest=$1", key):
-                    return False
-                try:
-                    await self.machine.handle_as_to_device_event(ASToDeviceEvent.deserialize(raw))
-                finally:
-                    # Also when it failed: handling it again would fail the same way. (A crash
-                    # in between handles it again from the inbox: at worst a failed decryption.)
+                async with self.machine.atomically() if olm else nullcontext():
+                    if await self.db.fetchval("SELECT 1 FROM to_device_seen WHERE digest=$1", key):
+                        return False
+                    try:
+                        await self.machine.handle_as_to_device_event(
+                            ASToDeviceEvent.deserialize(raw))
+                    except Exception:
+                        # Kept as handled: handling it again would fail the same way.
+                        log.exception("To-device event %s from %s (%s) failed",
+                                      raw.get("type"), raw.get("sender"), how)
                     await self.db.execute(
                         "INSERT INTO to_device_seen (digest, seen_at) VALUES ($1, $2) "
                         "ON CONFLICT (digest) DO NOTHING", key, int(time.time() * 1000))
-            except Exception:
-                log.exception("To-device event %s from %s (%s) failed",
+            except Exception:  # the database: nothing of it stored, read back later
+                log.exception("To-device event %s from %s (%s) could not be stored",
                               raw.get("type"), raw.get("sender"), how)
             return True
 
