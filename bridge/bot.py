@@ -86,6 +86,11 @@ class Bot:
         under a key named after the letter (so a repeat sends nothing). A hook that raises is
         logged and not called again for this letter."""
 
+    async def runtime_problem(self, kind: str, send_key: str, details: dict[str, str]) -> None:
+        """Called when the runtime meets something an administrator must act on that is no
+        single event's (e.g. a registration too old to read the encryption device's inbox).
+        `kind` names the message, `send_key` makes a repeat send nothing."""
+
     def event_handlers(self) -> list[tuple[tuple[EventType, ...], Callable[[Any], Awaitable[None]]]]:
         found = []
         for attr in dir(type(self)):

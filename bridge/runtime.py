@@ -188,6 +188,7 @@ class Runtime:
         own_user = await self._register_bot()
         if self.encryption is not None:
             self.encryption.inbox.readable = own_user
+            self.encryption.inbox.on_problem = self._tell_problem
             # Before transactions are taken: their to-device messages need the device loaded.
             await self.encryption.start()
         await self.az.start(host=cfg["appservice.hostname"], port=int(cfg["appservice.port"]))
@@ -199,6 +200,9 @@ class Runtime:
             await bot.start()
         if self.mail is not None:
             await self.mail.start()  # after the bots, whose reply and failure hooks it calls
+        if self.encryption is not None and not own_user:  # (the log has said so too)
+            today = self.clock.now().date().isoformat()  # a reminder a day, at a restart
+            await self._tell_problem("old_registration", f"old_registration/{today}", {})
         self.rosters.on_change.extend(bot.roster_changed for bot in self.bots)
         self.rosters.start()
         self.processor.hold = bool(cfg["appservice.inbox_hold_processing"])
@@ -260,6 +264,13 @@ class Runtime:
                 await bot.dead_letter(letter)
             except Exception:
                 log.exception("Bot %s failed on dead letter %s", bot.name, letter.id)
+
+    async def _tell_problem(self, kind: str, send_key: str, details: dict[str, str]) -> None:
+        for bot in self.bots:
+            try:
+                await bot.runtime_problem(kind, send_key, details)
+            except Exception:
+                log.exception("Bot %s failed on runtime problem %s", bot.name, kind)
 
     async def _send_failed(self, *_: Any) -> None:
         self.dead_letters.poke()

@@ -187,3 +187,46 @@ async def test_a_first_read_cut_short_empties_the_rest_rather_than_replaying_it(
         assert api.asked[2] is None  # drained again from the start, nothing handled
     finally:
         await db.stop()
+
+
+class FailingInboxApi(FakeInboxApi):
+    def __init__(self) -> None:
+        super().__init__([])
+        self.down = True
+
+    async def request(self, method: Any, path: Any, query_params: dict[str, Any]) -> dict[str, Any]:
+        if self.down:
+            raise ConnectionError("homeserver unreachable")
+        return await super().request(method, path, query_params)
+
+
+async def test_an_inbox_that_cannot_be_read_reaches_the_administrators_once_and_its_recovery_too(
+) -> None:
+    db = Database.create("sqlite::memory:", upgrade_table=upgrade_table)
+    await db.start()
+    try:
+        api = FailingInboxApi()
+        inbox = ToDeviceInbox(machine_reading(api), db, "@bot:localhost", readable=True)  # type: ignore[arg-type]
+        inbox.new_device = True
+        told: list[tuple[str, str, dict[str, str]]] = []
+
+        async def tell(kind: str, key: str, details: dict[str, str]) -> None:
+            told.append((kind, key, details))
+
+        inbox.on_problem = tell
+        await inbox.scheduled_read()
+        assert told == []  # one failure: perhaps a homeserver restart
+        await inbox.scheduled_read()
+        await inbox.scheduled_read()
+        [(kind, key, details)] = told  # once for the streak, not every ten minutes
+        assert kind == "inbox_unreadable" and details["count"] == "2"
+        assert "homeserver unreachable" in details["error"]
+        api.down = False
+        api.pages = [[to_device("@lost:localhost")]]
+        await inbox.scheduled_read()
+        assert told[1] == ("inbox_readable", key.replace("inbox_unreadable", "inbox_readable"),
+                           {"count": "3", "handled": "1"})
+        await inbox.scheduled_read()
+        assert len(told) == 2
+    finally:
+        await db.stop()

@@ -1,6 +1,7 @@
 """A registration from before the bot became a user of the namespace: the bot is the appservice's
 own user, which Synapse does not let read its device's to-device inbox (bridge/crypto/to_device.py).
-The bridge keeps working as before, and says at start what it cannot do."""
+The bridge keeps working as before, and says at start what it cannot do, in its log and to the
+administrators."""
 
 from __future__ import annotations
 
@@ -28,10 +29,17 @@ async def test_a_registration_where_the_bot_is_the_appservice_user_still_works(
         settings = stack.bridge_settings(f"sqlite:{tmp_path}/bridge.db", prefix,
                                          [str(DATA / "rosters" / "small" / "*.yaml")])
         settings.extra["consultation.encrypt_officers_rooms"] = True
+        admin = await users("admin")
+        settings.extra["admins"] = [admin.user_id]
         with caplog.at_level(logging.WARNING, logger="dutyroom.crypto.inbox"):
             duty = await start_duty_room(settings, roster_dir, tmp_path, users)  # type: ignore[arg-type]
         try:
             assert "the bot is the appservice's own user" in caplog.text.lower()
+            # The administrators are told too, with what to do.
+            admin_room = duty.bot("admin").room_id
+            await admin.join(admin_room)
+            [told] = await admin.wait_for(admin_room, has("注册文件是旧版的"))
+            assert "dutyroom -g" in told["content"]["body"]
             citizen = await users("citizen")
             dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
             await citizen.wait_for(dm, has("网上值班室"))

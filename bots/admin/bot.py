@@ -116,6 +116,12 @@ class AdminBot(Bot):
                 await self.ctx.send(f"admin/roster-applied/{roster.fingerprint()}/{jur.id}",
                                     room_id, notice(text))
 
+    async def runtime_problem(self, kind: str, send_key: str, details: dict[str, str]) -> None:
+        """The province's administrators run the bridge: only their room hears of it."""
+        if self.room_id is not None:
+            text = self.ctx.messages(f"admin.problem_{kind}", **details)
+            await self.ctx.send(f"admin/problem/{send_key}", self.room_id, notice(text))
+
     def _department_of(self, letter: DeadLetter, members: list[str]) -> str | None:
         """The department a dead letter concerns: the ghost that sent it, else a ghost in its
         room (a citizen's DM, a department room); None leaves it to the province's room."""

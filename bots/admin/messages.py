@@ -31,6 +31,21 @@ MESSAGES = {
             "或 python -m bridge dead-letters discard {id} 放弃；show {id} 查看详情。"
         ),
         "admin.dead_unknown": "（未知）",
+        "admin.problem_old_registration": (
+            "⚠ 注册文件是旧版的：应用服务以机器人本身的身份注册，家庭服务器不允许它读取机器人"
+            "加密设备的收件箱。桥接停机、重启或推送失败期间发来的加密密钥会丢失，对应的加密消息"
+            "将无法解密，发送者会被请求重发。请运行 dutyroom -g -c config.yaml -r registration.yaml "
+            "重新生成注册文件，替换家庭服务器上的注册文件并重启家庭服务器，再重启桥接。"
+        ),
+        "admin.problem_inbox_unreadable": (
+            "⚠ 已连续 {count} 次无法读取机器人加密设备的收件箱（每 {minutes} 分钟一次）。"
+            "最近的错误：{error}。恢复之前，桥接停机或推送失败期间发来的加密密钥读不到，"
+            "对应的消息会提示发送者无法解密。请检查家庭服务器和桥接的日志；恢复后会在此告知。"
+        ),
+        "admin.problem_inbox_readable": (
+            "机器人加密设备的收件箱已恢复读取（此前连续失败 {count} 次），"
+            "读回了 {handled} 条家庭服务器未推送的消息。"
+        ),
     },
     "en": {
         "admin.room_name": "Online duty room · administrators",
@@ -69,5 +84,24 @@ MESSAGES = {
             "to replay it once, or python -m bridge dead-letters discard {id}; show {id} for details."
         ),
         "admin.dead_unknown": "(unknown)",
+        "admin.problem_old_registration": (
+            "⚠ The registration is an old one: the appservice is registered as the bot itself, "
+            "and the homeserver does not let it read the bot's encryption device's inbox. Keys "
+            "sent while the bridge is down, restarting or refusing a push are lost, and the "
+            "messages they encrypt cannot be read (their senders are asked to resend). Run "
+            "dutyroom -g -c config.yaml -r registration.yaml, replace the homeserver's copy of "
+            "the registration, restart the homeserver, then the bridge."
+        ),
+        "admin.problem_inbox_unreadable": (
+            "⚠ Reading the bot's encryption device's inbox failed {count} times in a row (every "
+            "{minutes} minutes). Last error: {error}. Until it works again, keys sent while the "
+            "bridge was down or a push failed are not read, and their messages' senders are told "
+            "they could not be read. Check the homeserver's and the bridge's logs; this room "
+            "will be told when it recovers."
+        ),
+        "admin.problem_inbox_readable": (
+            "The bot's encryption device's inbox is read again (after {count} failures in a "
+            "row); {handled} message(s) the homeserver had not pushed were read back."
+        ),
     },
 }

@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("dutyroom.crypto.inbox")
 
 INTERVAL = 600.0  # seconds between scheduled reads; the inbox is emptied at the same pace
+REPORT_AFTER = 2  # scheduled reads failed in a row before the administrators hear of it
 KEEP_MS = 7 * 24 * 3600 * 1000  # digests of handled messages: far longer than INTERVAL
 # Nothing but the to-device section: no rooms, presence or account data.
 SYNC_FILTER = json.dumps({
@@ -74,6 +76,10 @@ class ToDeviceInbox:
         self._reading = asyncio.Lock()  # one read of the inbox at a time
         self._last_read_started = 0.0
         self._task: asyncio.Task[None] | None = None
+        # Told of what an administrator must act on: (kind, send key, details).
+        self.on_problem: Callable[[str, str, dict[str, str]], Awaitable[None]] | None = None
+        self._failures = 0  # scheduled reads failed in a row
+        self._failing_since = 0
 
     # Every to-device message, pushed or read back, is handled here -----------------------------
     async def handle(self, raw: dict[str, Any], how: str = "pushed") -> bool:
@@ -125,15 +131,40 @@ class ToDeviceInbox:
 
     async def _schedule(self) -> None:
         while True:
-            try:
-                await self.read(time.time())
-                await self.db.execute("DELETE FROM to_device_seen WHERE seen_at < $1",
-                                      int(time.time() * 1000) - KEEP_MS)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # the next round, or the next missing key, tries again
-                log.warning("Reading the bot device's to-device inbox failed: %s", e)
+            await self.scheduled_read()
             await asyncio.sleep(INTERVAL)
+
+    async def scheduled_read(self) -> None:
+        """One scheduled round. Failures are logged; REPORT_AFTER of them in a row reach the
+        administrators (through `on_problem`), and so does the first success after that."""
+        try:
+            handled = await self.read(time.time())
+            await self.db.execute("DELETE FROM to_device_seen WHERE seen_at < $1",
+                                  int(time.time() * 1000) - KEEP_MS)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the next round, or the next missing key, tries again
+            log.warning("Reading the bot device's to-device inbox failed: %s", e)
+            if not self._failures:
+                self._failing_since = int(time.time() * 1000)
+            self._failures += 1
+            if self._failures == REPORT_AFTER:
+                await self._report("inbox_unreadable", {
+                    "count": str(self._failures), "minutes": str(round(INTERVAL / 60)),
+                    "error": str(e) or type(e).__name__})
+            return
+        if self._failures >= REPORT_AFTER:
+            await self._report("inbox_readable", {"count": str(self._failures),
+                                                  "handled": str(handled)})
+        self._failures = 0
+
+    async def _report(self, kind: str, details: dict[str, str]) -> None:
+        if self.on_problem is None:
+            return
+        try:
+            await self.on_problem(kind, f"{kind}/{self._failing_since}", details)
+        except Exception:
+            log.exception("Could not tell the administrators (%s)", kind)
 
     async def read(self, not_before: float) -> int:
         """Read the inbox unless a read that started at or after `not_before` (epoch seconds)
