@@ -42,6 +42,22 @@ async def e2ee_duty(
     await room.bridge.stop()
 
 
+async def dm_is_named_after(citizen: EncryptingUser, dm: str, ghost: str) -> None:
+    """With the bot in it, Element would call the DM "<department> and 网上值班室": the
+    department names it after itself, with its avatar (bridge/crypto/manager.py: _keep_name)."""
+    _, profile = await citizen.request("GET", f"/_matrix/client/v3/profile/{ghost}")
+
+    async def named() -> bool:
+        status, name = await citizen.request(
+            "GET", f"/_matrix/client/v3/rooms/{dm}/state/m.room.name/")
+        return status == 200 and name.get("name") == profile["displayname"]
+    await eventually(named)
+    if profile.get("avatar_url"):
+        _, avatar = await citizen.request(
+            "GET", f"/_matrix/client/v3/rooms/{dm}/state/m.room.avatar/")
+        assert avatar.get("url") == profile["avatar_url"]
+
+
 async def test_encrypted_dm_and_encrypted_officers_room(
     e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
 ) -> None:
@@ -50,6 +66,7 @@ async def test_encrypted_dm_and_encrypted_officers_room(
     dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
     [greeting] = await citizen.wait_for(dm, has("网上值班室"))  # decrypted by the citizen
     assert greeting["sender"] == duty.ghost("fgw")
+    await dm_is_named_after(citizen, dm, duty.ghost("fgw"))
     officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
     await officer.sync(0)
     await citizen.send_text(dm, "你好，我想咨询企业投资项目备案")
@@ -445,6 +462,7 @@ async def test_a_citizen_who_turns_encryption_on_later_is_served_on(
     await citizen.wait_for(dm, lambda e: e["type"] == "m.room.encryption")
     await citizen.wait_for(dm, lambda e: e.get("state_key") == duty.runtime.config.bot_mxid
                            and e["content"].get("membership") == "join")
+    await dm_is_named_after(citizen, dm, duty.ghost("fgw"))
     await citizen.sync(0)  # the bot's device, as a client learns it before its next message
     await citizen.send_text(dm, "加密后的第一条")
     await officer.wait_for(room, in_thread(root["event_id"], "加密后的第一条"))

@@ -399,12 +399,36 @@ class Encryption:
                 log.debug("Inviting the bot into %s: %s", room_id, e)
         await self.az.intent.join_room_by_id(room_id)
         self._bot_in.add(room_id)
+        if sender != self.bot_mxid:
+            await self._keep_name(room_id, sender)
         try:  # the join's own timestamp: the homeserver's clock, like the messages'
             join = await self.az.intent.get_state_event(
                 room_id, EventType.ROOM_MEMBER, self.bot_mxid, format="event")
             self._joined_at[room_id] = int(join.timestamp)
         except Exception as e:
             log.debug("Could not read the bot's join in %s: %s", room_id, e)
+
+    async def _keep_name(self, room_id: str, ghost: str) -> None:
+        """Element names a room without a name of its own after its other members: once the bot
+        is in it, a citizen's DM with a department reads "<department> and 网上值班室", and loses
+        the department's picture. So the account that brought the bot in names the room after
+        itself, with its avatar (Element's DMs give both members the power to). Best effort: a
+        room it may not name keeps the name Element makes up."""
+        intent = self.az.intent.user(ghost)
+        try:
+            try:
+                await intent.get_state_event(room_id, EventType.ROOM_NAME)
+                return  # named by someone: not ours to change
+            except MNotFound:
+                pass
+            profile = await intent.get_profile(ghost)
+            if profile.displayname:
+                await intent.set_room_name(room_id, profile.displayname)
+            if profile.avatar_url:
+                await intent.send_state_event(room_id, EventType.ROOM_AVATAR,
+                                              {"url": profile.avatar_url})
+        except MatrixRequestError as e:
+            log.info("Could not name %s after %s: %s", room_id, ghost, e)
 
     async def _allow_key_share(self, device: Any, request: Any) -> bool:
         """Key requests are not answered: keys are shared before the first message instead
