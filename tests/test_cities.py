@@ -12,7 +12,7 @@ from pathlib import Path
 import nio
 import pytest
 
-from bots.admin.routing import admin_rooms_for, post_to_admins
+from bots.admin.routing import admin_rooms_for, post_grouped_to_admins, post_to_admins
 from bots.assessment.periods import parse_period
 from devstack import MailSink
 from tests.kit.bridge import BridgeSettings
@@ -103,6 +103,13 @@ async def test_a_city_administrator_sees_only_the_citys_notices(
     assert await post_to_admins(ctx, "test/report-gat", "gat",
                                 {"msgtype": "m.notice", "body": "省公安厅本月报告"}) == [province_room]
     await hz.wait_for(hz_room, has("杭州市发改委本月报告"))
+    # A report about several departments (a notice's overdue list): each room its own part.
+    assert await post_grouped_to_admins(
+        ctx, "test/overdue", ["hzfgw", "gat"],
+        lambda depts: {"msgtype": "m.notice", "body": "未回执：" + "、".join(map(str, depts))},
+    ) == [province_room, hz_room]
+    await hz.wait_for(hz_room, has("未回执：hzfgw"))
+    await zj.wait_for(province_room, has("未回执：hzfgw、gat"))
     await zj.wait_for(province_room, has("省公安厅本月报告"))
 
     # A roster change: the province hears the totals, 杭州 its own part.

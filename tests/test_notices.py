@@ -202,7 +202,13 @@ async def _meeting_notice_flow(staff: Staff) -> None:
     rows = await staff.runtime.db.fetch(
         "SELECT key FROM outbox WHERE key LIKE 'notice/1/remind/%' OR key LIKE 'notice/1/overdue%'")
     keys = sorted(r["key"] for r in rows)
-    assert len([k for k in keys if "/remind/" in k]) == 9 and len(keys) == 9 + 9 + 1
+    assert len([k for k in keys if "/remind/" in k]) == 9 and len(keys) == 9 + 9 + 1 + 1
+    # The administrators hear of it too (a city's room of its own departments: test_cities.py).
+    assert "notice/1/overdue-admins" in keys
+    admin_room = next(b for b in staff.runtime.bots if b.name == "admin").room_id  # type: ignore[attr-defined]
+    await admin.join(admin_room)
+    [report] = await admin.wait_for(admin_room, has("仍有 9 个部门未回执"))
+    assert "杭州市财政局" in body(report) and "督办" in body(report)
     assert (await staff.bot.tables.get(1)).status == "closed"  # chasing is over
     for user in (clerk, admin):
         await user.sync()

@@ -14,6 +14,7 @@ cannot send a notice elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mautrix.errors import MatrixRequestError
@@ -106,13 +107,27 @@ async def post_to_admins(ctx: BotContext, key: str, target: str | None,
 
     The province's room gets `key` itself (so a notice that used to go to the one room keeps its
     key), each other room `key/<jurisdiction>`, so every send is idempotent on its own."""
+    return await post_grouped_to_admins(ctx, key, [target], lambda _: content)
+
+
+async def post_grouped_to_admins(
+    ctx: BotContext, key: str, targets: list[str | None],
+    content_for: Callable[[list[str | None]], dict[str, Any]],
+) -> list[str]:
+    """One notice to each administrators' room that hears about any of `targets`, made by
+    `content_for` from the targets that room hears about (in the order given): the province's
+    room gets them all, a city's room its own. Keys as in `post_to_admins`."""
+    groups: dict[str, list[str | None]] = {}
+    for target in targets:
+        for jid in jurisdictions_with_rooms(ctx, target):
+            groups.setdefault(jid, []).append(target)
     known, rooms = _known(ctx), []
-    for jid in jurisdictions_with_rooms(ctx, target):
+    for jid, mine in groups.items():
         room_id = known.get(jid) or await ctx.room_by_alias(alias_of(ctx, jid))
         if room_id is None:
             continue
         known[jid] = room_id
-        await ctx.send(key if jid == PROVINCE else f"{key}/{jid}", room_id, content)
+        await ctx.send(key if jid == PROVINCE else f"{key}/{jid}", room_id, content_for(mine))
         rooms.append(room_id)
     return rooms
 

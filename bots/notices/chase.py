@@ -1,12 +1,15 @@
 """Chasing: departments that have not acknowledged are reminded `notices.remind_before_hours`
 working hours before the deadline; once it has passed, each one's supervisors are told in its
-room and the sender gets the list. Each step happens once per notice: its sends are queued under
+room, the sender gets the list and so do the administrators' rooms (a city's of its own
+departments). Each step happens once per notice: its sends are queued under
 keys of their own first and the step recorded after, so a restart in between repeats nothing
 (the outbox keeps one row per key) and skips nothing."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from bots.admin.routing import post_grouped_to_admins
 
 from .db import CLOSED, Notice
 
@@ -67,6 +70,15 @@ class Chaser:
                      count=len(missing), names="、".join(names(d) for d in missing))
             await self.ctx.send(f"notice/{notice.id}/overdue-sender", notice.sender_room,
                                 {"msgtype": "m.text", "body": text}, sender=self.bot.mxid)
+
+            def report(depts: list[str | None]) -> dict[str, Any]:
+                return {"msgtype": "m.notice", "body": t(
+                    "notices.overdue_admins", ref=notice.ref, title=notice.title,
+                    deadline=self.bot.delivery.when(notice.deadline), count=len(depts),
+                    names="、".join(names(d) for d in depts if d))}
+            # The administrators hear of it too: the province's of all, a city's of its own.
+            await post_grouped_to_admins(self.ctx, f"notice/{notice.id}/overdue-admins",
+                                         list(missing), report)
         await self.tables.record_step(f"notice/{notice.id}/overdue", now)
         await self.tables.set_status(notice.id, CLOSED)
         self.overdue += 1

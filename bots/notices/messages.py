@@ -24,6 +24,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "notices.ack_done_attendees": "已为{dept}回执通知 {ref}，参会人员：{names}。",
         "notices.remind": "提醒：通知 {ref}《{title}》尚未回执，截止时间 {deadline}。请发送 !回执 或对通知点 ✅。",
         "notices.overdue_room": "通知 {ref}《{title}》已于 {deadline} 截止，本部门仍未回执，请负责同志督促。",
+        "notices.overdue_admins": (
+            "通知 {ref}《{title}》已于 {deadline} 截止，仍有 {count} 个部门未回执：{names}。"
+            "已在这些部门的通知房间提醒督办人员，发文单位也已收到名单。"
+        ),
         "notices.overdue_sender": "通知 {ref}《{title}》已过回执截止时间，仍有 {count} 个部门未回执：{names}。"
                                   "已提醒各部门负责人。",
         "notices.edited_tell": "通知 {ref}《{title}》已更正（第 {version} 次），请查看上方更新后的内容。已回执的无需重新回执。",
@@ -100,6 +104,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "notices.ack_done_attendees": "Notice {ref} acknowledged for {dept}; attendees: {names}.",
         "notices.remind": "Reminder: notice {ref} \"{title}\" is not acknowledged yet; the deadline is {deadline}. Send !ack or react ✅ to it.",
         "notices.overdue_room": "Notice {ref} \"{title}\" was due {deadline} and this department has not acknowledged it; supervisors, please follow up.",
+        "notices.overdue_admins": (
+            "Notice {ref} \"{title}\" was due {deadline}; {count} department(s) have not "
+            "acknowledged: {names}. Their supervisors were told in each department's notices "
+            "room, and the sender has the list."
+        ),
         "notices.overdue_sender": "Notice {ref} \"{title}\" is past its deadline; {count} departments have not acknowledged: {names}. Their supervisors were told.",
         "notices.edited_tell": "Notice {ref} \"{title}\" was corrected (version {version}); please read the updated text above. No new receipt is needed.",
         "notices.recalled_room": "Notice {ref} \"{title}\" was recalled: {reason}.",
