@@ -126,6 +126,7 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "encryption.enabled",
             "encryption.require_verification",
             "encryption.key_wait_seconds",
+            "encryption.department_devices",
             "privacy.retention_days",
             "privacy.run_at",
             "privacy.check_interval",

@@ -200,6 +200,11 @@ class Runtime:
             await bot.start()
         if self.mail is not None:
             await self.mail.start()  # after the bots, whose reply and failure hooks it calls
+        if self.encryption is not None:
+            # Before the bridge says it is ready: a citizen may open a DM at once, and Element
+            # encrypts it only if the department has a device (none made on a warm start).
+            await self.encryption.ensure_department_devices(self._department_accounts())
+            self.rosters.on_change.append(self._roster_devices)
         if self.encryption is not None and not own_user:  # (the log has said so too)
             today = self.clock.now().date().isoformat()  # a reminder a day, at a restart
             await self._tell_problem("old_registration", f"old_registration/{today}", {})
@@ -264,6 +269,23 @@ class Runtime:
                 await bot.dead_letter(letter)
             except Exception:
                 log.exception("Bot %s failed on dead letter %s", bot.name, letter.id)
+
+    def _department_accounts(self) -> list[str]:
+        return [self.config.ghost_mxid(d) for d in sorted(self.rosters.current.departments)]
+
+    async def _roster_devices(self) -> None:
+        """New departments get their devices in the background (the roster's listeners run in
+        turn: a city's worth of devices must not hold up the others)."""
+        if self.encryption is not None:
+            self._in_background(
+                self._ensure_devices_later(self.encryption, self._department_accounts()))
+
+    @staticmethod
+    async def _ensure_devices_later(encryption: Encryption, mxids: list[str]) -> None:
+        try:
+            await encryption.ensure_department_devices(mxids)
+        except Exception:
+            log.exception("Making the new departments' encryption devices failed")
 
     async def _tell_problem(self, kind: str, send_key: str, details: dict[str, str]) -> None:
         for bot in self.bots:

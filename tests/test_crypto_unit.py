@@ -10,6 +10,7 @@ import pytest
 from mautrix.errors import DecryptionError
 from mautrix.util.async_db import Database
 
+from bridge.crypto.ghosts import GhostDevice
 from bridge.crypto.manager import Encryption
 from bridge.crypto.media import clean_file, decrypt_file, encrypt_file
 from bridge.crypto.to_device import ToDeviceInbox
@@ -68,6 +69,10 @@ class FakeMachine:
                                    for u, v in counts.items()}))
 
 
+async def _rooms_of(user: str) -> list[str]:
+    return []
+
+
 def to_device(sender: str) -> dict[str, Any]:
     return {"type": "m.room.encrypted", "sender": sender, "to_user_id": "@bot:localhost",
             "to_device_id": "DEV", "content": {"algorithm": "m.olm.v1.curve25519-aes-sha2",
@@ -79,21 +84,36 @@ async def test_one_bad_to_device_message_does_not_lose_the_others() -> None:
     await db.start()
     try:
         enc = Encryption.__new__(Encryption)
+        enc.db, enc.bot_mxid = db, "@bot:localhost"
         enc.machine = FakeMachine()  # type: ignore[assignment]
         enc.inbox = ToDeviceInbox(enc.machine, db, "@bot:localhost", readable=False)  # type: ignore[arg-type]
+        enc.bot_device = GhostDevice("@bot:localhost", enc.machine, enc.inbox)  # type: ignore[arg-type]
+        # A department's own device: its to-device messages and key counts go to it.
+        ghost_machine = FakeMachine()
+        ghost = GhostDevice("@ghost:localhost", ghost_machine, ToDeviceInbox(  # type: ignore[arg-type]
+            ghost_machine, db, "@ghost:localhost", readable=False, account="@ghost:localhost"))  # type: ignore[arg-type]
+        enc.ghosts = type("Ghosts", (), {"get": lambda self, m: ghost if m == ghost.mxid else None,
+                                         "__len__": lambda self: 1})()  # type: ignore[assignment]
+        enc.state_store = type("States", (), {"find_shared_rooms": staticmethod(
+            lambda user: _rooms_of(user))})()  # type: ignore[assignment]
         body = {
             "events": [],
             "de.sorunome.msc2409.to_device": [to_device("@bad:localhost"),
-                                              to_device("@ok:localhost")],
+                                              to_device("@ok:localhost"),
+                                              {**to_device("@citizen:localhost"),
+                                               "to_user_id": "@ghost:localhost"}],
             "org.matrix.msc3202.device_lists": {"changed": ["@ok:localhost"], "left": []},
             "org.matrix.msc3202.device_one_time_keys_count": {
-                "@bot:localhost": {"DEV": {"signed_curve25519": 3}}},
+                "@bot:localhost": {"DEV": {"signed_curve25519": 3}},
+                "@ghost:localhost": {"GDEV": {"signed_curve25519": 5}}},
         }
         await enc.handle_transaction(body)
         assert enc.machine.calls == [  # type: ignore[attr-defined]
             ("to_device", "@ok:localhost"), ("device_lists", ["@ok:localhost"]),
             ("otk", {"@bot:localhost": {"DEV": 3}}),
         ]
+        assert ghost_machine.calls == [("to_device", "@citizen:localhost"),
+                                       ("otk", {"@ghost:localhost": {"GDEV": 5}})]
         # The same messages again (pushed, then read back from the inbox): handled once.
         enc.machine.calls.clear()  # type: ignore[attr-defined]
         assert not await enc.inbox.handle(to_device("@ok:localhost"))

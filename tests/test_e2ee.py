@@ -44,7 +44,8 @@ async def e2ee_duty(
 
 async def dm_is_named_after(citizen: EncryptingUser, dm: str, ghost: str) -> None:
     """With the bot in it, Element would call the DM "<department> and 网上值班室": the
-    department names it after itself, with its avatar (bridge/crypto/manager.py: _keep_name)."""
+    department names it after itself, with its avatar (bridge/crypto/manager.py: _keep_name).
+    Only where a department has no device of its own (encryption.department_devices: false)."""
     _, profile = await citizen.request("GET", f"/_matrix/client/v3/profile/{ghost}")
 
     async def named() -> bool:
@@ -58,6 +59,25 @@ async def dm_is_named_after(citizen: EncryptingUser, dm: str, ghost: str) -> Non
         assert avatar.get("url") == profile["avatar_url"]
 
 
+async def the_department_encrypts_with_its_own_device(
+    citizen: EncryptingUser, dm: str, ghost: str, bot: str
+) -> None:
+    """What Element needs (bridge/crypto/ghosts.py): the department has a device with keys, so
+    a new DM with it is encrypted; its messages come from that device (no red "sender does not
+    match the device owner"); and the bot is not in the DM (no "<department> and 网上值班室")."""
+    _, keys = await citizen.request("POST", "/_matrix/client/v3/keys/query",
+                                    {"device_keys": {ghost: []}})
+    devices = keys["device_keys"].get(ghost) or {}
+    assert devices, keys
+    sent = [e for e in await citizen.history(dm)
+            if e["type"] == "m.room.encrypted" and e["sender"] == ghost]
+    assert sent
+    for event in sent:
+        device = devices[event["content"]["device_id"]]
+        assert event["content"]["sender_key"] == device["keys"][f"curve25519:{device['device_id']}"]
+    assert bot not in await citizen.members(dm)
+
+
 async def test_encrypted_dm_and_encrypted_officers_room(
     e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
 ) -> None:
@@ -66,7 +86,6 @@ async def test_encrypted_dm_and_encrypted_officers_room(
     dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
     [greeting] = await citizen.wait_for(dm, has("网上值班室"))  # decrypted by the citizen
     assert greeting["sender"] == duty.ghost("fgw")
-    await dm_is_named_after(citizen, dm, duty.ghost("fgw"))
     officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
     await officer.sync(0)
     await citizen.send_text(dm, "你好，我想咨询企业投资项目备案")
@@ -79,6 +98,8 @@ async def test_encrypted_dm_and_encrypted_officers_room(
     await send(officer, room, thread_reply(root["event_id"], "您好，请通过在线平台备案。"))
     [reply] = await citizen.wait_for(dm, has("请通过在线平台备案"))
     assert reply["sender"] == duty.ghost("fgw")
+    await the_department_encrypts_with_its_own_device(citizen, dm, duty.ghost("fgw"),
+                                                      duty.runtime.config.bot_mxid)
 
     # Nothing readable went over the wire: every message in both rooms is encrypted.
     for user, room_id in ((citizen, dm), (officer, room)):
@@ -263,20 +284,25 @@ async def test_a_key_shared_while_the_bridge_is_down_is_read_after_the_restart(
     e2ee_users: EncryptingUserFactory, prefix: str,
 ) -> None:
     """A restart (a deploy): the officer's client shares its first Megolm session with the
-    bridge's device while the bridge is down. The homeserver pushes no to-device message to an
-    appservice it counts as down and keeps none for the retry; the key waits in the bot
-    device's inbox, which the bridge reads at start, and the answer reaches the citizen."""
+    bridge's devices while the bridge is down, and the citizen's client a new one (Element makes
+    one a week) with the department's device. The homeserver pushes no to-device message to an
+    appservice it counts as down and keeps none for the retry; the keys wait in the devices'
+    inboxes, which the bridge reads, and both messages get through."""
     async with encrypted_case_in_a_process(stack, bridge_settings, roster_dir, tmp_path,
                                            e2ee_users, prefix, "停机前的问题") as case:
         process, officer, room, citizen, dm, root = case
         process.stop()
         await send(officer, room, thread_reply(root, "停机时写的答复"))
-        await asyncio.sleep(1)  # the homeserver's push of the key fails
+        citizen.client.olm.outbound_group_sessions.pop(dm, None)
+        await citizen.send_text(dm, "停机时的追问")
+        await asyncio.sleep(1)  # the homeserver's pushes of the keys fail
         await process.astart()
         [answer] = await citizen.wait_for(dm, has("停机时写的答复"))
         assert answer["sender"] == f"@{prefix}fgw:localhost"
+        await officer.wait_for(room, in_thread(root, "停机时的追问"))
         assert not officer.undecrypted(room)
         assert not [e for e in officer.events[room] if "未能解密" in body_of(e)]
+        assert not [e for e in citizen.events[dm] if "未能解密" in body_of(e)]
 
 
 async def test_with_encryption_off_an_encrypted_dm_is_told_plainly(
@@ -444,10 +470,11 @@ async def test_an_encrypted_letter_with_an_image_and_its_answer(
 async def test_a_citizen_who_turns_encryption_on_later_is_served_on(
     e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory
 ) -> None:
-    """A plain DM turned encrypted (as Element offers on every unencrypted DM): the bot's device
-    joins at once, so the citizen's next message is read and relayed (before, it was shared with
-    nobody on our side and the citizen was asked to send it again); from then on everything is
-    encrypted both ways. Found with Element Web 1.12.7."""
+    """A plain DM turned encrypted (as Element offers on every unencrypted DM): the department's
+    own device is in it already, so the citizen's next message is read and relayed (before,
+    it was shared with nobody on our side and the citizen was asked to send it again); from then
+    on everything is encrypted both ways. Found with Element Web 1.12.7. (Without department
+    devices the bot's device joins at once: test_without_department_devices_the_bot_reads_dms.)"""
     duty = e2ee_duty
     citizen = await e2ee_users("citizen")
     dm = await citizen.create_dm(duty.ghost("fgw"))
@@ -460,10 +487,7 @@ async def test_a_citizen_who_turns_encryption_on_later_is_served_on(
         "PUT", f"/_matrix/client/v3/rooms/{dm}/state/m.room.encryption/", ENCRYPTION["content"])
     assert status == 200
     await citizen.wait_for(dm, lambda e: e["type"] == "m.room.encryption")
-    await citizen.wait_for(dm, lambda e: e.get("state_key") == duty.runtime.config.bot_mxid
-                           and e["content"].get("membership") == "join")
-    await dm_is_named_after(citizen, dm, duty.ghost("fgw"))
-    await citizen.sync(0)  # the bot's device, as a client learns it before its next message
+    await citizen.sync(0)  # the department's device, as a client learns it
     await citizen.send_text(dm, "加密后的第一条")
     await officer.wait_for(room, in_thread(root["event_id"], "加密后的第一条"))
     assert not [e for e in await citizen.history(dm) if "未能解密" in body_of(e)]
@@ -472,6 +496,47 @@ async def test_a_citizen_who_turns_encryption_on_later_is_served_on(
     assert answer["sender"] == duty.ghost("fgw")
     assert [e["type"] for e in await citizen.history(dm)
             if e["sender"] == duty.ghost("fgw")][-1] == "m.room.encrypted"
+    await the_department_encrypts_with_its_own_device(citizen, dm, duty.ghost("fgw"),
+                                                      duty.runtime.config.bot_mxid)
+
+
+async def test_without_department_devices_the_bot_reads_dms(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
+    e2ee_users: EncryptingUserFactory,
+) -> None:
+    """encryption.department_devices: false (or a department whose device could not be made):
+    the bot's device joins a DM as soon as encryption is turned on in it, reads the citizen's
+    next message and encrypts the department's answers; the department names the DM after
+    itself, so that Element does not call it "<department> and 网上值班室"."""
+    bridge_settings.extra["encryption.department_devices"] = False
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, e2ee_users)  # type: ignore[arg-type]
+    try:
+        citizen = await e2ee_users("citizen")
+        dm = await citizen.create_dm(duty.ghost("fgw"))
+        await citizen.wait_for(dm, has("网上值班室"))
+        officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+        status, _ = await citizen.request(
+            "PUT", f"/_matrix/client/v3/rooms/{dm}/state/m.room.encryption/", ENCRYPTION["content"])
+        assert status == 200
+        bot = duty.runtime.config.bot_mxid
+        await citizen.wait_for(dm, lambda e: e.get("state_key") == bot
+                               and e["content"].get("membership") == "join")
+        await dm_is_named_after(citizen, dm, duty.ghost("fgw"))
+        await citizen.sync(0)  # the bot's device, as a client learns it before its next message
+        await citizen.send_text(dm, "加密后的第一条")
+        [root] = await officer.wait_for(room, is_root)
+        await officer.wait_for(room, in_thread(root["event_id"], "加密后的第一条"))
+        await send(officer, room, thread_reply(root["event_id"], "收到加密消息"))
+        [answer] = await citizen.wait_for(dm, has("收到加密消息"))
+        encrypted = [e for e in await citizen.history(dm) if e["sender"] == duty.ghost("fgw")
+                     and e["type"] == "m.room.encrypted"]
+        _, keys = await citizen.request("POST", "/_matrix/client/v3/keys/query",
+                                        {"device_keys": {bot: [], duty.ghost("fgw"): []}})
+        assert not keys["device_keys"].get(duty.ghost("fgw"))  # no device of its own
+        assert encrypted and all(e["content"]["device_id"] in keys["device_keys"][bot]
+                                 for e in encrypted)
+    finally:
+        await duty.bridge.stop()
 
 
 async def test_a_citizens_new_device_reads_the_next_answer(

@@ -34,7 +34,6 @@ from mautrix.errors import (
     MatrixRequestError,
     MForbidden,
     MNotFound,
-    SessionNotFound,
 )
 from mautrix.types import (
     DeviceLists,
@@ -48,6 +47,7 @@ from mautrix.types import (
     TrustState,
 )
 
+from .ghosts import GhostDevice, GhostDevices
 from .machine import BridgeOlmMachine, CryptoClient
 from .to_device import ToDeviceInbox
 
@@ -99,6 +99,12 @@ class Encryption:
         self.machine.allow_key_share = self._allow_key_share
         # Readable unless the bot is the appservice's own user (Runtime._register_bot says).
         self.inbox = ToDeviceInbox(self.machine, db, self.bot_mxid, readable=True)
+        self.bot_device = GhostDevice(self.bot_mxid, self.machine, self.inbox)
+        # The departments' own devices (bridge/crypto/ghosts.py), unless configured off.
+        self.ghosts: GhostDevices | None = GhostDevices(
+            db, az, state_store, config["homeserver.address"], PICKLE_KEY, level,
+            self.client.api.session,
+        ) if config.get("encryption.department_devices", True) else None
         self._sharing: dict[str, asyncio.Lock] = {}
         self._plain: set[str] = set()  # rooms seen unencrypted (until an m.room.encryption event)
         self._encrypted: set[str] = set()
@@ -137,6 +143,10 @@ class Encryption:
             await self.machine.load()
         await self.machine.share_keys()
         self.inbox.start()  # its first read: what was sent while the bridge was down
+        if self.ghosts is not None:
+            self.ghosts.readable = self.inbox.readable
+            await self.ghosts.load(self.bot_mxid)
+            self.ghosts.start()
         log.info("End-to-end encryption on: device %s of %s", self.client.device_id, self.bot_mxid)
 
     async def _create_device(self) -> None:
@@ -174,8 +184,20 @@ class Encryption:
         device = resp.device_keys.get(self.bot_mxid, {}).get(self.client.device_id)
         return device is not None and len(device.keys) > 0
 
+    async def ensure_department_devices(self, mxids: list[str]) -> int:
+        """A device for every department account that has none (at start, after a roster
+        change); returns how many were made."""
+        return await self.ghosts.ensure_all(mxids) if self.ghosts is not None else 0
+
+    def _device_of(self, mxid: str) -> GhostDevice | None:
+        if mxid == self.bot_mxid:
+            return self.bot_device
+        return self.ghosts.get(mxid) if self.ghosts is not None else None
+
     async def stop(self) -> None:
         await self.inbox.stop()
+        if self.ghosts is not None:
+            await self.ghosts.stop()
         await self.store.close()
         await self.client.api.session.close()
 
@@ -184,21 +206,40 @@ class Encryption:
         """To-device messages, device-list changes and one-time-key counts (MSC2409/MSC3202),
         handled before the transaction is acknowledged. One bad item is logged, never fatal."""
         for raw in _field(body, "to_device", "de.sorunome.msc2409") or []:
-            await self.inbox.handle(raw)
+            device = self._device_of(str(raw.get("to_user_id")))
+            await (device or self.bot_device).inbox.handle(raw)
         lists = _field(body, "device_lists", "org.matrix.msc3202")
         if isinstance(lists, dict) and lists.get("changed"):
             try:
+                # The device table is shared: one machine fetches, every account's sessions in
+                # the rooms of those users rotate.
                 await self.machine.handle_as_device_lists(DeviceLists.deserialize(lists))
+                await self._devices_changed(lists["changed"])
             except Exception:
                 log.exception("Device list changes failed")
         counts = _field(body, "device_one_time_keys_count", "org.matrix.msc3202") or {}
-        try:
-            await self.machine.handle_as_otk_counts({
-                user: {dev: DeviceOTKCount.deserialize(c) for dev, c in devices.items()}
-                for user, devices in counts.items()
-            })
-        except Exception:
-            log.exception("One-time key upload failed")
+        for user, devices in counts.items():
+            device = self._device_of(user)
+            if device is None:
+                continue
+            try:
+                await device.machine.handle_as_otk_counts({user: {
+                    dev: DeviceOTKCount.deserialize(c) for dev, c in devices.items()}})
+            except Exception:
+                log.exception("One-time key upload of %s failed", user)
+
+    async def _devices_changed(self, users: list[str]) -> None:
+        if self.ghosts is None or not len(self.ghosts):
+            return
+        for user in users:
+            for room_id in await self.state_store.find_shared_rooms(user):
+                await self._forget_outbound(room_id)
+
+    async def _forget_outbound(self, room_id: str) -> None:
+        """Every account's outbound session in the room (the bot's and the departments'): a new
+        one at the next send, shared with the members and devices of that moment."""
+        await self.db.execute("DELETE FROM crypto_megolm_outbound_session WHERE room_id=$1",
+                              room_id)
 
     # The inbox: decrypt before the bots see an event ---------------------------------------
     async def observe(self, event: Event) -> None:
@@ -225,7 +266,7 @@ class Encryption:
                 # the pushed events do not always carry.)
                 log.debug("Membership of %s in %s changed: new session at the next send",
                           event.state_key, event.room_id)
-                await self.store.remove_outbound_group_session(event.room_id)
+                await self._forget_outbound(event.room_id)
                 if event.content.membership == Membership.JOIN:
                     # A device added while only invited was never reported (see
                     # _refresh_devices): look again now that the member shares the room.
@@ -237,52 +278,85 @@ class Encryption:
     async def decrypt(self, event: EncryptedEvent) -> Event:
         """The decrypted event, or the encrypted one if its key will never come.
 
-        A key still on its way (to-device messages may arrive after the room event) is waited
-        for, up to `encryption.key_wait_seconds` after the event was sent; a crash meanwhile
-        leaves the event in the inbox, to be tried again. After that the bots get the encrypted
-        event, and tell the sender it could not be read.
+        The key is with the device it was shared with: a department's own, for the rooms the
+        department is in, or the bot's (see _candidates). A key still on its way (to-device
+        messages may arrive after the room event) is waited for, up to
+        `encryption.key_wait_seconds` after the event was sent; a crash meanwhile leaves the
+        event in the inbox, to be tried again. After that the bots get the encrypted event, and
+        tell the sender it could not be read.
         """
+        session_id = str(event.content.session_id)
+        candidates = await self._candidates(event.room_id)
         try:
-            return await self.machine.decrypt_megolm_event(event)
-        except SessionNotFound as e:
-            if await self._key_arrives(event, e.session_id):
-                return await self.machine.decrypt_megolm_event(event)
-            log.warning("No key for %s in %s (session %s): passed on undecrypted",
-                        event.event_id, event.room_id, e.session_id)
-            return event
+            holder = await self._holder(candidates, event.room_id, session_id) or \
+                await self._key_arrives(event, session_id, candidates)
+            if holder is None:
+                log.warning("No key for %s in %s (session %s): passed on undecrypted",
+                            event.event_id, event.room_id, session_id)
+                return event
+            return await holder.machine.decrypt_megolm_event(event)
         except DecryptionError as e:  # a replayed index, a forged sender, a withheld key
             log.warning("Cannot decrypt %s in %s: %s", event.event_id, event.room_id, e)
             return event
 
-    async def _key_arrives(self, event: EncryptedEvent, session_id: str) -> bool:
-        """Wait for a missing Megolm key: on its way in a push, or already in the bot device's
-        inbox on the homeserver, never pushed (sent while the bridge was down, or in a push cut
-        off by a crash: bridge/crypto/to_device.py)."""
+    async def _candidates(self, room_id: str) -> list[GhostDevice]:
+        """The devices of ours a member of the room may have shared a key with: the departments'
+        in it, then the bot's (every room made before the departments had devices)."""
+        found = []
+        if self.ghosts is not None and len(self.ghosts):
+            for mxid in await self.state_store.get_members(room_id, (Membership.JOIN,)):
+                device = self.ghosts.get(mxid)
+                if device is not None:
+                    found.append(device)
+        return [*found, self.bot_device]
+
+    @staticmethod
+    async def _holder(candidates: list[GhostDevice], room_id: str,
+                      session_id: str) -> GhostDevice | None:
+        for device in candidates:
+            if await device.machine.crypto_store.has_group_session(room_id, session_id):
+                return device
+        return None
+
+    async def _key_arrives(self, event: EncryptedEvent, session_id: str,
+                           candidates: list[GhostDevice]) -> GhostDevice | None:
+        """Wait for a missing Megolm key: on its way in a push, or already in a device's inbox
+        on the homeserver, never pushed (sent while the bridge was down, or in a push cut off by
+        a crash: bridge/crypto/to_device.py)."""
         sent = event.timestamp / 1000
 
-        async def have() -> bool:  # (the key may have come since the first try)
-            return await self.store.has_group_session(event.room_id, session_id)
+        async def have() -> GhostDevice | None:  # (the key may have come since the first try)
+            return await self._holder(candidates, event.room_id, session_id)
 
         joined = self._joined_at.get(event.room_id)
-        if joined is not None and event.timestamp < joined:
+        if candidates == [self.bot_device] and joined is not None and event.timestamp < joined:
             # Sent before the bot joined: the sender's client never shared the key with
             # the bot's device, and never will. No point waiting for it.
             return await have()
 
-        async def look(not_before: float) -> bool:
-            try:
-                await self.inbox.read(not_before)
-            except Exception as e:
-                log.warning("Reading the bot device's to-device inbox failed: %s", e)
+        async def look(not_before: float) -> GhostDevice | None:
+            for device in candidates:
+                try:
+                    await device.inbox.read(not_before)
+                except Exception as e:
+                    log.warning("Reading the to-device inbox of %s failed: %s", device.mxid, e)
             return await have()
 
         # Any read of the inbox that began a little after the event was sent had its key.
-        if await have() or await look(not_before=sent + 2):
-            return True
+        found = await have() or await look(not_before=sent + 2)
+        if found is not None:
+            return found
         wait = self.key_wait - (time.time() - sent)
-        if wait > 0 and await self.machine.wait_for_session(
-                event.room_id, session_id, timeout=wait):
-            return True
+        if wait > 0:
+            waits = [asyncio.create_task(d.machine.wait_for_session(
+                event.room_id, session_id, timeout=wait)) for d in candidates]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for task in waits:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+            found = await have()
+            if found is not None:
+                return found
         return await look(not_before=time.time())  # a last look: pushed to nobody meanwhile
 
     # The outbox: encrypt what goes into encrypted rooms ---------------------------------------
@@ -318,26 +392,39 @@ class Encryption:
         """(m.room.encrypted, ciphertext content) for an encrypted room, None for another."""
         if not await self.is_encrypted(room_id, sender):
             return None
-        await self._bot_joins(room_id, sender)
+        device = await self._sending_device(room_id, sender)
+        machine = device.machine
         etype = EventType.find(event_type, EventType.Class.MESSAGE)
         try:
-            encrypted = await self.machine.encrypt_megolm_event(room_id, etype, content)
+            encrypted = await machine.encrypt_megolm_event(room_id, etype, content)
         except EncryptionError:
             # No session yet, or it was rotated (a member left, a limit reached): share a new one
             # with every member's devices before the first message encrypted with it.
-            await self._share(room_id)
-            encrypted = await self.machine.encrypt_megolm_event(room_id, etype, content)
+            await self._share(device, room_id)
+            encrypted = await machine.encrypt_megolm_event(room_id, etype, content)
         return EventType.ROOM_ENCRYPTED.t, encrypted.serialize()
 
-    async def _share(self, room_id: str) -> None:
-        lock = self._sharing.setdefault(room_id, asyncio.Lock())
+    async def _sending_device(self, room_id: str, sender: str) -> GhostDevice:
+        """A department's message is encrypted by its own device, made now if the background
+        has not made it yet; anything else by the bot's, which then joins the room."""
+        if self.ghosts is not None and sender != self.bot_mxid and \
+                self.config.ghost_dept_id(sender) is not None:
+            try:
+                return await self.ghosts.ensure(sender)
+            except Exception as e:  # the bot's device stands in, as before
+                log.warning("No encryption device for %s (%s): the bot's encrypts", sender, e)
+        await self._bot_joins(room_id, sender)
+        return self.bot_device
+
+    async def _share(self, device: GhostDevice, room_id: str) -> None:
+        lock = self._sharing.setdefault(f"{device.mxid} {room_id}", asyncio.Lock())
         async with lock:
-            session = await self.store.get_outbound_group_session(room_id)
+            session = await device.machine.crypto_store.get_outbound_group_session(room_id)
             if session is not None and session.shared and not session.expired:
                 return  # another lane shared it while this one waited
-            users = await self._members(room_id)
+            users = await self._members(room_id, device.mxid)
             await self._refresh_devices(room_id, users)
-            await self.machine.share_group_session(room_id, users)
+            await device.machine.share_group_session(room_id, users)
 
     async def _refresh_devices(self, room_id: str, users: list[str]) -> None:
         """Ask the homeserver again for the devices of members we know no device of.
@@ -357,12 +444,12 @@ class Encryption:
             log.warning("Could not refresh the devices of %d member(s) of %s: %s", len(empty),
                         room_id, e)
 
-    async def _members(self, room_id: str) -> list[str]:
+    async def _members(self, room_id: str, reader: str) -> list[str]:
         """Joined and invited members, read from the homeserver: the state store only knows
         what was pushed since the bridge joined (a citizen's DM began before that). Reading them
         also records them there, so that a member's new device (a device-list change) rotates the
         session in this room too (mautrix's OlmMachine finds the rooms through the store)."""
-        events = await self.az.intent.get_members(room_id)
+        events = await self.az.intent.user(reader).get_members(room_id)
         return sorted({
             e.state_key for e in events
             if e.content.membership in (Membership.JOIN, Membership.INVITE)
@@ -380,6 +467,8 @@ class Encryption:
                 if self.config.is_own_user(m) and m != self.bot_mxid]
         if not ours:
             return  # none of our accounts is in the room: nothing of ours to read there
+        if any(self._device_of(m) is not None for m in ours):
+            return  # a department's own device is in it: members share their keys with it
         try:
             await self._bot_joins(room_id, ours[0])
         except Exception as e:  # the first encrypted message then asks for a resend, as before

@@ -63,11 +63,13 @@ def digest(raw: dict[str, Any]) -> str:
 
 class ToDeviceInbox:
     def __init__(
-        self, machine: BridgeOlmMachine, db: Database, user_id: str, readable: bool
+        self, machine: BridgeOlmMachine, db: Database, user_id: str, readable: bool,
+        account: str = "",
     ) -> None:
         self.machine = machine
         self.db = db
         self.user_id = user_id
+        self.account = account  # the key of its /sync token: '' for the bot, a ghost's user ID
         # False when the bot is the appservice's own user (a bot outside the namespace, or a
         # registration from before): then only pushes bring to-device messages, as before.
         self.readable = readable
@@ -182,10 +184,12 @@ class ToDeviceInbox:
                 raise
 
     async def _read(self) -> int:
-        since = await self.db.fetchval("SELECT since FROM to_device_sync WHERE id=1")
+        since = await self.db.fetchval(
+            "SELECT since FROM to_device_since WHERE account_id=$1", self.account)
         # The first read after this version: what the inbox holds was pushed before (its
         # digests were not kept), unless the device is new. It is emptied, not handled again.
-        replay = since is not None or self.new_device
+        # (Departments' devices are younger than the digests: theirs are all handled.)
+        replay = since is not None or self.new_device or self.account != ""
         handled = skipped = 0
         while True:
             params: dict[str, Any] = {"filter": SYNC_FILTER, "timeout": "0",
@@ -207,8 +211,9 @@ class ToDeviceInbox:
             since = body["next_batch"]
             if replay or not events:  # (a drain cut short starts again: its token is not kept)
                 await self.db.execute(
-                    "INSERT INTO to_device_sync (id, since) VALUES (1, $1) "
-                    "ON CONFLICT (id) DO UPDATE SET since=excluded.since", since)
+                    "INSERT INTO to_device_since (account_id, since) VALUES ($1, $2) "
+                    "ON CONFLICT (account_id) DO UPDATE SET since=excluded.since",
+                    self.account, since)
             if not events:
                 break
         if handled:

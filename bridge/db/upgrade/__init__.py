@@ -12,4 +12,5 @@ from . import (  # noqa: E402,F401  (they register themselves)
     v05_dead_letter_resolution,
     v06_inbox_position,
     v07_to_device_catch_up,
+    v08_to_device_per_account,
 )

@@ -1,0 +1,184 @@
+"""An encryption device for every department account (ghost).
+
+Ghosts had no devices, and the bot's device encrypted for them. Element, seen from a citizen's
+side, showed it: it decides whether a new DM is encrypted by asking for the invitee's devices, so
+a DM with a department began unencrypted, marked in red with a link to turn encryption on; once
+encrypted, every department message carried the red "sender does not match the device owner"
+warning (a message of the department's, from the bot's device); and the bot had to join the DM
+for the citizen's client to share its keys, so Element named it "<department> and 网上值班室".
+
+So each ghost has an Olm device of its own: made by the appservice (MSC4190) with its keys
+uploaded as soon as the ghost exists, kept in the same crypto tables as the bot's (mautrix's
+PgCryptoStore, one account per ghost, keyed by its user ID), with its to-device messages and
+one-time-key counts routed to it from the appservice transactions, and its inbox read back like
+the bot's (bridge/crypto/to_device.py). A ghost's messages in a room it is in are encrypted by its
+own device, and what members send there is decrypted with the keys they shared with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from mautrix.api import HTTPAPI, Method
+from mautrix.api import Path as ApiPath
+from mautrix.crypto import PgCryptoStore
+from mautrix.errors import MatrixRequestError
+from mautrix.types import TrustState
+
+from .machine import BridgeOlmMachine, CryptoClient
+from .to_device import INTERVAL, ToDeviceInbox
+
+if TYPE_CHECKING:
+    from aiohttp import ClientSession
+    from mautrix.appservice import AppService
+    from mautrix.appservice.state_store.asyncpg import PgASStateStore
+    from mautrix.util.async_db import Database
+
+log = logging.getLogger("dutyroom.crypto.ghosts")
+
+DEVICE_NAME = "网上值班室"
+CONCURRENCY = 8  # devices made at once, as the directory makes rooms
+
+
+class GhostDevice:
+    def __init__(self, mxid: str, machine: BridgeOlmMachine, inbox: ToDeviceInbox) -> None:
+        self.mxid = mxid
+        self.machine = machine
+        self.inbox = inbox
+
+    @property
+    def device_id(self) -> str:
+        return str(self.machine.client.device_id)
+
+
+class GhostDevices:
+    def __init__(
+        self, db: Database, az: AppService, state_store: PgASStateStore, base_url: str,
+        pickle_key: str, share_min_trust: TrustState, session: ClientSession,
+    ) -> None:
+        self.db = db
+        self.az = az
+        self.state_store = state_store
+        self.base_url = base_url
+        self.pickle_key = pickle_key
+        self.share_min_trust = share_min_trust
+        self.session = session
+        self.readable = True  # as the bot's inbox (Runtime._register_bot)
+        self._devices: dict[str, GhostDevice] = {}
+        self._making: dict[str, asyncio.Lock] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def get(self, mxid: str) -> GhostDevice | None:
+        return self._devices.get(mxid)
+
+    def __len__(self) -> int:
+        return len(self._devices)
+
+    async def load(self, bot_mxid: str) -> None:
+        """The devices made before: opened from the database, without a request."""
+        rows = await self.db.fetch(
+            "SELECT account_id, device_id FROM crypto_account "
+            "WHERE account_id<>$1 AND device_id<>''", bot_mxid)
+        for row in rows:
+            self._devices[row["account_id"]] = await self._open(
+                row["account_id"], row["device_id"])
+        if rows:
+            log.info("Loaded %d department encryption devices", len(rows))
+
+    async def ensure_all(self, mxids: list[str]) -> int:
+        """A device for each of these ghosts that has none yet; returns how many were made."""
+        missing = [m for m in mxids if m not in self._devices]
+        if not missing:
+            return 0
+        started, made = time.monotonic(), 0
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for mxid in missing:
+            queue.put_nowait(mxid)
+
+        async def worker() -> None:
+            nonlocal made
+            while not queue.empty():
+                mxid = queue.get_nowait()
+                try:
+                    await self.ensure(mxid)
+                    made += 1
+                except Exception as e:  # tried again at the next start or roster change
+                    log.warning("No encryption device for %s: %s", mxid, e)
+
+        await asyncio.gather(*(worker() for _ in range(min(CONCURRENCY, len(missing)))))
+        log.info("Made %d department encryption devices in %.1f s", made,
+                 time.monotonic() - started)
+        return made
+
+    async def ensure(self, mxid: str) -> GhostDevice:
+        lock = self._making.setdefault(mxid, asyncio.Lock())
+        async with lock:
+            device = self._devices.get(mxid)
+            if device is not None:
+                return device
+            await self.az.intent.user(mxid).ensure_registered()
+            device = await self._open(mxid, "")
+            client = device.machine.client
+            await client.create_device_msc4190("", DEVICE_NAME)
+            await self._forget_other_devices(client, mxid)
+            await device.machine.share_keys()
+            await device.machine.crypto_store.put_device_id(client.device_id)
+            device.inbox.new_device = True
+            self._devices[mxid] = device
+            return device
+
+    async def _open(self, mxid: str, device_id: str) -> GhostDevice:
+        store = PgCryptoStore(mxid, self.pickle_key, self.db)
+        await store.open()
+        api = HTTPAPI(self.base_url, self.az.as_token, client_session=self.session,
+                      as_user_id=mxid, as_device_id=device_id or None,
+                      log=logging.getLogger("dutyroom.crypto.client"))
+        client = CryptoClient(mxid=mxid, device_id=device_id, api=api,
+                              state_store=self.state_store)
+        machine = BridgeOlmMachine(client, store, self.state_store,
+                                   log=logging.getLogger("dutyroom.crypto.olm"))
+        machine.share_keys_min_trust = self.share_min_trust
+        machine.send_keys_min_trust = TrustState.UNVERIFIED
+        machine.allow_key_share = _no_key_share
+        await machine.load()
+        inbox = ToDeviceInbox(machine, self.db, mxid, readable=self.readable, account=mxid)
+        return GhostDevice(mxid, machine, inbox)
+
+    async def _forget_other_devices(self, client: CryptoClient, mxid: str) -> None:
+        """A ghost's other devices are stale (a lost database): members' clients must stop
+        encrypting for them."""
+        answer = await client.api.request(Method.GET, ApiPath.v3.devices)
+        for other in answer.get("devices", []):
+            device_id = other.get("device_id")
+            if device_id and device_id != client.device_id:
+                try:
+                    await client.api.request(Method.DELETE, ApiPath.v3.devices[device_id])
+                except MatrixRequestError as e:
+                    log.info("Could not delete %s's stale device %s: %s", mxid, device_id, e)
+
+    # Their inboxes: read one after another across the interval -------------------------------
+    def start(self) -> None:
+        if self.readable:
+            self._task = asyncio.create_task(self._schedule())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _schedule(self) -> None:
+        while True:
+            devices = list(self._devices.values())
+            pause = INTERVAL / max(len(devices), 1)
+            for device in devices:
+                await device.inbox.scheduled_read()
+                await asyncio.sleep(pause)
+            if not devices:
+                await asyncio.sleep(INTERVAL)
+
+
+async def _no_key_share(device: Any, request: Any) -> bool:
+    return False  # as the bot's: keys are shared before the first message instead
