@@ -8,7 +8,8 @@ warning (a message of the department's, from the bot's device); and the bot had 
 for the citizen's client to share its keys, so Element named it "<department> and 网上值班室".
 
 So each ghost has an Olm device of its own: made by the appservice (MSC4190) with its keys
-uploaded as soon as the ghost exists, kept in the same crypto tables as the bot's (mautrix's
+uploaded and signed by the ghost's own cross-signing identity (bridge/crypto/cross_signing.py)
+as soon as the ghost exists, kept in the same crypto tables as the bot's (mautrix's
 PgCryptoStore, one account per ghost, keyed by its user ID), with its to-device messages and
 one-time-key counts routed to it from the appservice transactions, and its inbox read back like
 the bot's (bridge/crypto/to_device.py). A ghost's messages in a room it is in are encrypted by its
@@ -28,6 +29,7 @@ from mautrix.crypto import PgCryptoStore
 from mautrix.errors import MatrixRequestError
 from mautrix.types import TrustState
 
+from .cross_signing import sign_device, signed_accounts
 from .machine import BridgeOlmMachine, CryptoClient
 from .to_device import INTERVAL, ToDeviceInbox
 
@@ -68,6 +70,7 @@ class GhostDevices:
         self.session = session
         self.readable = True  # as the bot's inbox (Runtime._register_bot)
         self._devices: dict[str, GhostDevice] = {}
+        self._unsigned: set[str] = set()  # devices their account's identity has not signed
         self._making: dict[str, asyncio.Lock] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -82,15 +85,18 @@ class GhostDevices:
         rows = await self.db.fetch(
             "SELECT account_id, device_id FROM crypto_account "
             "WHERE account_id<>$1 AND device_id<>''", bot_mxid)
+        signed = await signed_accounts(self.db)
         for row in rows:
             self._devices[row["account_id"]] = await self._open(
                 row["account_id"], row["device_id"])
+            if row["account_id"] not in signed:  # made before devices were cross-signed
+                self._unsigned.add(row["account_id"])
         if rows:
             log.info("Loaded %d department encryption devices", len(rows))
 
     async def ensure_all(self, mxids: list[str]) -> int:
         """A device for each of these ghosts that has none yet; returns how many were made."""
-        missing = [m for m in mxids if m not in self._devices]
+        missing = [m for m in mxids if m not in self._devices or m in self._unsigned]
         if not missing:
             return 0
         started, made = time.monotonic(), 0
@@ -118,6 +124,8 @@ class GhostDevices:
         async with lock:
             device = self._devices.get(mxid)
             if device is not None:
+                if mxid in self._unsigned and await sign_device(self.db, device.machine):
+                    self._unsigned.discard(mxid)
                 return device
             await self.az.intent.user(mxid).ensure_registered()
             device = await self._open(mxid, "")
@@ -128,6 +136,8 @@ class GhostDevices:
             await device.machine.crypto_store.put_device_id(client.device_id)
             device.inbox.new_device = True
             self._devices[mxid] = device
+            if not await sign_device(self.db, device.machine):
+                self._unsigned.add(mxid)  # tried again at the next start or roster change
             return device
 
     async def _open(self, mxid: str, device_id: str) -> GhostDevice:

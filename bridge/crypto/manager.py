@@ -1,4 +1,5 @@
-"""End-to-end encryption for the bridge: one Olm device for the bridge bot, in appservice mode.
+"""End-to-end encryption for the bridge: Olm devices for the bot and every department account,
+in appservice mode.
 
 The equivalent of mautrix's bridge EncryptionManager (mautrix/bridge/e2ee.py) on this runtime,
 in the mode mautrix calls "appservice": the device is created with MSC4190 (PUT /devices as the
@@ -8,10 +9,12 @@ homeserver does not keep a pushed to-device message for a retry, nor push any wh
 bridge as down, so the bot device's inbox is also read with /sync (bridge/crypto/to_device.py):
 a room key sent during a restart or in a push cut off by a crash is found there.
 
-Ghosts have no devices of their own. As in mautrix's bridges, every message a ghost sends into an
-encrypted room is encrypted with the bot's Megolm session, and the bot joins every encrypted room
-a ghost sends into (before the first encrypted message), so that the room's members also share
-their keys with the bot's device.
+Each department account (ghost) has a device of its own (bridge/crypto/ghosts.py): its messages
+are encrypted with its own Megolm session, and the keys members share with it decrypt what they
+send in its rooms. The bot's device reads the officers' rooms and notices it is in, and stands in
+for a department without a device (encryption.department_devices: false, or its device could not
+be made), as in mautrix's bridges: it then joins every encrypted room that department sends into
+(before the first encrypted message), so that the room's members also share their keys with it.
 
 The crypto store (mautrix's PgCryptoStore: account, Olm and Megolm sessions, devices) lives in the
 bridge's own database, SQLite or PostgreSQL, beside the runtime tables; keys never leave it.
@@ -47,6 +50,7 @@ from mautrix.types import (
     TrustState,
 )
 
+from .cross_signing import sign_device, signed_accounts
 from .ghosts import GhostDevice, GhostDevices
 from .machine import BridgeOlmMachine, CryptoClient
 from .to_device import ToDeviceInbox
@@ -142,6 +146,8 @@ class Encryption:
         else:
             await self.machine.load()
         await self.machine.share_keys()
+        if self.inbox.new_device or self.bot_mxid not in await signed_accounts(self.db):
+            await sign_device(self.db, self.machine)  # (a refusal is logged: it works unsigned)
         self.inbox.start()  # its first read: what was sent while the bridge was down
         if self.ghosts is not None:
             self.ghosts.readable = self.inbox.readable

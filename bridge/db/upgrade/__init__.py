@@ -13,4 +13,5 @@ from . import (  # noqa: E402,F401  (they register themselves)
     v06_inbox_position,
     v07_to_device_catch_up,
     v08_to_device_per_account,
+    v09_cross_signing,
 )
