@@ -20,6 +20,7 @@ from typing import Any
 from bench.assessment import assessment_rows, run_assessment
 from bench.breakdown import HOPS
 from bench.cities import cities_rows, run_cities
+from bench.devices import devices_rows, run_devices
 from bench.knowledge import knowledge_rows, run_knowledge
 from bench.latency import run_latency
 from bench.notices import notices_rows, run_notices
@@ -103,6 +104,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="notices: one notice to N departments vs N plain sends (0 skips it)")
     p.add_argument("--only-notices", action="store_true",
                    help="run the notices section alone (a quick check)")
+    # A device per department (bench/devices.py)
+    p.add_argument("--device-departments", type=int, default=None, metavar="N",
+                   help="department devices: made for N departments (default --departments; "
+                        "0 skips the section)")
+    p.add_argument("--only-devices", action="store_true",
+                   help="run the department devices section alone")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     return p.parse_args(argv)
 
@@ -113,6 +120,7 @@ def table(results: dict[str, Any]) -> str:
         rows += web_rows(results) + knowledge_rows(results)
         rows += notices_rows(results, TARGETS["notice_x"])
         rows += cities_rows(results)
+        rows += devices_rows(results)
         width = max((len(k) for k, _ in rows), default=0)
         return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
     lat = results["latency"]
@@ -149,6 +157,7 @@ def table(results: dict[str, Any]) -> str:
     rows += assessment_rows(results)
     rows += notices_rows(results, TARGETS["notice_x"])
     rows += cities_rows(results)
+    rows += devices_rows(results)
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     if prov:
@@ -337,7 +346,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "synapse_start_s": round(time.perf_counter() - started, 2),
             "targets": TARGETS,
         }
-        if args.web_only or args.only_notices or args.only_cities:
+        devices = args.departments if args.device_departments is None else (
+            args.device_departments)
+        if args.web_only or args.only_notices or args.only_cities or args.only_devices:
             if args.web_only:
                 results["web"] = await web_section(stack, workdir, args)
             if args.only_notices:
@@ -345,6 +356,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                                                        args.notice_departments)
             if args.only_cities:
                 results["cities"] = await run_cities(stack, workdir / "cities", args.departments)
+            if args.only_devices:
+                results["devices"] = await run_devices(stack, workdir / "devices", devices)
             return results
         first_pace, *more_paces = args.spacing_ms
         results["latency"] = await run_latency(stack, args.messages, first_pace / 1000)
@@ -390,6 +403,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if args.notice_departments > 0:
             results["notices"] = await run_notices(stack, workdir / "notices",
                                                    args.notice_departments)
+        if devices > 0:
+            results["devices"] = await run_devices(stack, workdir / "devices", devices)
         return results
     finally:
         await asyncio.to_thread(stack.synapse.stop)

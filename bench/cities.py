@@ -22,7 +22,7 @@ import aiohttp
 
 from bench.cities_floor import receiving, same_work
 from bench.provisioning import write_roster
-from bench.stack import Stack
+from bench.stack import NO_DEVICES, Stack
 from bridge.parallel import DEFAULT_CONCURRENCY
 from tests.kit.bridge import InProcessBridge, write_config
 from tests.kit.requests import count_requests
@@ -95,7 +95,8 @@ async def _start(config: Path, stack: Stack) -> tuple[InProcessBridge, dict[str,
 
 
 async def _one(stack: Stack, workdir: Path, prefix: str, roster: list[str]) -> dict[str, Any]:
-    settings = stack.bridge_settings(f"sqlite:{workdir}/bridge.db", prefix, roster)
+    settings = stack.bridge_settings(f"sqlite:{workdir}/bridge.db", prefix, roster,
+                                     extra=dict(NO_DEVICES))
     config = write_config(workdir / "config.yaml", settings)
     bridge, cold = await _start(config, stack)
     directory = next(b for b in bridge.runtime.bots if b.name == "directory")  # type: ignore[union-attr]

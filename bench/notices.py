@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bench.provisioning import write_roster
-from bench.stack import PREFIX, Stack, connector_session
+from bench.stack import NO_DEVICES, PREFIX, Stack, connector_session
 from bench.stats import CpuSince
 from tests.kit.bridge import InProcessBridge, write_config
 
@@ -30,7 +30,7 @@ async def run_notices(stack: Stack, workdir: Path, departments: int,
     user_id, token = await asyncio.to_thread(stack.synapse.register, "bench_notices_officer")
     write_roster(workdir / "roster", jurisdictions, departments, [user_id])
     settings = stack.bridge_settings(f"sqlite:{workdir}/bridge.db", f"{PREFIX}n_",
-                                     [str(workdir / "roster" / "*.yaml")])
+                                     [str(workdir / "roster" / "*.yaml")], extra=dict(NO_DEVICES))
     settings.extra.update({"admins": [user_id], "notices.check_interval": 3600,
                            "bots.disabled": ["presence"]})
     bridge = InProcessBridge(write_config(workdir / "config.yaml", settings))

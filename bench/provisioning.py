@@ -11,7 +11,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from bench.stack import PREFIX, Stack
+from bench.stack import NO_DEVICES, PREFIX, Stack
 from bench.stats import CpuSince
 from tests.kit.bridge import InProcessBridge, write_config
 from tests.kit.requests import count_requests
@@ -91,7 +91,7 @@ async def run_provisioning(stack: Stack, workdir: Path, jurisdictions: int,
                 for i in range(officers_per_department)]
     count_j, count_d = write_roster(workdir / "roster", jurisdictions, departments, officers)
     settings = stack.bridge_settings(f"sqlite:{workdir}/bridge.db", PREFIX,
-                                     [str(workdir / "roster" / "*.yaml")])
+                                     [str(workdir / "roster" / "*.yaml")], extra=dict(NO_DEVICES))
     config = write_config(workdir / "config.yaml", settings)
     cold, bridge = await _phase(config, stack)
     rss = vm_rss_mb()

@@ -29,6 +29,7 @@ from mautrix.crypto import PgCryptoStore
 from mautrix.errors import MatrixRequestError
 from mautrix.types import TrustState
 
+from ..parallel import DEFAULT_CONCURRENCY
 from .cross_signing import sign_device, signed_accounts
 from .machine import BridgeOlmMachine, CryptoClient
 from .to_device import INTERVAL, ToDeviceInbox
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("dutyroom.crypto.ghosts")
 
 DEVICE_NAME = "网上值班室"
-CONCURRENCY = 8  # devices made at once, as the directory makes rooms
 
 
 class GhostDevice:
@@ -114,7 +114,7 @@ class GhostDevices:
                 except Exception as e:  # tried again at the next start or roster change
                     log.warning("No encryption device for %s: %s", mxid, e)
 
-        await asyncio.gather(*(worker() for _ in range(min(CONCURRENCY, len(missing)))))
+        await asyncio.gather(*(worker() for _ in range(min(DEFAULT_CONCURRENCY, len(missing)))))
         log.info("Made %d department encryption devices in %.1f s", made,
                  time.monotonic() - started)
         return made
@@ -132,7 +132,7 @@ class GhostDevices:
             client = device.machine.client
             await client.create_device_msc4190("", DEVICE_NAME)
             await self._forget_other_devices(client, mxid)
-            await device.machine.share_keys()
+            await device.machine.share_keys(0)  # a new device has no one-time keys yet
             await device.machine.crypto_store.put_device_id(client.device_id)
             device.inbox.new_device = True
             self._devices[mxid] = device
