@@ -29,7 +29,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from devstack.demo_check import verify, verify_web
+from devstack.demo_check import verify, verify_devices, verify_web
 from devstack.mailsink import MailSink
 from devstack.synapse import Synapse, SynapseError
 
@@ -516,6 +516,8 @@ def run(args: argparse.Namespace) -> int:
             from devstack.demo_knowledge import show_knowledge  # the knowledge base (issue #21)
 
             ok = show_knowledge(synapse, prefix, CITIZEN, DOMAIN) and ok
+            ok = verify_devices(synapse, CITIZEN, [f"@{prefix}{d.id}:{DOMAIN}"
+                                                   for d in all_departments]) and ok
             return 0 if verify_web(args.web_port, len(all_departments)) and ok else 1
         return watch(bridge, synapse, paths)
     except Stop as why:

@@ -55,3 +55,25 @@ def verify_web(port: int, expected: int) -> bool:
     print(f"验证 / Check: the web site lists {listed} departments (roster: {expected}) — "
           f"{'OK' if ok else 'WRONG'}", flush=True)
     return ok
+
+
+def verify_devices(synapse: Synapse, citizen: tuple[str, str], ghosts: list[str]) -> bool:
+    """What Element asks before it opens a chat with a department encrypted: the department's
+    devices, each signed by the department's own cross-signing identity (bridge/crypto/ghosts.py)."""
+    _, token = synapse.login(*citizen)
+    try:
+        keys = synapse.request("POST", "/_matrix/client/v3/keys/query",
+                               {"device_keys": {g: [] for g in ghosts}}, access_token=token)
+    finally:
+        synapse.request("POST", "/_matrix/client/v3/logout", {}, access_token=token)
+    signed = 0
+    for ghost in ghosts:
+        ssk = list(keys.get("self_signing_keys", {}).get(ghost, {}).get("keys", {}).values())
+        devices = keys.get("device_keys", {}).get(ghost) or {}
+        if ssk and devices and all(f"ed25519:{ssk[0]}" in d.get("signatures", {}).get(ghost, {})
+                                   for d in devices.values()):
+            signed += 1
+    ok = signed == len(ghosts)
+    print(f"验证 / Check: {signed} of {len(ghosts)} departments have a cross-signed encryption "
+          f"device (Element opens their chats encrypted) — {'OK' if ok else 'MISSING'}", flush=True)
+    return ok

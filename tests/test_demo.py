@@ -32,3 +32,4 @@ def test_demo_once_starts_everything_and_verifies(tmp_path: Path) -> None:
     assert f"http://127.0.0.1:{web_port}/" in output
     assert "the web site lists" in output
     assert "知识库演示" in output and "失业保险金申领" in output  # issue #21's suggestions
+    assert "departments have a cross-signed encryption device" in output  # bridge/crypto/ghosts.py
