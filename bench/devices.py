@@ -1,4 +1,4 @@
-"""11. A device per department (bridge/crypto/ghosts.py): making and keeping N encryption
+"""13. A device per department (bridge/crypto/ghosts.py): making and keeping N encryption
 devices, against the homeserver's own cost of the same work.
 
 Cold: a bridge that provisioned N departments with department devices off restarts with them on,
