@@ -24,7 +24,7 @@ from .avatars import BOT_COLOUR, Avatars, avatar_upgrade_table
 from .bot import Bot
 from .bot_host import BotHost
 from .clock import Clock
-from .config import Config
+from .config import SERVICE_ACCOUNTS, Config
 from .context import BotContext
 from .crypto.manager import Encryption
 from .db import DeadLetterTable, InboxTable, OutboxTable, upgrade_table
@@ -271,7 +271,10 @@ class Runtime:
                 log.exception("Bot %s failed on dead letter %s", bot.name, letter.id)
 
     def _department_accounts(self) -> list[str]:
-        return [self.config.ghost_mxid(d) for d in sorted(self.rosters.current.departments)]
+        """Every account a person may write to: the departments' and the service accounts'
+        (letters, complaints, notices)."""
+        return [self.config.ghost_mxid(d) for d in sorted(self.rosters.current.departments)] + [
+            self.config.service_mxid(name) for name in SERVICE_ACCOUNTS]
 
     async def _roster_devices(self) -> None:
         """New departments get their devices in the background (the roster's listeners run in

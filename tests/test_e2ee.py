@@ -435,7 +435,8 @@ async def test_an_encrypted_letter_with_an_image_and_its_answer(
     e2ee_users: EncryptingUserFactory,
 ) -> None:
     """The mailbox bot in an encrypted DM: the guided steps, an encrypted photo that reaches the
-    office's mail decrypted, and the office's answer with its attachment, encrypted again."""
+    office's mail decrypted, and the office's answer with its attachment, encrypted again, by
+    the mailbox account's own device."""
     from devstack import MailSink
     from tests.test_mailbox import Chat, enable_mail, office_replies, wait_mail
 
@@ -471,6 +472,9 @@ async def test_an_encrypted_letter_with_an_image_and_its_answer(
             assert "url" not in pdf["content"]
             assert await citizen.download_decrypted(pdf["content"]["file"]) == b"%PDF-1.4 reply"
             assert not citizen.undecrypted(chat.room)
+            # The mailbox account has a device of its own too: Element encrypts a chat with it.
+            await the_department_encrypts_with_its_own_device(citizen, chat.room, bot,
+                                                              duty.runtime.config.bot_mxid)
 
             status, _ = await citizen.request(  # one the bridge cannot decrypt: it says so
                 "PUT", f"/_matrix/client/v3/rooms/{chat.room}/send/m.room.encrypted/enc1",

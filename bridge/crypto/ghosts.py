@@ -1,4 +1,4 @@
-"""An encryption device for every department account (ghost).
+"""An encryption device for every department account (ghost), and for the service accounts.
 
 Ghosts had no devices, and the bot's device encrypted for them. Element, seen from a citizen's
 side, showed it: it decides whether a new DM is encrypted by asking for the invitee's devices, so
@@ -13,7 +13,9 @@ as soon as the ghost exists, kept in the same crypto tables as the bot's (mautri
 PgCryptoStore, one account per ghost, keyed by its user ID), with its to-device messages and
 one-time-key counts routed to it from the appservice transactions, and its inbox read back like
 the bot's (bridge/crypto/to_device.py). A ghost's messages in a room it is in are encrypted by its
-own device, and what members send there is decrypted with the keys they shared with it.
+own device, and what members send there is decrypted with the keys they shared with it. The
+service accounts citizens and officers write to (letters, complaints, notices) get one the same
+way.
 """
 
 from __future__ import annotations

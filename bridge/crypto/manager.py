@@ -411,10 +411,10 @@ class Encryption:
         return EventType.ROOM_ENCRYPTED.t, encrypted.serialize()
 
     async def _sending_device(self, room_id: str, sender: str) -> GhostDevice:
-        """A department's message is encrypted by its own device, made now if the background
-        has not made it yet; anything else by the bot's, which then joins the room."""
+        """A department's (or service account's) message is encrypted by its own device, made
+        now if the background has not made it yet; the bot's by the bot's, which then joins."""
         if self.ghosts is not None and sender != self.bot_mxid and \
-                self.config.ghost_dept_id(sender) is not None:
+                self.config.is_own_user(sender):
             try:
                 return await self.ghosts.ensure(sender)
             except Exception as e:  # the bot's device stands in, as before
