@@ -558,6 +558,36 @@ async def test_without_department_devices_the_bot_reads_dms(
         await duty.bridge.stop()
 
 
+async def test_a_department_added_by_a_roster_edit_gets_its_device(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory, roster_dir: Path,
+) -> None:
+    """A new department in the roster gets a cross-signed device without a restart, so that the
+    first citizen to write to it gets an encrypted chat; its first answer comes from it."""
+    duty = e2ee_duty
+    departments = roster_dir / "departments.yaml"
+    departments.write_text(departments.read_text(encoding="utf-8") + """  - id: sjt
+    name: 浙江省审计厅
+    short_name: 省审计厅
+    jurisdiction: zj
+    email: sjt@mail.example.gov.cn
+    description: 负责审计监督咨询
+""", encoding="utf-8")
+    assert await duty.runtime.rosters.check_now()
+    citizen = await e2ee_users("citizen")
+    ghost = duty.ghost("sjt")
+
+    async def has_device() -> bool:
+        _, keys = await citizen.request("POST", "/_matrix/client/v3/keys/query",
+                                        {"device_keys": {ghost: []}})
+        return bool(keys["device_keys"].get(ghost)) and ghost in keys.get("self_signing_keys", {})
+    await eventually(has_device, timeout=60)
+    await cross_signed_devices(citizen, ghost)
+    dm = await citizen.create_encrypted_dm(ghost)
+    await citizen.wait_for(dm, has("网上值班室"))
+    await the_department_encrypts_with_its_own_device(citizen, dm, ghost,
+                                                      duty.runtime.config.bot_mxid)
+
+
 async def test_a_citizens_new_device_reads_the_next_answer(
     e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory, tmp_path: Path
 ) -> None:
