@@ -635,11 +635,26 @@ async def test_a_lost_device_or_database_means_a_new_device_never_a_crash(
         ) as resp:
             return {d["device_id"] for d in (await resp.json())["devices"]}
 
+    async def cross_signed(mxid: str) -> bool:
+        """Every device of the account signed by the account's self-signing key."""
+        async with aiohttp.ClientSession() as http, http.post(
+            f"{stack.url}/_matrix/client/v3/keys/query", params=as_bot,
+            headers={"Authorization": f"Bearer {stack.as_token}"},
+            json={"device_keys": {mxid: []}},
+        ) as resp:
+            keys = await resp.json()
+        ssk = list(keys.get("self_signing_keys", {}).get(mxid, {}).get("keys", {}).values())
+        devices = keys["device_keys"].get(mxid) or {}
+        return bool(ssk and devices) and all(
+            f"ed25519:{ssk[0]}" in d["signatures"][mxid] for d in devices.values())
+
+    ghost = f"@{bridge_settings.prefix}fgw:localhost"
     first = InProcessBridge(write_config(tmp_path / "config.yaml", bridge_settings))
     runtime = await first.start()
     try:
         device = runtime.encryption.device_id
         assert await bot_devices() == {device}
+        assert await cross_signed(runtime.config.bot_mxid) and await cross_signed(ghost)
     finally:
         await first.stop()
 
@@ -653,6 +668,7 @@ async def test_a_lost_device_or_database_means_a_new_device_never_a_crash(
     try:
         second = runtime.encryption.device_id
         assert second != device and await bot_devices() == {second}
+        assert await cross_signed(runtime.config.bot_mxid)  # by the identity it kept
     finally:
         await again.stop()
 
@@ -662,6 +678,8 @@ async def test_a_lost_device_or_database_means_a_new_device_never_a_crash(
     try:
         third = runtime.encryption.device_id
         assert third not in (device, second) and await bot_devices() == {third}
+        # A new identity (the old one's private keys were in the lost database).
+        assert await cross_signed(runtime.config.bot_mxid) and await cross_signed(ghost)
     finally:
         await fresh.stop()
 
