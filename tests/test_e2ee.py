@@ -620,8 +620,9 @@ async def test_a_citizens_new_device_reads_the_next_answer(
 async def test_a_lost_device_or_database_means_a_new_device_never_a_crash(
     stack: Stack, bridge_settings: BridgeSettings, tmp_path: Path,
 ) -> None:
-    """The homeserver forgetting the bot's device, or the bridge losing its database: the bridge
-    starts with a new device (and deletes the stale ones), it does not refuse to start."""
+    """The homeserver forgetting the bot's or a department's device, or the bridge losing its
+    database: the bridge starts with new devices (and deletes the stale ones), cross-signed, and
+    does not refuse to start."""
     import aiohttp
 
     from tests.kit.bridge import InProcessBridge, write_config
@@ -658,17 +659,21 @@ async def test_a_lost_device_or_database_means_a_new_device_never_a_crash(
     finally:
         await first.stop()
 
-    async with aiohttp.ClientSession() as http, http.delete(
-        f"{stack.url}/_matrix/client/v3/devices/{device}", params=as_bot,
-        headers={"Authorization": f"Bearer {stack.as_token}"}, json={},
-    ) as resp:
-        assert resp.status == 200, await resp.text()
+    ghost_device = runtime.encryption.ghosts.get(ghost).device_id
+    for user, gone in ((as_bot, device), ({"user_id": ghost}, ghost_device)):
+        async with aiohttp.ClientSession() as http, http.delete(
+            f"{stack.url}/_matrix/client/v3/devices/{gone}", params=user,
+            headers={"Authorization": f"Bearer {stack.as_token}"}, json={},
+        ) as resp:
+            assert resp.status == 200, await resp.text()
     again = InProcessBridge(first.config_path)
     runtime = await again.start()
     try:
         second = runtime.encryption.device_id
         assert second != device and await bot_devices() == {second}
-        assert await cross_signed(runtime.config.bot_mxid)  # by the identity it kept
+        assert runtime.encryption.ghosts.get(ghost).device_id != ghost_device
+        # Signed by the identities they kept.
+        assert await cross_signed(runtime.config.bot_mxid) and await cross_signed(ghost)
     finally:
         await again.stop()
 

@@ -96,6 +96,33 @@ class GhostDevices:
         if rows:
             log.info("Loaded %d department encryption devices", len(rows))
 
+    async def check_on_server(self, client: CryptoClient) -> int:
+        """One keys query (per 500 accounts) for the devices loaded: a device the homeserver no
+        longer has (deleted by an administrator, a homeserver restored from a backup) is
+        forgotten here and made again by ensure_all, and one its identity's signature is
+        missing from is signed again. Returns how many were gone."""
+        mxids, gone = list(self._devices), 0
+        for start in range(0, len(mxids), 500):
+            chunk = mxids[start:start + 500]
+            answer = await client.api.request(Method.POST, ApiPath.v3.keys.query,
+                                              {"device_keys": {m: [] for m in chunk}})
+            for mxid in chunk:
+                device = self._devices[mxid]
+                served = (answer.get("device_keys") or {}).get(mxid) or {}
+                if device.device_id not in served:
+                    log.warning("The homeserver no longer has %s's encryption device %s: "
+                                "making a new one", mxid, device.device_id)
+                    await device.machine.crypto_store.delete()
+                    del self._devices[mxid]
+                    gone += 1
+                    continue
+                ssk = list(((answer.get("self_signing_keys") or {}).get(mxid) or {})
+                           .get("keys", {}).values())
+                signatures = served[device.device_id].get("signatures", {}).get(mxid, {})
+                if not ssk or f"ed25519:{ssk[0]}" not in signatures:
+                    self._unsigned.add(mxid)
+        return gone
+
     async def ensure_all(self, mxids: list[str]) -> int:
         """A device for each of these ghosts that has none yet; returns how many were made."""
         missing = [m for m in mxids if m not in self._devices or m in self._unsigned]

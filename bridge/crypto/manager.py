@@ -152,6 +152,10 @@ class Encryption:
         if self.ghosts is not None:
             self.ghosts.readable = self.inbox.readable
             await self.ghosts.load(self.bot_mxid)
+            try:
+                await self.ghosts.check_on_server(self.client)
+            except MatrixRequestError as e:  # they are used as they are; checked next start
+                log.warning("Could not check the departments' devices on the homeserver: %s", e)
             self.ghosts.start()
         log.info("End-to-end encryption on: device %s of %s", self.client.device_id, self.bot_mxid)
 
