@@ -160,7 +160,7 @@ class GhostDevices:
             device = await self._open(mxid, "")
             client = device.machine.client
             await client.create_device_msc4190("", DEVICE_NAME)
-            await self._forget_other_devices(client, mxid)
+            await forget_other_devices(client)
             await device.machine.share_keys(0)  # a new device has no one-time keys yet
             await device.machine.crypto_store.put_device_id(client.device_id)
             device.inbox.new_device = True
@@ -181,22 +181,10 @@ class GhostDevices:
                                    log=logging.getLogger("dutyroom.crypto.olm"))
         machine.share_keys_min_trust = self.share_min_trust
         machine.send_keys_min_trust = TrustState.UNVERIFIED
-        machine.allow_key_share = _no_key_share
+        machine.allow_key_share = no_key_share
         await machine.load()
         inbox = ToDeviceInbox(machine, self.db, mxid, readable=self.readable, account=mxid)
         return GhostDevice(mxid, machine, inbox)
-
-    async def _forget_other_devices(self, client: CryptoClient, mxid: str) -> None:
-        """A ghost's other devices are stale (a lost database): members' clients must stop
-        encrypting for them."""
-        answer = await client.api.request(Method.GET, ApiPath.v3.devices)
-        for other in answer.get("devices", []):
-            device_id = other.get("device_id")
-            if device_id and device_id != client.device_id:
-                try:
-                    await client.api.request(Method.DELETE, ApiPath.v3.devices[device_id])
-                except MatrixRequestError as e:
-                    log.info("Could not delete %s's stale device %s: %s", mxid, device_id, e)
 
     # Their inboxes: read one after another across the interval -------------------------------
     def start(self) -> None:
@@ -219,5 +207,23 @@ class GhostDevices:
                 await asyncio.sleep(INTERVAL)
 
 
-async def _no_key_share(device: Any, request: Any) -> bool:
-    return False  # as the bot's: keys are shared before the first message instead
+async def forget_other_devices(client: CryptoClient) -> None:
+    """An account's devices other than the one it just made are stale (their keys went with a
+    lost database, or the homeserver dropped the device): delete them, so that members' clients
+    stop encrypting for a device nobody has."""
+    answer = await client.api.request(Method.GET, ApiPath.v3.devices)
+    for device in answer.get("devices", []):
+        other = device.get("device_id")
+        if other and other != client.device_id:
+            try:
+                await client.api.request(Method.DELETE, ApiPath.v3.devices[other])
+                log.info("Deleted %s's stale device %s", client.mxid, other)
+            except MatrixRequestError as e:
+                log.warning("Could not delete %s's stale device %s: %s", client.mxid, other, e)
+
+
+async def no_key_share(device: Any, request: Any) -> bool:
+    """Key requests are not answered, by the bot's device or the departments': keys are shared
+    before the first message instead (and a room's members get every new session as it is
+    made)."""
+    return False

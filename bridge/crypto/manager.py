@@ -28,8 +28,6 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from mautrix.api import Method
-from mautrix.api import Path as ApiPath
 from mautrix.crypto import PgCryptoStore
 from mautrix.errors import (
     DecryptionError,
@@ -51,7 +49,7 @@ from mautrix.types import (
 )
 
 from .cross_signing import sign_device, signed_accounts
-from .ghosts import GhostDevice, GhostDevices
+from .ghosts import GhostDevice, GhostDevices, forget_other_devices, no_key_share
 from .machine import BridgeOlmMachine, CryptoClient
 from .to_device import ToDeviceInbox
 
@@ -100,7 +98,7 @@ class Encryption:
             else TrustState.UNVERIFIED
         self.machine.share_keys_min_trust = level
         self.machine.send_keys_min_trust = TrustState.UNVERIFIED
-        self.machine.allow_key_share = self._allow_key_share
+        self.machine.allow_key_share = no_key_share
         # Readable unless the bot is the appservice's own user (Runtime._register_bot says).
         self.inbox = ToDeviceInbox(self.machine, db, self.bot_mxid, readable=True)
         self.bot_device = GhostDevice(self.bot_mxid, self.machine, self.inbox)
@@ -170,20 +168,7 @@ class Encryption:
                 "and, on Synapse, experimental_features msc2409_to_device_messages_enabled and "
                 "msc3202_transaction_extensions. Or set encryption.enabled: false."
             ) from e
-        await self._forget_other_devices()
-
-    async def _forget_other_devices(self) -> None:
-        """A new device means the old one's keys are gone (a new or lost database): delete the
-        bot's other devices, so that members' clients stop encrypting for a device nobody has."""
-        answer = await self.client.api.request(Method.GET, ApiPath.v3.devices)
-        for device in answer.get("devices", []):
-            other = device.get("device_id")
-            if other and other != self.client.device_id:
-                try:
-                    await self.client.api.request(Method.DELETE, ApiPath.v3.devices[other])
-                    log.info("Deleted the bot's stale device %s", other)
-                except MatrixRequestError as e:
-                    log.warning("Could not delete the bot's stale device %s: %s", other, e)
+        await forget_other_devices(self.client)
 
     async def _keys_on_server(self) -> bool:
         try:
@@ -528,11 +513,6 @@ class Encryption:
                                               {"url": profile.avatar_url})
         except MatrixRequestError as e:
             log.info("Could not name %s after %s: %s", room_id, ghost, e)
-
-    async def _allow_key_share(self, device: Any, request: Any) -> bool:
-        """Key requests are not answered: keys are shared before the first message instead
-        (and a room's members get every new session as it is made)."""
-        return False
 
 
 def _field(body: dict[str, Any], name: str, unstable_prefix: str) -> Any:
