@@ -124,7 +124,8 @@ class GhostDevices:
         return gone
 
     async def ensure_all(self, mxids: list[str]) -> int:
-        """A device for each of these ghosts that has none yet; returns how many were made."""
+        """A device for each of these accounts that has none yet (or its signature, for one
+        that lacks it); returns how many were made or signed."""
         missing = [m for m in mxids if m not in self._devices or m in self._unsigned]
         if not missing:
             return 0
@@ -144,7 +145,7 @@ class GhostDevices:
                     log.warning("No encryption device for %s: %s", mxid, e)
 
         await asyncio.gather(*(worker() for _ in range(min(DEFAULT_CONCURRENCY, len(missing)))))
-        log.info("Made %d department encryption devices in %.1f s", made,
+        log.info("Made or signed %d department encryption devices in %.1f s", made,
                  time.monotonic() - started)
         return made
 
