@@ -194,3 +194,53 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     profiles = {r["room_id"] for r in await db.fetch(
         "SELECT room_id FROM mx_user_profile WHERE user_id=$1", a.user_id)}
     assert profiles <= {complaints.room}, profiles
+
+
+async def test_retention_forgets_the_old_encryption_keys_of_dms(database_url: str) -> None:
+    """Megolm keys of citizens' DMs received or made before the period go with the texts (any
+    device's: a department's, the bot's); other rooms' keys and recent ones stay."""
+    from datetime import datetime, timezone
+
+    from mautrix.appservice.state_store.asyncpg import PgASStateStore
+    from mautrix.crypto import PgCryptoStore
+
+    from bots.consultation.upgrade import upgrade_table as consultation_tables
+    from bots.privacy.retention import ENCRYPTION_KEYS, plan_for, run_retention
+    from bridge.db import upgrade_table
+
+    db = Database.create(database_url, upgrade_table=upgrade_table)
+    await db.start()
+    try:
+        for tables in (consultation_tables, PgCryptoStore.upgrade_table,
+                       PgASStateStore.upgrade_table):
+            await tables.upgrade(db)
+        now = datetime(2030, 6, 1, tzinfo=timezone.utc)
+        await db.execute("INSERT INTO consult_dm (room_id, citizen, dept_id) "
+                         "VALUES ('!dm:localhost', '@c:localhost', 'fgw')")
+        keys = [("@dutyroom_fgw:localhost", "old", "!dm:localhost", 200),
+                ("@dutyroom_bot:localhost", "oldbot", "!dm:localhost", 400),
+                ("@dutyroom_fgw:localhost", "recent", "!dm:localhost", 10),
+                ("@dutyroom_bot:localhost", "officers", "!officers:localhost", 400)]
+        for account, session, room, days in keys:
+            await db.execute(
+                "INSERT INTO crypto_megolm_inbound_session (account_id, session_id, sender_key,"
+                " room_id, received_at) VALUES ($1, $2, $3, $4, $5)", account, session.ljust(43, "x"),
+                "k" * 43, room, (now - timedelta(days=days)).replace(tzinfo=None))
+        await db.execute(
+            "INSERT INTO crypto_megolm_outbound_session (account_id, room_id, session_id, session,"
+            " shared, max_messages, message_count, max_age, created_at, last_used) VALUES"
+            " ($1, '!dm:localhost', $2, $3, true, 100, 1, 604800000, $4, $4)",
+            "@dutyroom_fgw:localhost", "out".ljust(43, "x"), b"pickle",
+            (now - timedelta(days=200)).replace(tzinfo=None))
+        plan = plan_for(int(now.timestamp() * 1000), {"cases": 180})
+        own = "@dutyroom\\_% @dutyroom_bot:localhost"
+        await run_retention(db, plan, dry_run=True, own_pattern=own)
+        assert plan.counts[ENCRYPTION_KEYS] == 3
+        await run_retention(db, plan_for(int(now.timestamp() * 1000), {"cases": 180}),
+                            dry_run=False, own_pattern=own)
+        left = {r["session_id"].rstrip("x") for r in await db.fetch(
+            "SELECT session_id FROM crypto_megolm_inbound_session")}
+        assert left == {"recent", "officers"}
+        assert not await db.fetchval("SELECT COUNT(*) FROM crypto_megolm_outbound_session")
+    finally:
+        await db.stop()

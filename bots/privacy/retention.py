@@ -7,7 +7,11 @@ Periods per kind of record (config `privacy.retention_days`):
   DM room become 'purged'); what the bridge sent into DMs that long ago goes too;
 - `letters`: letters and complaints submitted longer ago lose their subject, text (the mail
   as sent), the office's answer mail and the link to the citizen;
-- `audit`: audit entries older than this are deleted (whole entries, never rewritten).
+- `audit`: audit entries older than this are deleted (whole entries, never rewritten);
+- in both kinds of DMs, the Megolm keys received or made longer ago than their period (any
+  device's: the bot's, a department's, a letters account's): with them the homeserver's copies
+  of those conversations could be read again. (A client rotates its session weekly or after 100
+  messages, so no key that old is still in use.)
 Times, departments, outcomes and ratings stay, so the assessment figures of any period are the
 same before and after a purge. Every statement is idempotent: a run interrupted and run again,
 or run twice in a day, removes nothing more than once.
@@ -16,6 +20,7 @@ or run twice in a day, removes nothing more than once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from mautrix.util.async_db import Database
@@ -24,6 +29,7 @@ from .records import LETTER_BOTS
 
 PURGED = "purged"
 HOUSEKEEPING = "cached room state of rooms left"
+ENCRYPTION_KEYS = "encryption keys of DMs"
 DAY_MS = 86_400_000
 
 
@@ -58,6 +64,12 @@ async def run_retention(db: Database, plan: RetentionPlan, *, dry_run: bool,
         for bot in LETTER_BOTS:
             if await db.table_exists(f"{bot}_letter"):
                 await _letters(db, bot, plan, plan.cutoffs["letters"], dry_run)
+    if "cases" in plan.cutoffs and await db.table_exists("consult_dm"):
+        await _keys(db, plan, "consult_dm", plan.cutoffs["cases"], dry_run)
+    if "letters" in plan.cutoffs:
+        for bot in LETTER_BOTS:
+            if await db.table_exists(f"{bot}_dm"):
+                await _keys(db, plan, f"{bot}_dm", plan.cutoffs["letters"], dry_run)
     plan.counts[HOUSEKEEPING] = await _left_rooms(db, own_pattern, dry_run)
     if "audit" in plan.cutoffs and await db.table_exists("audit_log"):
         cutoff = plan.cutoffs["audit"]
@@ -114,6 +126,22 @@ async def _letters(db: Database, bot: str, plan: RetentionPlan, cutoff: int, dry
         await _mail(db, letter["number"])
         await db.execute(f"UPDATE {bot}_letter SET citizen=$1, room_id=$1, subject='' WHERE number=$2",
                          PURGED, letter["number"])
+
+
+async def _keys(db: Database, plan: RetentionPlan, dms: str, cutoff: int, dry_run: bool) -> None:
+    """The DMs' Megolm keys past the period (mautrix stores naive UTC timestamps)."""
+    if not await db.table_exists("crypto_megolm_inbound_session"):
+        return
+    before = datetime.fromtimestamp(cutoff / 1000, timezone.utc).replace(tzinfo=None)
+    rooms = f"room_id IN (SELECT room_id FROM {dms})"
+    inbound = f"FROM crypto_megolm_inbound_session WHERE received_at < $1 AND {rooms}"
+    outbound = f"FROM crypto_megolm_outbound_session WHERE created_at < $1 AND {rooms}"
+    count = sum([int(await db.fetchval(f"SELECT COUNT(*) {q}", before) or 0)
+                 for q in (inbound, outbound)])
+    plan.counts[ENCRYPTION_KEYS] = plan.counts.get(ENCRYPTION_KEYS, 0) + count
+    if not dry_run:
+        for query in (inbound, outbound):
+            await db.execute(f"DELETE {query}", before)
 
 
 async def _mail(db: Database, ref: str) -> None:
