@@ -54,14 +54,14 @@ def test_a_tiny_benchmark_run_loses_nothing_and_reports_every_section(tmp_path: 
     notices = results["notices"]
     assert notices["departments"] == 4 and notices["lost"] == notices["doubled"] == 0
     assert notices["ratio_to_floor"] > 0
-    devices = results["devices"]
-    assert devices["cold"]["made"] == 4 and devices["warm"]["made"] == 0
-    assert devices["floor"]["requests"] == 5 * 4 and devices["cold_x"] > 0
+    devices = results["devices"]  # the 4 departments' and the 3 service accounts' (letters, …)
+    assert devices["cold"]["made"] == 4 + 3 and devices["warm"]["made"] == 0
+    assert devices["floor"]["requests"] == 5 * 7 and devices["cold_x"] > 0
     for row in ("web directory page /", "web /api/v1/departments", "notice to 4 departments",
                 "presence: Synapse CPU per update", "relay citizen→officers", "encrypted relay c→o",
                 "relayed throughput", "bridge CPU per relayed event",
                 "floor: null relay c→o", "at 100 ms pace", "assessment month report",
-                "department devices, cold (4 made)", f"JSON: {written}"):
+                "department devices, cold (7 made)", f"JSON: {written}"):
         assert row in done.stdout, row
 
 
