@@ -250,3 +250,23 @@ async def test_an_inbox_that_cannot_be_read_reaches_the_administrators_once_and_
         assert len(told) == 2
     finally:
         await db.stop()
+
+
+async def test_the_bot_inbox_token_survives_the_upgrade_to_a_token_per_device(
+    database_url: str,
+) -> None:
+    """Migration v08 moves the bot device's /sync token (v07's one row) to the per-device table,
+    so the first read after the upgrade goes on from it instead of emptying the inbox again."""
+    from bridge.db.upgrade.v08_to_device_per_account import upgrade_v8
+
+    db = Database.create(database_url)
+    await db.start()
+    try:
+        async with db.acquire() as conn:
+            await conn.execute("CREATE TABLE to_device_sync (id INTEGER PRIMARY KEY, since TEXT NOT NULL)")
+            await conn.execute("INSERT INTO to_device_sync (id, since) VALUES (1, 's42_7')")
+            await upgrade_v8(conn, db.scheme)  # (as mautrix's UpgradeTable calls it)
+        assert await db.fetchval("SELECT since FROM to_device_since WHERE account_id=''") == "s42_7"
+        assert not await db.table_exists("to_device_sync")
+    finally:
+        await db.stop()
