@@ -11,6 +11,7 @@
 // (as the room list shows it), the shields on the department's messages (red ones are
 // "warning"), and exits 0 when the greeting arrived.
 const { chromium } = require("playwright-core");
+const { login } = require("./login.cjs");
 
 (async () => {
     const [url, user, password, dept, out = "element-dm"] = process.argv.slice(2);
@@ -21,20 +22,7 @@ const { chromium } = require("playwright-core");
     let ok = false;
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     try {
-        await page.goto(url.replace(/#.*$/, "") + "#/login", { waitUntil: "load" });
-        await page.locator("#mx_LoginForm_username").waitFor({ timeout: 90000 });
-        await page.fill("#mx_LoginForm_username", user);
-        await page.fill("#mx_LoginForm_password", password);
-        await page.click(".mx_Login_submit");
-        const roomList = page.locator(".mx_LeftPanel");
-        const skip = page.locator(".mx_CompleteSecurity_skip");
-        await roomList.or(skip).first().waitFor({ timeout: 90000 });
-        if (await skip.isVisible()) {
-            await skip.click();
-            await page.getByRole("button", { name: "I'll verify later" }).click();
-        }
-        await roomList.waitFor({ timeout: 90000 });
-        await page.waitForTimeout(3000);
+        await login(page, url, user, password);
         // Start chat: the user directory search, the department's ID, Go.
         await page.goto(url.replace(/#.*$/, "") + "#/home");
         await page.keyboard.press("Escape");

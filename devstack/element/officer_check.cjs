@@ -1,0 +1,53 @@
+// What an officer sees in Element Web: logs in, accepts the invitation to a department's
+// encrypted officers' room, and waits for a citizen's message (MARKER) to be relayed into a
+// case's thread; reports the shields on the case and on the relayed message and takes
+// screenshots. Run beside the demo (./scripts/demo) while a citizen writes MARKER to the
+// department:
+//
+//   NODE_PATH=$BUILD_ROOT/src/node_modules node devstack/element/officer_check.cjs \
+//       ELEMENT_URL USER PASSWORD OFFICERS_ROOM_ALIAS MARKER [OUT_PREFIX]
+const { chromium } = require("playwright-core");
+const { login, shields } = require("./login.cjs");
+
+(async () => {
+    const [url, user, password, alias, marker, out = "element-officer"] = process.argv.slice(2);
+    const browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+    let ok = false;
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    try {
+        await login(page, url, user, password);
+        await page.goto(url.replace(/#.*$/, "") + "#/room/" + alias);
+        const accept = page.getByRole("button", { name: /^(Accept|Join the discussion|Join)$/ }).first();
+        const composer = page.locator(".mx_BasicMessageComposer_input").first();
+        await accept.or(composer).first().waitFor({ timeout: 60000 });
+        if (await accept.isVisible()) await accept.click();
+        await composer.waitFor({ timeout: 60000 });
+        console.error("in the room; waiting for", marker);
+        const relayed = page.getByText(marker).first();
+        await relayed.waitFor({ timeout: 240000 });
+        await page.waitForTimeout(5000);
+        await page.screenshot({ path: `${out}-room.png` });
+        // A case's messages are a thread: open it to see the relayed message's own tile.
+        const summary = page.locator(".mx_ThreadSummary").filter({ hasText: marker }).first();
+        if (await summary.isVisible()) {
+            await summary.click();
+            await page.waitForTimeout(5000);
+        }
+        await page.screenshot({ path: `${out}-thread.png` });
+        console.log(JSON.stringify({
+            cases: await shields(page, "新咨询"),
+            relayed: await shields(page, marker),
+            undecryptable: await page.locator(".mx_DecryptionFailureBody").count(),
+        }));
+        ok = true;
+    } catch (e) {
+        console.error("officer check failed:", e.message);
+        try { await page.screenshot({ path: `${out}-failed.png` }); } catch {}
+    } finally {
+        await browser.close();
+    }
+    process.exit(ok ? 0 : 1);
+})();
