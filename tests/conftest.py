@@ -20,6 +20,7 @@ from devstack import Postgres
 from tests.kit.bridge import BridgeSettings, InProcessBridge, running_bridge, write_config
 from tests.kit.clients import UserFactory
 from tests.kit.duty import DutyRoom, start_duty_room
+from tests.kit.e2ee import EncryptingUserFactory
 from tests.kit.stack import Stack, start_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,3 +109,28 @@ async def users(stack: Stack) -> AsyncIterator[UserFactory]:
     finally:
         for user in factory.made:
             await user.close()
+
+
+# Users whose clients encrypt (matrix-nio[e2e]), and the duty room with encrypted officers' rooms:
+# the encryption tests (test_e2ee*, test_notices_e2ee, test_knowledge) share them.
+
+@pytest.fixture
+async def e2ee_users(stack: Stack, tmp_path: Path) -> AsyncIterator[EncryptingUserFactory]:
+    factory = EncryptingUserFactory(stack, tmp_path / "stores")
+    try:
+        yield factory
+    finally:
+        await factory.close()
+
+
+@pytest.fixture
+async def e2ee_duty(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
+    e2ee_users: EncryptingUserFactory,
+) -> AsyncIterator[DutyRoom]:
+    """The kit's duty room with encrypting officers in encrypted officers' rooms."""
+    bridge_settings.extra["consultation.encrypt_officers_rooms"] = True
+    bridge_settings.extra["encryption.key_wait_seconds"] = 10
+    room = await start_duty_room(bridge_settings, roster_dir, tmp_path, e2ee_users)  # type: ignore[arg-type]
+    yield room
+    await room.bridge.stop()

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from bridge.clock import FixedClock
 from tests.kit.bridge import BridgeSettings
 from tests.kit.clients import UserFactory
 from tests.kit.duty import SHANGHAI, start_duty_room
 from tests.kit.e2ee import EncryptingUserFactory
-from tests.kit.stack import Stack
 from tests.test_consultation import body_of, has, in_thread, is_root, send, thread_reply
 
 FRIDAY_10 = datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI)
@@ -192,15 +188,6 @@ async def test_out_of_hours_suggestions_opened_by_number(
         assert counts["fgw/price"] == {"suggested_citizen": 1, "opened": 1}
     finally:
         await duty.bridge.stop()
-
-
-@pytest.fixture
-async def e2ee_users(stack: Stack, tmp_path: Path) -> AsyncIterator[EncryptingUserFactory]:
-    factory = EncryptingUserFactory(stack, tmp_path / "stores")
-    try:
-        yield factory
-    finally:
-        await factory.close()
 
 
 async def test_an_entry_through_encrypted_rooms_and_a_good_rating(

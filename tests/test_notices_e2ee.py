@@ -5,28 +5,15 @@ redaction) reach them."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bots.notices.cli import main as notice_cli
 from tests.kit.bridge import BridgeSettings
 from tests.kit.clients import UserFactory
 from tests.kit.duty import DutyRoom, start_duty_room
 from tests.kit.e2ee import EncryptingUserFactory
-from tests.kit.stack import Stack
 from tests.test_notices import body, has, is_edit
-
-
-@pytest.fixture
-async def e2ee_users(stack: Stack, tmp_path: Path) -> AsyncIterator[EncryptingUserFactory]:
-    factory = EncryptingUserFactory(stack, tmp_path / "stores")
-    try:
-        yield factory
-    finally:
-        await factory.close()
 
 
 async def test_a_notice_in_encrypted_officers_rooms(

@@ -10,18 +10,11 @@
 // Prints one JSON line: encrypted (Element turned encryption on for the new chat), room name
 // (as the room list shows it), the shields on the department's messages (red ones are
 // "warning"), and exits 0 when the greeting arrived.
-const { chromium } = require("playwright-core");
-const { login } = require("./login.cjs");
+const { login, run } = require("./login.cjs");
 
 (async () => {
     const [url, user, password, dept, out = "element-dm"] = process.argv.slice(2);
-    const browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
-    let ok = false;
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    try {
+    await run("dm check", out, async (page) => {
         await login(page, url, user, password);
         // Start chat: the user directory search, the department's ID, Go.
         await page.goto(url.replace(/#.*$/, "") + "#/home");
@@ -64,12 +57,5 @@ const { login } = require("./login.cjs");
             };
         });
         console.log(JSON.stringify(report));
-        ok = true;
-    } catch (e) {
-        console.error("dm check failed:", e.message);
-        try { await page.screenshot({ path: `${out}-failed.png` }); } catch {}
-    } finally {
-        await browser.close();
-    }
-    process.exit(ok ? 0 : 1);
+    });
 })();

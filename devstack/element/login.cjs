@@ -1,5 +1,28 @@
-// Shared by the Element checks: log in through Element Web's UI and skip the "Confirm your
-// identity" gate that every login after a user's first one shows.
+// Shared by the Element checks: a headless Chromium page, the UI login (skipping the "Confirm
+// your identity" gate that every login after a user's first one shows), the shields on tiles.
+const { chromium } = require("playwright-core");
+
+// Runs `check(page)` in a fresh browser and exits 0 if it returned, 1 (with OUT-failed.png) if it
+// threw.
+async function run(name, out, check) {
+    const browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+    let ok = false;
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    try {
+        await check(page);
+        ok = true;
+    } catch (e) {
+        console.error(`${name} failed:`, e.message);
+        try { await page.screenshot({ path: `${out}-failed.png` }); } catch {}
+    } finally {
+        await browser.close();
+    }
+    process.exit(ok ? 0 : 1);
+}
+
 async function login(page, url, user, password) {
     await page.goto(url.replace(/#.*$/, "") + "#/login", { waitUntil: "load" });
     await page.locator("#mx_LoginForm_username").waitFor({ timeout: 90000 });
@@ -28,4 +51,4 @@ async function shields(page, pattern) {
     }, pattern);
 }
 
-module.exports = { login, shields };
+module.exports = { run, login, shields };

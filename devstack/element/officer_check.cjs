@@ -6,18 +6,11 @@
 //
 //   NODE_PATH=$BUILD_ROOT/src/node_modules node devstack/element/officer_check.cjs \
 //       ELEMENT_URL USER PASSWORD OFFICERS_ROOM_ALIAS MARKER [OUT_PREFIX]
-const { chromium } = require("playwright-core");
-const { login, shields } = require("./login.cjs");
+const { login, shields, run } = require("./login.cjs");
 
 (async () => {
     const [url, user, password, alias, marker, out = "element-officer"] = process.argv.slice(2);
-    const browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
-    let ok = false;
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    try {
+    await run("officer check", out, async (page) => {
         await login(page, url, user, password);
         await page.goto(url.replace(/#.*$/, "") + "#/room/" + alias);
         const accept = page.getByRole("button", { name: /^(Accept|Join the discussion|Join)$/ }).first();
@@ -42,12 +35,5 @@ const { login, shields } = require("./login.cjs");
             relayed: await shields(page, marker),
             undecryptable: await page.locator(".mx_DecryptionFailureBody").count(),
         }));
-        ok = true;
-    } catch (e) {
-        console.error("officer check failed:", e.message);
-        try { await page.screenshot({ path: `${out}-failed.png` }); } catch {}
-    } finally {
-        await browser.close();
-    }
-    process.exit(ok ? 0 : 1);
+    });
 })();
