@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib
 import logging
 import time
@@ -73,6 +74,7 @@ class Runtime:
         self.bots: list[Bot] = []
         self.started = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
+        self._devices_reported: set[str] = set()  # accounts the administrators heard lack a device
 
     async def start(self) -> None:
         cfg = self.config
@@ -203,7 +205,7 @@ class Runtime:
         if self.encryption is not None:
             # Before the bridge says it is ready: a citizen may open a DM at once, and Element
             # encrypts it only if the department has a device (none made on a warm start).
-            await self.encryption.ensure_department_devices(self._department_accounts())
+            await self._ensure_devices(self.encryption, self._department_accounts())
             self.rosters.on_change.append(self._roster_devices)
         if self.encryption is not None and not own_user:  # (the log has said so too)
             today = self.clock.now().date().isoformat()  # a reminder a day, at a restart
@@ -280,15 +282,30 @@ class Runtime:
         """New departments get their devices in the background (the roster's listeners run in
         turn: a city's worth of devices must not hold up the others)."""
         if self.encryption is not None:
-            self._in_background(
-                self._ensure_devices_later(self.encryption, self._department_accounts()))
+            self._in_background(self._ensure_devices(self.encryption, self._department_accounts()))
 
-    @staticmethod
-    async def _ensure_devices_later(encryption: Encryption, mxids: list[str]) -> None:
+    async def _ensure_devices(self, encryption: Encryption, mxids: list[str]) -> None:
+        """Make the missing devices; accounts left without one reach the administrators (the
+        bot's device stands in, so the bot joins those departments' encrypted DMs), and so
+        does the try that makes them all after such a report."""
         try:
             await encryption.ensure_department_devices(mxids)
         except Exception:
-            log.exception("Making the new departments' encryption devices failed")
+            log.exception("Making the departments' encryption devices failed")
+        missing = encryption.devices_missing(mxids)
+        today = self.clock.now().date().isoformat()
+        if missing:
+            names = sorted(missing)
+            digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
+            await self._tell_problem("devices_missing", f"devices_missing/{today}/{digest}", {
+                "count": str(len(names)),
+                "accounts": "、".join(names[:5]) + (" …" if len(names) > 5 else ""),
+                "error": missing[names[0]]})
+            self._devices_reported = set(names)
+        elif self._devices_reported:
+            count, self._devices_reported = len(self._devices_reported), set()
+            await self._tell_problem("devices_made", f"devices_made/{today}/{time.time_ns()}",
+                                     {"count": str(count)})
 
     async def _tell_problem(self, kind: str, send_key: str, details: dict[str, str]) -> None:
         for bot in self.bots:

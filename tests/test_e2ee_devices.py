@@ -4,6 +4,7 @@ department devices are off. The conversations themselves are tests/test_e2ee.py.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.kit.bridge import BridgeSettings
@@ -11,7 +12,7 @@ from tests.kit.clients import eventually
 from tests.kit.duty import DutyRoom, start_duty_room
 from tests.kit.e2ee import ENCRYPTION, EncryptingUser, EncryptingUserFactory
 from tests.kit.stack import Stack
-from tests.test_consultation import has, in_thread, is_root, send, thread_reply
+from tests.test_consultation import body_of, has, in_thread, is_root, send, thread_reply
 from tests.test_e2ee import cross_signed_devices, the_department_encrypts_with_its_own_device
 
 
@@ -101,6 +102,46 @@ async def test_a_department_added_by_a_roster_edit_gets_its_device(
                                                       duty.runtime.config.bot_mxid)
 
 
+async def test_a_department_left_without_a_device_reaches_the_administrators(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, stack: Stack,
+    e2ee_users: EncryptingUserFactory,
+) -> None:
+    """Nothing silent: a department account whose device the homeserver would not make (here a
+    path the homeserver does not serve, as behind a misconfigured proxy) is named to the
+    administrators, with the error and what it means (the bot's device stands in); the try
+    that makes it after all says so too."""
+    admin = await e2ee_users("admin")
+    bridge_settings.extra["admins"] = [admin.user_id]
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, e2ee_users)  # type: ignore[arg-type]
+    try:
+        admin_room = duty.bot("admin").room_id
+        await admin.join(admin_room)
+        ghosts = duty.runtime.encryption.ghosts
+        ghosts.base_url = f"{stack.url}/not-the-client-api"
+        departments = roster_dir / "departments.yaml"
+        entry = """  - id: sjt
+    name: 浙江省审计厅
+    short_name: 省审计厅
+    jurisdiction: zj
+    email: sjt@mail.example.gov.cn
+    description: 负责审计监督咨询
+"""
+        departments.write_text(departments.read_text(encoding="utf-8") + entry, encoding="utf-8")
+        assert await duty.runtime.rosters.check_now()
+        [told] = await admin.wait_for(admin_room, has("没能建立自己的加密设备"), timeout=60)
+        assert duty.ghost("sjt") in body_of(told) and "404" in body_of(told)
+        assert ghosts.get(duty.ghost("sjt")) is None
+
+        ghosts.base_url = stack.url  # the proxy mended; the next roster change tries again
+        departments.write_text(departments.read_text(encoding="utf-8").replace(
+            "负责审计监督咨询", "负责审计监督、审计结果公告咨询"), encoding="utf-8")
+        assert await duty.runtime.rosters.check_now()
+        await admin.wait_for(admin_room, has("现已都有自己的设备"), timeout=60)
+        assert ghosts.get(duty.ghost("sjt")) is not None
+    finally:
+        await duty.bridge.stop()
+
+
 async def test_a_lost_device_or_database_means_a_new_device_never_a_crash(
     stack: Stack, bridge_settings: BridgeSettings, tmp_path: Path,
 ) -> None:
@@ -171,3 +212,59 @@ async def test_a_lost_device_or_database_means_a_new_device_never_a_crash(
         assert await cross_signed(runtime.config.bot_mxid) and await cross_signed(ghost)
     finally:
         await fresh.stop()
+
+
+async def test_a_transfer_in_an_encrypted_dm_speaks_with_both_departments_devices(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory,
+) -> None:
+    """The seam of transfers and department devices: after `!转办`, two departments' accounts,
+    each with its own device, are in one encrypted DM. The citizen reads both departments'
+    words (each from its own device), the receiving officers read the citizen's next message
+    (the bridge decrypts it with whichever of its devices got the key), and a transfer back
+    does the same the other way."""
+    duty = e2ee_duty
+    bot = duty.runtime.config.bot_mxid
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    fgw, fgw_room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    gat, gat_room = duty.officers["gat1"], duty.officers_rooms["gat"]
+    for officer in (fgw, gat):
+        await officer.sync(0)
+    await citizen.send_text(dm, "我的身份证丢了，怎么补办")
+    [root] = await fgw.wait_for(fgw_room, is_root)
+    await send(fgw, fgw_room, thread_reply(root["event_id"], "!转办 gat 证件补办属公安"))
+
+    await citizen.wait_for(dm, has("已转交「浙江省公安厅」"))
+    [welcome] = await citizen.wait_for(dm, has("已由「浙江省发展和改革委员会」转来"))
+    assert welcome["sender"] == duty.ghost("gat")
+    [gat_root] = await gat.wait_for(gat_room, has("转入咨询"))
+    # The history is shown under the receiving department's pseudonym of the citizen, not the
+    # sending one's (which, in gat, may be another citizen's number).
+    who = re.search(r"· (市民 #\d+) ·", body_of(gat_root))
+    assert who and f"{who[1]}：我的身份证丢了" in body_of(gat_root)
+    await citizen.send_text(dm, "补充：我在杭州")
+    await gat.wait_for(gat_room, in_thread(gat_root["event_id"], "补充：我在杭州"))
+    await send(gat, gat_room, thread_reply(gat_root["event_id"], "请到就近派出所办理。"))
+    [answer] = await citizen.wait_for(dm, has("请到就近派出所办理"))
+    assert answer["sender"] == duty.ghost("gat")
+
+    await send(gat, gat_room, thread_reply(gat_root["event_id"], "!转办 fgw 退回"))
+    await citizen.wait_for(dm, has("已转交「浙江省发展和改革委员会」"))
+    [back] = await fgw.wait_for(fgw_room, in_thread(root["event_id"], "转入咨询"))
+    who = re.search(r"· (市民 #\d+) ·", body_of(back))
+    assert who and f"{who[1]}：补充：我在杭州" in body_of(back) and who[1] in body_of(root)
+    await citizen.send_text(dm, "再问一个投资项目的问题")
+    await fgw.wait_for(fgw_room, in_thread(root["event_id"], "再问一个投资项目的问题"))
+    await send(fgw, fgw_room, thread_reply(root["event_id"], "投资项目请在线备案。"))
+    await citizen.wait_for(dm, has("投资项目请在线备案"))
+
+    assert not citizen.undecrypted(dm)
+    assert not fgw.undecrypted(fgw_room) and not gat.undecrypted(gat_room)
+    assert bot not in await citizen.members(dm)
+    for dept in ("fgw", "gat"):  # each department's words from its own, cross-signed device
+        ghost = duty.ghost(dept)
+        devices = await cross_signed_devices(citizen, ghost)
+        sent = [e for e in await citizen.history(dm)
+                if e["type"] == "m.room.encrypted" and e["sender"] == ghost]
+        assert sent and all(e["content"]["device_id"] in devices for e in sent)

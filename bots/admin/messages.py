@@ -46,6 +46,12 @@ MESSAGES = {
             "机器人加密设备的收件箱已恢复读取（此前连续失败 {count} 次），"
             "读回了 {handled} 条家庭服务器未推送的消息。"
         ),
+        "admin.problem_devices_missing": (
+            "⚠ {count} 个部门账号没能建立自己的加密设备：{accounts}。错误：{error}。"
+            "在此期间由机器人的设备代为加密，机器人会加入这些部门与市民的加密私聊（市民会看到它），"
+            "消息仍能送达。请检查家庭服务器和桥接的日志；桥接重启或名册变更时会再试，成功后会在此告知。"
+        ),
+        "admin.problem_devices_made": "此前缺少加密设备的 {count} 个部门账号现已都有自己的设备。",
     },
     "en": {
         "admin.room_name": "Online duty room · administrators",
@@ -102,6 +108,17 @@ MESSAGES = {
         "admin.problem_inbox_readable": (
             "The bot's encryption device's inbox is read again (after {count} failures in a "
             "row); {handled} message(s) the homeserver had not pushed were read back."
+        ),
+        "admin.problem_devices_missing": (
+            "⚠ {count} department account(s) could not get an encryption device of their own: "
+            "{accounts}. Error: {error}. Meanwhile the bot's device encrypts for them, and the bot "
+            "joins those departments' encrypted DMs with citizens (citizens see it there); "
+            "messages still get through. Check the homeserver's and the bridge's logs; it is "
+            "tried again when the bridge restarts or the roster changes, and this room is told "
+            "when it works."
+        ),
+        "admin.problem_devices_made": (
+            "The {count} department account(s) that lacked an encryption device now each have one."
         ),
     },
 }

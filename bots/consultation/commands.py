@@ -93,7 +93,7 @@ class OfficerCommands:
         await self.side.show_status(case, t("officer.status_transferred", to=dest.name),
                                f"{event.event_id}/root-status")
         await self._bring_ghost(case, target)
-        history = await self.side.history_text(case)
+        history = await self.side.history_text(case, as_dept=target)
         now_ms = self.bot.now_ms()
         await self.tables.move(case.id, target, new_room, now_ms)
         # Two records at the same moment, each naming both departments, so that each side's

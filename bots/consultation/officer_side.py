@@ -322,23 +322,32 @@ class OfficerSide:
         if case is not None and self._may_answer(event.sender, case.dept_id):
             await self.commands.claim(event, case)
 
-    async def history_text(self, case: Case) -> str:
+    async def history_text(self, case: Case, as_dept: str | None = None) -> str:
         """The citizen's messages of the case, in every officers' room it has been in: a case
-        transferred to a city and back keeps what was said before either transfer."""
-        rooms = [case.officers_room]
+        transferred to a city and back keeps what was said before either transfer. Each room's
+        lines carry that department's pseudonym of the citizen; they are shown under the one
+        `as_dept` (default: the case's department) knows, since another department's number
+        may be a different citizen there."""
+        rooms = {case.officers_room: case.dept_id}
         for kind, _, detail in await self.tables.history(case.id):
             if kind == "transferred_in" and detail and "->" in detail:
                 source = detail.split("->", 1)[0]
                 room = await self.bot.officers_room(source, create=False)
                 if room and room not in rooms:
-                    rooms.append(room)
+                    rooms[room] = source
+        shown = await self.bot.citizen_label(as_dept or case.dept_id, case.citizen)
         found: list[tuple[int, str]] = []
-        for room in rooms:
+        for room, dept_id in rooms.items():
+            label = f"{await self.bot.citizen_label(dept_id, case.citizen)}："
             rows = await self.ctx.db.fetch(
                 "SELECT seq, content FROM outbox WHERE room_id=$1 AND key LIKE 'relay-in/%' AND"
                 " content LIKE $2 ORDER BY seq",
                 room, f"%{relay.ref(f'case/{case.id}/root/')}%",
             )
-            found += [(r["seq"], str(json.loads(r["content"]).get("body", ""))) for r in rows]
+            for r in rows:
+                body = str(json.loads(r["content"]).get("body", ""))
+                if body.startswith(label):
+                    body = f"{shown}：{body[len(label):]}"
+                found.append((r["seq"], body))
         lines = [body for _, body in sorted(found)]
         return "\n".join(lines[-20:]) or "—"

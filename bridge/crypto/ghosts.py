@@ -74,6 +74,7 @@ class GhostDevices:
         self._devices: dict[str, GhostDevice] = {}
         self._unsigned: set[str] = set()  # devices their account's identity has not signed
         self._making: dict[str, asyncio.Lock] = {}
+        self.failed: dict[str, str] = {}  # account → why its device could not be made, last try
         self._task: asyncio.Task[None] | None = None
 
     def get(self, mxid: str) -> GhostDevice | None:
@@ -143,6 +144,7 @@ class GhostDevices:
                     made += 1
                 except Exception as e:  # tried again at the next start or roster change
                     log.warning("No encryption device for %s: %s", mxid, e)
+                    self.failed[mxid] = " ".join(f"{type(e).__name__}: {e}".split())[:200]
 
         await asyncio.gather(*(worker() for _ in range(min(DEFAULT_CONCURRENCY, len(missing)))))
         log.info("Made or signed %d department encryption devices in %.1f s", made,
@@ -166,6 +168,7 @@ class GhostDevices:
             await device.machine.crypto_store.put_device_id(client.device_id)
             device.inbox.new_device = True
             self._devices[mxid] = device
+            self.failed.pop(mxid, None)
             if not await sign_device(self.db, device.machine):
                 self._unsigned.add(mxid)  # tried again at the next start or roster change
             return device

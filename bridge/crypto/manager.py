@@ -184,6 +184,12 @@ class Encryption:
         change); returns how many were made."""
         return await self.ghosts.ensure_all(mxids) if self.ghosts is not None else 0
 
+    def devices_missing(self, mxids: list[str]) -> dict[str, str]:
+        """Which of these accounts have no device of their own after the last try, and why:
+        the bot's device stands in for them (it joins their encrypted DMs) until a try works."""
+        failed = self.ghosts.failed if self.ghosts is not None else {}
+        return {m: failed[m] for m in mxids if m in failed}
+
     def _device_of(self, mxid: str) -> GhostDevice | None:
         if mxid == self.bot_mxid:
             return self.bot_device
