@@ -450,6 +450,8 @@ def print_info(args: argparse.Namespace, paths: Paths, prefix: str, officers: li
   through SMTP on 127.0.0.1:{args.smtp_port + 1}, e.g. with swaks or aiosmtplib.
 知识库 / Knowledge base: ask 省人力社保厅 (@{prefix}rlsbt:{DOMAIN}) "失业金怎么领" out of
   working hours: the reply lists matching entries; reply "1" to read one. Officers: "!答 词".
+值班室命令 / Officers' thread commands: !认领 !转办 <部门> !备注 !办结, and !历史 (the case's record
+  reposted: sign in on a second device and it reads what came before) — README "Officers".
 省长信箱 / Letters: DM @{prefix}mailbox:{DOMAIN} · 监督投诉 / Complaints: DM @{prefix}complaints:{DOMAIN}
 考核 / Assessment: as admin, in the administrators' room (#{prefix}admins:{DOMAIN}) send
   `!考核 {time.strftime('%Y-%m')}` (this month: what you did in the demo), `!考核` (last month) or

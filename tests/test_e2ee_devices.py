@@ -248,6 +248,21 @@ async def test_a_transfer_in_an_encrypted_dm_speaks_with_both_departments_device
     await send(gat, gat_room, thread_reply(gat_root["event_id"], "请到就近派出所办理。"))
     [answer] = await citizen.wait_for(dm, has("请到就近派出所办理"))
     assert answer["sender"] == duty.ghost("gat")
+    # The gat officer signs in on a new device: what came before is undecryptable there, and
+    # `!历史` reposts the case's record (both departments' parts) where that device reads it.
+    gat_new = await e2ee_users.another_device(gat)
+
+    async def cannot_read_the_past() -> bool:
+        await gat_new.sync(0)
+        return bool(gat_new.undecrypted(gat_room))
+    await eventually(cannot_read_the_past, timeout=20)
+    await send(gat_new, gat_room, thread_reply(gat_root["event_id"], "!历史"))
+    [record] = await gat_new.wait_for(gat_room, in_thread(gat_root["event_id"], "的记录"))
+    lines = body_of(record).splitlines()
+    assert any(line.endswith(f"{who[1]}：我的身份证丢了，怎么补办") for line in lines)
+    assert any("转交「浙江省公安厅」，说明：证件补办属公安" in line for line in lines)
+    assert any(line.endswith(f"值班员 11 → {who[1]}：请到就近派出所办理。") for line in lines)
+    assert not any("!历史" in line for line in lines)
 
     await send(gat, gat_room, thread_reply(gat_root["event_id"], "!转办 fgw 退回"))
     await citizen.wait_for(dm, has("已转交「浙江省发展和改革委员会」"))
@@ -261,6 +276,7 @@ async def test_a_transfer_in_an_encrypted_dm_speaks_with_both_departments_device
 
     assert not citizen.undecrypted(dm)
     assert not fgw.undecrypted(fgw_room) and not gat.undecrypted(gat_room)
+    assert not any("以下是最近" in body_of(e) or "!历史" in body_of(e) for e in citizen.events[dm])
     assert bot not in await citizen.members(dm)
     for dept in ("fgw", "gat"):  # each department's words from its own, cross-signed device
         ghost = duty.ghost(dept)

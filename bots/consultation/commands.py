@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from mautrix.errors import MatrixRequestError
@@ -10,6 +11,7 @@ from mautrix.types import Event
 from .db import CLAIMED, CLOSED, Case
 from .guard import parse_duration
 from .hints import suggest
+from .transcript import case_transcript
 
 if TYPE_CHECKING:
     from .officer_side import OfficerSide
@@ -20,9 +22,14 @@ COMMANDS = {
     "note": "note", "备注": "note",
     "close": "close", "办结": "close",
     "kb": "kb", "答": "kb",  # the knowledge base (bots/consultation/kb.py)
+    "history": "history", "历史": "history",
     "block": "block", "屏蔽": "block",
     "unblock": "unblock", "解除屏蔽": "unblock",
 }
+
+
+HISTORY_LINES = 40   # the most recent messages `!历史` reposts
+HISTORY_LINE_CHARS = 300
 
 
 class OfficerCommands:
@@ -49,6 +56,8 @@ class OfficerCommands:
             await self.bot.kb.command(event, case, args.strip())
         elif command in ("block", "unblock"):
             await self._block(event, case, command, args.strip())
+        elif command == "history":
+            await self._history(event, case)
 
     async def claim(self, event: Event, case: Case) -> None:
         if case.status == CLOSED:
@@ -144,6 +153,39 @@ class OfficerCommands:
                           for d in found)
         await self.side.thread_notice(case, f"{event.event_id}/hint",
                                       t("officer.transfer_hint", lines=lines, first=found[0].id))
+
+    async def _history(self, event: Event, case: Case) -> None:
+        """`!历史`: the case's messages both ways and its transfers, reposted in its thread. An
+        officer's new device cannot decrypt what was sent before it existed (nobody shared those
+        keys with it); this copy is encrypted for the devices in the room now. It also serves
+        an officer taking over a long case, or one transferred in."""
+        t, roster = self.ctx.messages, self.ctx.roster
+        who = await self.bot.citizen_label(case.dept_id, case.citizen)
+
+        def name(dept_id: str) -> str:
+            dept = roster.departments.get(dept_id)
+            return dept.name if dept else dept_id
+
+        lines = []
+        for entry in await case_transcript(self.ctx.db, case.id):
+            when = datetime.fromtimestamp(entry.at / 1000, roster.timezone).strftime("%m-%d %H:%M")
+            text = entry.text
+            if len(text) > HISTORY_LINE_CHARS:
+                text = text[:HISTORY_LINE_CHARS] + "…"
+            if entry.kind == "transfer":
+                moved, _, note = (entry.actor or "").partition(": ")
+                lines.append(t("officer.history_transfer", when=when, to=name(moved.partition("->")[2]),
+                               note=note or "—"))
+            elif entry.content is None:
+                continue  # (a message whose copy was erased at the citizen's request)
+            elif entry.kind == "citizen":
+                lines.append(f"{when} {who}：{text}")
+            else:
+                lines.append(f"{when} {entry.actor or name(case.dept_id)} → {who}：{text}")
+        shown = lines[-HISTORY_LINES:]
+        text = t("officer.history", ref=case.ref, count=len(lines), shown=len(shown),
+                 lines="\n".join(shown)) if lines else t("officer.history_empty", ref=case.ref)
+        await self.side.thread_notice(case, f"{event.event_id}/history", text)
 
     async def _bring_ghost(self, case: Case, target: str) -> None:
         """The receiving department answers in the same DM under its own identity."""

@@ -81,6 +81,12 @@ MESSAGES = {
         "officer.not_officer": "您不在「{dept}」的值班名单中，这条消息没有转给市民。",
         "officer.undecryptable": "网上值班室未能解密这条加密消息，它没有转给市民。请重新发送一次。",
         "officer.note_saved": "内部备注已记录（不会发给市民）。",
+        "officer.history": (
+            "咨询 {ref} 的记录（共 {count} 条，以下是最近 {shown} 条；此处重发的副本，"
+            "新登录的设备也能读到；不会发给市民）：\n{lines}"
+        ),
+        "officer.history_transfer": "{when} —— 转交「{to}」，说明：{note}",
+        "officer.history_empty": "咨询 {ref} 还没有可显示的消息记录。",
         "officer.transfer_usage": "用法：!转办 部门编号 说明，例如 !转办 gat 涉及户籍问题",
         "officer.transfer_unknown": "没有编号为 {dept} 的部门。发送「!转办 ?」可查看与本咨询最相关的部门。",
         "officer.transfer_hint": (
@@ -253,6 +259,13 @@ MESSAGES = {
         "officer.not_officer": "You are not on the duty roster of {dept}; this message was not passed to the citizen.",
         "officer.undecryptable": "The duty room could not decrypt this encrypted message, so it was not passed to the citizen. Please send it again.",
         "officer.note_saved": "Internal note recorded (never sent to the citizen).",
+        "officer.history": (
+            "The record of consultation {ref} ({count} entries, the latest {shown} below; a copy "
+            "reposted here so that newly signed-in devices can read it; never sent to the "
+            "citizen):\n{lines}"
+        ),
+        "officer.history_transfer": "{when} —— transferred to {to}, note: {note}",
+        "officer.history_empty": "Consultation {ref} has no messages to show yet.",
         "officer.transfer_usage": "Usage: !transfer DEPT-ID note, e.g. !transfer gat household registration",
         "officer.transfer_unknown": "There is no department with id {dept}. \"!transfer ?\" lists the best matches.",
         "officer.transfer_hint": (

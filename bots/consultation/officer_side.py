@@ -4,7 +4,6 @@ commands claim, transfer, note and close."""
 from __future__ import annotations
 
 import html
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from . import relay
 from .commands import OfficerCommands
 from .db import OPEN, Case
 from .media import MediaTooLarge, MediaUnavailable, is_encrypted, reupload
+from .transcript import case_transcript
 
 if TYPE_CHECKING:
     from .bot import ConsultationBot
@@ -323,31 +323,11 @@ class OfficerSide:
             await self.commands.claim(event, case)
 
     async def history_text(self, case: Case, as_dept: str | None = None) -> str:
-        """The citizen's messages of the case, in every officers' room it has been in: a case
-        transferred to a city and back keeps what was said before either transfer. Each room's
-        lines carry that department's pseudonym of the citizen; they are shown under the one
-        `as_dept` (default: the case's department) knows, since another department's number
-        may be a different citizen there."""
-        rooms = {case.officers_room: case.dept_id}
-        for kind, _, detail in await self.tables.history(case.id):
-            if kind == "transferred_in" and detail and "->" in detail:
-                source = detail.split("->", 1)[0]
-                room = await self.bot.officers_room(source, create=False)
-                if room and room not in rooms:
-                    rooms[room] = source
+        """The citizen's messages of the case, in every department it has been in (a case
+        transferred to a city and back keeps what was said before either transfer), under the
+        pseudonym `as_dept` (default: the case's department) knows the citizen by: another
+        department's number may be a different citizen there."""
         shown = await self.bot.citizen_label(as_dept or case.dept_id, case.citizen)
-        found: list[tuple[int, str]] = []
-        for room, dept_id in rooms.items():
-            label = f"{await self.bot.citizen_label(dept_id, case.citizen)}："
-            rows = await self.ctx.db.fetch(
-                "SELECT seq, content FROM outbox WHERE room_id=$1 AND key LIKE 'relay-in/%' AND"
-                " content LIKE $2 ORDER BY seq",
-                room, f"%{relay.ref(f'case/{case.id}/root/')}%",
-            )
-            for r in rows:
-                body = str(json.loads(r["content"]).get("body", ""))
-                if body.startswith(label):
-                    body = f"{shown}：{body[len(label):]}"
-                found.append((r["seq"], body))
-        lines = [body for _, body in sorted(found)]
+        lines = [f"{shown}：{e.text}" for e in await case_transcript(self.ctx.db, case.id)
+                 if e.kind == "citizen" and e.content is not None]
         return "\n".join(lines[-20:]) or "—"

@@ -26,17 +26,17 @@ import email
 import email.message
 import email.policy
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from mautrix.util.async_db import Database
 
+from bots.consultation.transcript import LABEL, citizen_content
+
 LETTER_BOTS = ("mailbox", "complaints")
 ERASED = "erased"
 PLACEHOLDER = json.dumps({"msgtype": "m.notice", "body": "（已删除）"}, ensure_ascii=False)
-_LABEL = re.compile(r"^(市民|Citizen) #\d+：")
 
 
 @dataclass
@@ -63,7 +63,7 @@ def _text(content: str) -> str:
     except ValueError:
         return ""
     body = str(value.get("body", "")) if isinstance(value, dict) else ""
-    return _LABEL.sub("", body)
+    return LABEL.sub("", body)
 
 
 def _mail_text(raw: str) -> str:
@@ -139,19 +139,9 @@ class CitizenRecords:
                     "SELECT dept_id, since_ms, until_ms, reason FROM consult_block WHERE citizen=$1", citizen)]
 
     async def _message_text(self, event_id: str) -> str | None:
-        """A citizen's message as the bridge keeps it: the copy in the officers' thread, or the
-        held / pending copy, or its line in a digest."""
-        for query in ("SELECT content FROM outbox WHERE key=$1",):
-            content = await self.db.fetchval(query, f"relay-in/{event_id}")
-            if content is not None:
-                return _text(content)
-        for table in ("consult_pending", "consult_held"):
-            if await self._exists(table):
-                content = await self.db.fetchval(f"SELECT content FROM {table} WHERE event_id=$1", event_id)
-                if content is not None:
-                    return _text(content)
-        digest = await self.db.fetchval("SELECT content FROM outbox WHERE key=$1", f"digest/{event_id}")
-        return _text(digest) if digest is not None else None
+        """A citizen's message as the bridge keeps it (bots/consultation/transcript.py)."""
+        content = await citizen_content(self.db, event_id)
+        return LABEL.sub("", str(content.get("body", ""))) if content is not None else None
 
     async def _letters(self, bot: str, citizen: str) -> list[dict[str, Any]]:
         out = []

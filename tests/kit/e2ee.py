@@ -108,6 +108,14 @@ class EncryptingUserFactory:
         self.made.append(user)
         return user
 
+    async def another_device(self, user: EncryptingUser) -> EncryptingUser:
+        """The same account signed in again: a new device, with none of the first's keys."""
+        localpart = user.user_id.split(":")[0][1:]
+        again = EncryptingUser(self.stack.url, user.user_id, self.root / f"{localpart}-{next(_counter)}")
+        await again.login("secret-password")
+        self.made.append(again)
+        return again
+
     async def close(self) -> None:
         for user in self.made:
             await user.close()

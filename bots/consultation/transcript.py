@@ -1,0 +1,84 @@
+"""A case's conversation as the bridge keeps it: the citizen's messages and the department's
+answers, in the order they were passed on, from the copies in the outbox.
+
+Used by `!历史` (an officer whose new device cannot decrypt what came before, or who takes
+over a long case, gets the case reposted in its thread, encrypted for the devices there now)
+and by the privacy bot's export (the citizen's own messages). Nothing here sends anything.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from mautrix.util.async_db import Database
+
+# The pseudonym the officers' copy of a citizen's message starts with ("市民 #4821："); a
+# digest has one per line.
+LABEL = re.compile(r"^(市民|Citizen) #\d+：", re.MULTILINE)
+TEXT_TYPES = ("m.text", "m.notice", "m.emote")
+
+
+@dataclass
+class Entry:
+    at: int                 # ms, when the case log recorded it
+    kind: str               # "citizen", "answer" (an officer's or a knowledge-base answer), "transfer"
+    actor: str | None       # the officer's alias for an answer; "fgw->gat: note" for a transfer
+    content: dict[str, Any] | None  # the message as passed on; None when no copy is kept
+
+    @property
+    def text(self) -> str:
+        """The words without the pseudonym; a file's name in brackets."""
+        if self.content is None:
+            return ""
+        body = LABEL.sub("", str(self.content.get("body", "")))
+        msgtype = self.content.get("msgtype")
+        if msgtype in TEXT_TYPES or msgtype is None:
+            return body
+        return f"[{str(msgtype).removeprefix('m.')}] {body}"
+
+
+def _loads(raw: str | None) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+async def citizen_content(db: Database, event_id: str) -> dict[str, Any] | None:
+    """A citizen's message: the copy in the officers' thread, or the copy waiting for the next
+    shift or for a digest, or (held in a flood) the digest that passed it on."""
+    found = await db.fetchval("SELECT content FROM outbox WHERE key=$1", f"relay-in/{event_id}")
+    if found is not None:
+        return _loads(found)
+    for table in ("consult_pending", "consult_held"):
+        if await db.table_exists(table):
+            found = await db.fetchval(f"SELECT content FROM {table} WHERE event_id=$1", event_id)
+            if found is not None:
+                return _loads(found)
+    digest = _loads(await db.fetchval("SELECT content FROM outbox WHERE key=$1", f"digest/{event_id}"))
+    if digest is not None:  # keyed by its first message; its first line says what it is
+        digest["body"] = str(digest.get("body", "")).partition("\n")[2]
+    return digest
+
+
+async def case_transcript(db: Database, case_id: int) -> list[Entry]:
+    """Every message of the case both ways, and its transfers, oldest first."""
+    rows = await db.fetch(
+        "SELECT l.event_id, l.kind, l.at, l.actor, l.detail FROM consult_log l"
+        " LEFT JOIN outbox o ON o.key = 'relay-in/' || l.event_id OR o.key = 'relay-out/' || l.event_id"
+        " WHERE l.case_id=$1 AND l.kind IN ('citizen_message', 'officer_reply', 'kb_answer', 'transferred')"
+        " ORDER BY l.at, COALESCE(o.seq, 0), l.event_id", case_id)
+    entries = []
+    for r in rows:
+        if r["kind"] == "citizen_message":
+            entries.append(Entry(r["at"], "citizen", None, await citizen_content(db, r["event_id"])))
+        elif r["kind"] == "transferred":
+            entries.append(Entry(r["at"], "transfer", r["detail"], None))
+        else:
+            raw = await db.fetchval("SELECT content FROM outbox WHERE key=$1", f"relay-out/{r['event_id']}")
+            entries.append(Entry(r["at"], "answer", r["actor"], _loads(raw)))
+    return entries
