@@ -102,6 +102,41 @@ async def test_a_department_added_by_a_roster_edit_gets_its_device(
                                                       duty.runtime.config.bot_mxid)
 
 
+async def test_a_department_device_deleted_while_running_is_made_again_mid_conversation(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory, stack: Stack,
+) -> None:
+    """An administrator deletes a department's device on the homeserver while the bridge runs
+    (the homeserver would refuse everything sent as it): the device-list change in the next
+    transaction has the bridge make a new, cross-signed one, and the conversation goes on."""
+    import aiohttp
+
+    duty = e2ee_duty
+    ghost = duty.ghost("fgw")
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(ghost)
+    await citizen.wait_for(dm, has("网上值班室"))
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await citizen.send_text(dm, "删设备之前")
+    [root] = await officer.wait_for(room, is_root)
+    ghosts = duty.runtime.encryption.ghosts
+    old = ghosts.get(ghost).device_id
+    async with aiohttp.ClientSession() as http, http.delete(
+        f"{stack.url}/_matrix/client/v3/devices/{old}", params={"user_id": ghost},
+        headers={"Authorization": f"Bearer {stack.as_token}"}, json={},
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+    await eventually(lambda: ghosts.get(ghost) is not None and ghosts.get(ghost).device_id != old,
+                     timeout=30)
+    new = ghosts.get(ghost).device_id
+    await citizen.sync(0)
+    await send(officer, room, thread_reply(root["event_id"], "设备换了也能收到"))
+    [answer] = await citizen.wait_for(dm, has("设备换了也能收到"))
+    devices = await cross_signed_devices(citizen, ghost)
+    assert set(devices) == {new}
+    encrypted = [e for e in await citizen.history(dm) if e["event_id"] == answer["event_id"]]
+    assert encrypted[0]["content"]["device_id"] == new
+
+
 async def test_a_department_left_without_a_device_reaches_the_administrators(
     bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, stack: Stack,
     e2ee_users: EncryptingUserFactory,

@@ -97,12 +97,12 @@ class GhostDevices:
         if rows:
             log.info("Loaded %d department encryption devices", len(rows))
 
-    async def check_on_server(self, client: CryptoClient) -> int:
-        """One keys query (per 500 accounts) for the devices loaded: a device the homeserver no
-        longer has (deleted by an administrator, a homeserver restored from a backup) is
-        forgotten here and made again by ensure_all, and one its identity's signature is
-        missing from is signed again. Returns how many were gone."""
-        mxids, gone = list(self._devices), 0
+    async def check_on_server(self, client: CryptoClient, only: list[str] | None = None) -> int:
+        """One keys query (per 500 accounts) for the devices loaded (or those of `only`): a
+        device the homeserver no longer has (deleted by an administrator, a homeserver restored
+        from a backup) is forgotten here and made again by ensure_all, and one its identity's
+        signature is missing from is signed again. Returns how many were gone."""
+        mxids, gone = [m for m in (only or self._devices) if m in self._devices], 0
         for start in range(0, len(mxids), 500):
             chunk = mxids[start:start + 500]
             answer = await client.api.request(Method.POST, ApiPath.v3.keys.query,

@@ -112,6 +112,7 @@ class Encryption:
         self._encrypted: set[str] = set()
         self._bot_in: set[str] = set()  # encrypted rooms the bot is known to have joined
         self._joined_at: dict[str, int] = {}  # rooms the bot joined in this process: ts
+        self._checks: set[asyncio.Task[None]] = set()  # departments' devices being looked at
 
     @property
     def device_id(self) -> str:
@@ -196,6 +197,9 @@ class Encryption:
         return self.ghosts.get(mxid) if self.ghosts is not None else None
 
     async def stop(self) -> None:
+        for task in list(self._checks):
+            task.cancel()
+        await asyncio.gather(*self._checks, return_exceptions=True)
         await self.inbox.stop()
         if self.ghosts is not None:
             await self.ghosts.stop()
@@ -235,6 +239,19 @@ class Encryption:
         for user in users:
             for room_id in await self.state_store.find_shared_rooms(user):
                 await self._forget_outbound(room_id)
+        own = [u for u in users if self.ghosts.get(u) is not None]
+        if own:  # a department's device deleted on the homeserver while we run: made again
+            task = asyncio.create_task(self._check_own(own))  # (the transaction is not held)
+            self._checks.add(task)
+            task.add_done_callback(self._checks.discard)
+
+    async def _check_own(self, mxids: list[str]) -> None:
+        assert self.ghosts is not None
+        try:
+            if await self.ghosts.check_on_server(self.client, mxids):
+                await self.ghosts.ensure_all(mxids)
+        except Exception:
+            log.exception("Checking the departments' devices %s failed", mxids)
 
     async def _forget_outbound(self, room_id: str) -> None:
         """Every account's outbound session in the room (the bot's and the departments'): a new
