@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -149,6 +150,17 @@ async def test_officer_searches_sends_and_entries_reload(
         await send(gat_officer, gat_room, thread_reply(gat_thread, "!答 1"))
         [by_gat] = await citizen.wait_for(dm, has("到任一派出所补领"))
         assert by_gat["sender"] == duty.ghost("gat")
+
+        # `!历史`: the knowledge-base answers are in the case's record as the answers they
+        # were, by whom, either side of the transfer.
+        await send(gat_officer, gat_room, thread_reply(gat_thread, "!历史"))
+        [record] = await gat_officer.wait_for(gat_room, in_thread(gat_thread, "以下是最近"))
+        lines = re.split(r"\n(?!　　)", body_of(record))[1:]  # (a message's own lines are indented)
+        assert "请问电费价格听证会什么时候开？" in lines[0] and "市民 #" in lines[0]
+        answers = [line for line in lines if " → 市民 #" in line]
+        assert [line.split(" → ")[0][12:] for line in answers] == ["值班员 01"] * 3 + ["值班员 11"]
+        assert "投资项目在线审批监管平台" in answers[0] and "到任一派出所补领" in answers[-1]
+        assert "转交「浙江省公安厅」，说明：身份证问题" in lines[-2]
     finally:
         await duty.bridge.stop()
 

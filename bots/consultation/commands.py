@@ -172,6 +172,7 @@ class OfficerCommands:
             text = entry.text
             if len(text) > HISTORY_LINE_CHARS:
                 text = text[:HISTORY_LINE_CHARS] + "…"
+            text = text.replace("\n", "\n　　")  # a message's own lines, indented under it
             if entry.kind == "transfer":
                 moved, _, note = (entry.actor or "").partition(": ")
                 lines.append(t("officer.history_transfer", when=when, to=name(moved.partition("->")[2]),

@@ -69,7 +69,8 @@ async def case_transcript(db: Database, case_id: int) -> list[Entry]:
     """Every message of the case both ways, and its transfers, oldest first."""
     rows = await db.fetch(
         "SELECT l.event_id, l.kind, l.at, l.actor, l.detail FROM consult_log l"
-        " LEFT JOIN outbox o ON o.key = 'relay-in/' || l.event_id OR o.key = 'relay-out/' || l.event_id"
+        " LEFT JOIN outbox o ON o.key IN ('relay-in/' || l.event_id, 'relay-out/' || l.event_id,"
+        "                                 l.event_id || '/out')"  # (a transfer's notice)
         " WHERE l.case_id=$1 AND l.kind IN ('citizen_message', 'officer_reply', 'kb_answer', 'transferred')"
         " ORDER BY l.at, COALESCE(o.seq, 0), l.event_id", case_id)
     entries = []
