@@ -161,6 +161,21 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     await officer.wait_for(room, lambda e: e["type"] == "m.room.redaction"
                            and e.get("redacts", e["content"].get("redacts")) == copy["event_id"])
 
+    # The case's thread stays: `!历史` there shows that the messages were erased, not them, and
+    # under no pseudonym (a new one would be shared by every erased citizen). A reply, or a
+    # command that would write to the citizen, is refused in the thread, not left to fail.
+    await send(officer, room, thread_reply(root, "!历史"))
+    [record] = await officer.wait_for(room, in_thread(root, "以下是最近"))
+    assert [line.split(" ", 2)[2] for line in body_of(record).splitlines()[1:]] == [
+        "市民（已删除数据）：（已删除）", "浙江省发展和改革委员会 → 市民（已删除数据）：（已删除）",
+        "市民（已删除数据）：（已删除）"]
+    for said in ("删除之后再回一句", "!办结", "!转办 gat 试试"):
+        await send(officer, room, thread_reply(root, said))
+    await officer.wait_for(room, in_thread(root, "无法再回复、转办或办结"), count=3)
+    assert not await bot.ctx.db.fetchval("SELECT COUNT(*) FROM outbox WHERE room_id='erased'")
+    assert not await bot.ctx.db.fetchval(
+        "SELECT COUNT(*) FROM consult_pseudonym WHERE citizen='erased'")
+
     db = bot.ctx.db
     found = await tables_holding(db, [A_CASE, A_MORE, A_LETTER, A_COMPLAINT, a.user_id, B_CASE])
     assert found[A_CASE] == found[A_MORE] == found[A_LETTER] == set(), found
@@ -170,6 +185,20 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
         "SELECT room_id FROM outbox WHERE content LIKE $1", f"%{A_COMPLAINT}%")} == {complaints.room}
     assert found[B_CASE], "another citizen's data is untouched"
     assert await db.fetchval("SELECT COUNT(*) FROM consult_case WHERE rating=5") == 1  # figures stay
+
+    # A citizen who erases their data while their case waits for an answer: no reminders to the
+    # officers for nobody, and no e-mail offer sent into a DM that is gone.
+    c = await users("citizen")
+    dm_c, _, ref_c = await open_case(duty, c, "fgw", "C 的问题还没人回")
+    await c.send_text(dm_c, "!删除我的数据")
+    await c.wait_for(dm_c, has("如确认删除"))
+    await c.send_text(dm_c, "!删除我的数据 确认")
+    await c.wait_for(dm_c, has("已按您的要求删除"))
+    duty.clock.set(duty.clock.now() + timedelta(hours=6))
+    await duty.bot("consultation").tick()
+    steps = await db.fetchval("SELECT COUNT(*) FROM consult_log l JOIN consult_case c ON c.id=l.case_id"
+                              " WHERE c.ref=$1 AND l.kind NOT IN ('opened', 'citizen_message')", ref_c)
+    assert steps == 0 and not await db.fetchval("SELECT COUNT(*) FROM outbox WHERE room_id='erased'")
 
     # Retention: four years on, B's case (closed now) and A's complaint are past their period
     # (the outbox dates its rows by the real clock, which this fixed clock is days behind).
@@ -184,7 +213,7 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     assert await bot.run_retention_once() is not None
     assert await bot.run_retention_once() is None  # once a day
     assert await month_figures(duty) == before  # the month's assessment is what it was
-    assert before["province"]["cases"] == 2 and before["province"]["rated"] == 1
+    assert before["province"]["cases"] == 3 and before["province"]["rated"] == 1
     found = await tables_holding(db, [B_CASE, A_COMPLAINT])
     assert found == {B_CASE: set(), A_COMPLAINT: set()}, found
     # The state store's copy of the citizen's memberships goes with the rooms the bridge left.

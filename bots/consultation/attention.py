@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bridge.mail import InboundMail, OutgoingMail
 
 from .db import Case
+from .transcript import ERASED
 
 if TYPE_CHECKING:
     from .bot import ConsultationBot
@@ -147,6 +148,10 @@ class Attention:
         if case is None or mail.auto_submitted:
             return
         t = self.ctx.messages
+        if case.citizen == ERASED:  # nobody to pass it to: its officers hear so, not the outbox
+            await self.bot.officers.thread_notice(case, f"mail/{mail.message_id}/erased",
+                                                  t("officer.case_erased", ref=case.ref))
+            return
         dept = self.ctx.roster.departments.get(case.dept_id)
         name = dept.name if dept else case.dept_id
         # An officer wrote this mail: the same privacy filter as a reply in the thread.

@@ -11,7 +11,7 @@ from mautrix.types import Event
 from .db import CLAIMED, CLOSED, Case
 from .guard import parse_duration
 from .hints import suggest
-from .transcript import case_transcript
+from .transcript import ERASED, case_transcript
 
 if TYPE_CHECKING:
     from .officer_side import OfficerSide
@@ -28,6 +28,7 @@ COMMANDS = {
 }
 
 
+ERASED_CASE_COMMANDS = ("history", "note")  # what is left to do once the citizen erased their data
 HISTORY_LINES = 40   # the most recent messages `!历史` reposts
 HISTORY_LINE_CHARS = 300
 
@@ -42,6 +43,9 @@ class OfficerCommands:
     async def run(self, event: Event, case: Case, text: str) -> None:
         name, _, args = text.strip().partition(" ")
         command = COMMANDS.get(name.lower())
+        if case.citizen == ERASED and command not in ERASED_CASE_COMMANDS:
+            await self.side.erased(event, case)
+            return
         if command == "claim":
             await self.claim(event, case)
         elif command == "note":
@@ -160,7 +164,8 @@ class OfficerCommands:
         keys with it); this copy is encrypted for the devices in the room now. It also serves
         an officer taking over a long case, or one transferred in."""
         t, roster = self.ctx.messages, self.ctx.roster
-        who = await self.bot.citizen_label(case.dept_id, case.citizen)
+        who = t("officer.erased_citizen") if case.citizen == ERASED else \
+            await self.bot.citizen_label(case.dept_id, case.citizen)
 
         def name(dept_id: str) -> str:
             dept = roster.departments.get(dept_id)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 
 from mautrix.util.async_db import Database
 
+from .transcript import ERASED
+
 OPEN, CLAIMED, CLOSED = "open", "claimed", "closed"
 # Log kinds whose first time is kept on the case, and the reminder steps counted there.
 FIRST_OF = {"claimed": "claimed_at", "email_offered": "email_offered_at", "emailed": "emailed_at",
@@ -253,17 +255,20 @@ class ConsultationTables:
         )
 
     async def waiting_cases(self) -> list[Case]:
+        """Cases out of hours, for the next opening (not those whose citizen erased their data:
+        nothing of theirs is left to pass on)."""
         rows = await self.db.fetch(
-            f"SELECT {CASE_COLUMNS} FROM consult_case WHERE waiting=true ORDER BY id"
+            f"SELECT {CASE_COLUMNS} FROM consult_case WHERE waiting=true AND citizen<>$1 ORDER BY id", ERASED
         )
         return [c for c in map(_case, rows) if c is not None]
 
     async def unanswered_cases(self, since_before_ms: int) -> list[Case]:
-        """Open cases nobody answered whose attention clock started before the given moment."""
+        """Open cases nobody answered whose attention clock started before the given moment
+        (a citizen who erased their data is not waiting for an answer any more)."""
         rows = await self.db.fetch(
             f"SELECT {CASE_COLUMNS} FROM consult_case WHERE waiting=false AND status='open'"
-            " AND first_reply_at IS NULL AND attention_since <= $1 ORDER BY id",
-            since_before_ms,
+            " AND first_reply_at IS NULL AND attention_since <= $1 AND citizen<>$2 ORDER BY id",
+            since_before_ms, ERASED,
         )
         return [c for c in map(_case, rows) if c is not None]
 

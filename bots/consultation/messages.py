@@ -87,6 +87,11 @@ MESSAGES = {
         ),
         "officer.history_transfer": "{when} —— 转交「{to}」，说明：{note}",
         "officer.history_empty": "咨询 {ref} 还没有可显示的消息记录。",
+        "officer.erased_citizen": "市民（已删除数据）",
+        "officer.case_erased": (
+            "该市民已按本人要求删除了在网上值班室的数据，咨询 {ref} 无法再回复、转办或办结，"
+            "您的消息没有发出。仍可用 !历史 查看记录，用 !备注 记内部备注。"
+        ),
         "officer.transfer_usage": "用法：!转办 部门编号 说明，例如 !转办 gat 涉及户籍问题",
         "officer.transfer_unknown": "没有编号为 {dept} 的部门。发送「!转办 ?」可查看与本咨询最相关的部门。",
         "officer.transfer_hint": (
@@ -266,6 +271,12 @@ MESSAGES = {
         ),
         "officer.history_transfer": "{when} —— transferred to {to}, note: {note}",
         "officer.history_empty": "Consultation {ref} has no messages to show yet.",
+        "officer.erased_citizen": "Citizen (data erased)",
+        "officer.case_erased": (
+            "This citizen had their data in the duty room erased at their request: consultation "
+            "{ref} can no longer be answered, transferred or closed, and your message was not "
+            "sent. !history still shows the record and !note records an internal note."
+        ),
         "officer.transfer_usage": "Usage: !transfer DEPT-ID note, e.g. !transfer gat household registration",
         "officer.transfer_unknown": "There is no department with id {dept}. \"!transfer ?\" lists the best matches.",
         "officer.transfer_hint": (

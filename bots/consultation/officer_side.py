@@ -17,7 +17,7 @@ from . import relay
 from .commands import OfficerCommands
 from .db import OPEN, Case
 from .media import MediaTooLarge, MediaUnavailable, is_encrypted, reupload
-from .transcript import case_transcript
+from .transcript import ERASED, case_transcript
 
 if TYPE_CHECKING:
     from .bot import ConsultationBot
@@ -173,7 +173,16 @@ class OfficerSide:
             return
         if case.officers_room != event.room_id:
             return  # an old thread of a transferred case
+        if case.citizen == ERASED:
+            await self.erased(event, case)
+            return
         await self._relay(event, content, case)
+
+    async def erased(self, event: Event, case: Case) -> None:
+        """The citizen had their data erased: there is nobody to answer (their DM is left and
+        forgotten); the officer is told, instead of the message failing in the outbox."""
+        await self.thread_notice(case, f"{event.event_id}/erased",
+                                 self.ctx.messages("officer.case_erased", ref=case.ref))
 
     def _may_answer(self, mxid: str, dept_id: str) -> bool:
         dept = self.ctx.roster.departments.get(dept_id)
@@ -305,6 +314,9 @@ class OfficerSide:
             return  # the original was a command, a note or never relayed
         room, sender = target
         case = await self._case_of_relayed(original)
+        if case is not None and case.citizen == ERASED:
+            await self.erased(event, case)
+            return
         safe = await self.for_citizen(
             new, case, event.room_id, self._signature(event.sender, case.dept_id) if case else None)
         safe.pop("m.relates_to", None)

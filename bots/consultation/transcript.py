@@ -19,6 +19,8 @@ from mautrix.util.async_db import Database
 # digest has one per line.
 LABEL = re.compile(r"^(市民|Citizen) #\d+：", re.MULTILINE)
 TEXT_TYPES = ("m.text", "m.notice", "m.emote")
+# A case's citizen (and DM room) once the citizen had their data erased (bots/privacy).
+ERASED = "erased"
 
 
 @dataclass

@@ -32,10 +32,9 @@ from typing import Any
 
 from mautrix.util.async_db import Database
 
-from bots.consultation.transcript import LABEL, citizen_content
+from bots.consultation.transcript import ERASED, LABEL, citizen_content
 
 LETTER_BOTS = ("mailbox", "complaints")
-ERASED = "erased"
 PLACEHOLDER = json.dumps({"msgtype": "m.notice", "body": "（已删除）"}, ensure_ascii=False)
 
 
