@@ -102,6 +102,28 @@ async def test_a_department_added_by_a_roster_edit_gets_its_device(
                                                       duty.runtime.config.bot_mxid)
 
 
+async def test_a_long_chinese_message_gets_through_encrypted_both_ways(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory,
+) -> None:
+    """A citizen's message as long as Element lets them send (its encrypted event under the
+    homeserver's 64 KiB): the bridge's encrypted copy must fit too. mautrix serialises the
+    plaintext with `\\uXXXX` escapes, 6 bytes a Chinese character where Element uses 3, so a
+    message of 9,000 characters was 72 KB before encryption and refused (M_TOO_LARGE)."""
+    duty = e2ee_duty
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await officer.sync(0)
+    long = "长" * 9000 + "完"
+    await citizen.send_text(dm, long)
+    [root] = await officer.wait_for(room, is_root)
+    [copy] = await officer.wait_for(room, in_thread(root["event_id"], long))
+    answer = "答" * 9000 + "毕"
+    await send(officer, room, thread_reply(root["event_id"], answer))
+    await citizen.wait_for(dm, has(answer))
+
+
 async def test_a_department_device_deleted_while_running_is_made_again_mid_conversation(
     e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory, stack: Stack,
 ) -> None:
