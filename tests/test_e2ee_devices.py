@@ -106,7 +106,8 @@ async def test_a_long_chinese_message_gets_through_encrypted_both_ways(
     e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory,
 ) -> None:
     """A citizen's message as long as Element lets them send (its encrypted event under the
-    homeserver's 64 KiB): the bridge's encrypted copy must fit too. mautrix serialises the
+    homeserver's 64 KiB): the bridge's encrypted copy must fit too, and so must a transfer's
+    history of several. mautrix serialises the
     plaintext with `\\uXXXX` escapes, 6 bytes a Chinese character where Element uses 3, so a
     message of 9,000 characters was 72 KB before encryption and refused (M_TOO_LARGE)."""
     duty = e2ee_duty
@@ -122,6 +123,14 @@ async def test_a_long_chinese_message_gets_through_encrypted_both_ways(
     answer = "答" * 9000 + "毕"
     await send(officer, room, thread_reply(root["event_id"], answer))
     await citizen.wait_for(dm, has(answer))
+    # Transferred after three such messages: the history in the receiving department's root is
+    # cut to fit one event (27,000 characters whole would be refused, and the case never seen).
+    for more in ("二" * 9000, "三" * 9000):
+        await citizen.send_text(dm, more)
+        await officer.wait_for(room, in_thread(root["event_id"], more))
+    await send(officer, room, thread_reply(root["event_id"], "!转办 gat 长信"))
+    [moved] = await duty.officers["gat1"].wait_for(duty.officers_rooms["gat"], has("转入咨询"))
+    assert "三" * 200 in body_of(moved) and len(body_of(moved)) < 1500
 
 
 async def test_a_department_device_deleted_while_running_is_made_again_mid_conversation(

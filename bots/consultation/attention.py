@@ -130,7 +130,7 @@ class Attention:
             await self.ctx.send(f"{event_id}/no-mail", case.dm_room,
                                 self.bot.say(t("consult.email_unavailable", ref=case.ref)), sender=ghost)
             return True
-        transcript = await self.bot.officers.history_text(case)
+        transcript = await self.bot.officers.history_text(case, whole=True)
         await self.ctx.mail.queue(OutgoingMail(
             key=f"consult/{case.ref}", to=dept.email, to_name=dept.name,
             subject=f"网上值班室咨询 {case.ref}", reply_ref=case.ref,

@@ -11,7 +11,7 @@ from mautrix.types import Event
 from .db import CLAIMED, CLOSED, Case
 from .guard import parse_duration
 from .hints import suggest
-from .transcript import ERASED, case_transcript
+from .transcript import ERASED, LINE_CHARS, case_transcript, latest
 
 if TYPE_CHECKING:
     from .officer_side import OfficerSide
@@ -29,8 +29,7 @@ COMMANDS = {
 
 
 ERASED_CASE_COMMANDS = ("history", "note")  # what is left to do once the citizen erased their data
-HISTORY_LINES = 40   # the most recent messages `!历史` reposts
-HISTORY_LINE_CHARS = 300
+HISTORY_LINES = 40   # the most recent messages `!历史` reposts (transcript.latest cuts them)
 
 
 class OfficerCommands:
@@ -174,10 +173,7 @@ class OfficerCommands:
         lines = []
         for entry in await case_transcript(self.ctx.db, case.id):
             when = datetime.fromtimestamp(entry.at / 1000, roster.timezone).strftime("%m-%d %H:%M")
-            text = entry.text
-            if len(text) > HISTORY_LINE_CHARS:
-                text = text[:HISTORY_LINE_CHARS] + "…"
-            text = text.replace("\n", "\n　　")  # a message's own lines, indented under it
+            text = entry.text[:LINE_CHARS + 1].replace("\n", "\n　　")  # its lines indented
             if entry.kind == "transfer":
                 moved, _, note = (entry.actor or "").partition(": ")
                 lines.append(t("officer.history_transfer", when=when, to=name(moved.partition("->")[2]),
@@ -188,7 +184,7 @@ class OfficerCommands:
                 lines.append(f"{when} {who}：{text}")
             else:
                 lines.append(f"{when} {entry.actor or name(case.dept_id)} → {who}：{text}")
-        shown = lines[-HISTORY_LINES:]
+        shown = latest(lines, HISTORY_LINES)
         text = t("officer.history", ref=case.ref, count=len(lines), shown=len(shown),
                  lines="\n".join(shown)) if lines else t("officer.history_empty", ref=case.ref)
         await self.side.thread_notice(case, f"{event.event_id}/history", text)

@@ -17,7 +17,7 @@ from . import relay
 from .commands import OfficerCommands
 from .db import OPEN, Case
 from .media import MediaTooLarge, MediaUnavailable, is_encrypted, reupload
-from .transcript import ERASED, case_transcript
+from .transcript import ERASED, case_transcript, latest
 
 if TYPE_CHECKING:
     from .bot import ConsultationBot
@@ -334,7 +334,7 @@ class OfficerSide:
         if case is not None and self._may_answer(event.sender, case.dept_id):
             await self.commands.claim(event, case)
 
-    async def history_text(self, case: Case, as_dept: str | None = None) -> str:
+    async def history_text(self, case: Case, as_dept: str | None = None, whole: bool = False) -> str:
         """The citizen's messages of the case, in every department it has been in (a case
         transferred to a city and back keeps what was said before either transfer), under the
         pseudonym `as_dept` (default: the case's department) knows the citizen by: another
@@ -342,4 +342,5 @@ class OfficerSide:
         shown = await self.bot.citizen_label(as_dept or case.dept_id, case.citizen)
         lines = [f"{shown}：{e.text}" for e in await case_transcript(self.ctx.db, case.id)
                  if e.kind == "citizen" and e.content is not None]
-        return "\n".join(lines[-20:]) or "—"
+        # In a message, the latest that fit in one event; in an e-mail (`whole`), all of it.
+        return "\n".join(lines if whole else latest(lines, 20)) or "—"

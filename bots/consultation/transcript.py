@@ -23,6 +23,26 @@ TEXT_TYPES = ("m.text", "m.notice", "m.emote")
 ERASED = "erased"
 
 
+# What a record reposted in one message may hold: the latest lines, each cut to LINE_CHARS, in
+# at most BUDGET_CHARS (12,000 Chinese characters are 36 KB as UTF-8, 48 KB once encrypted;
+# the homeserver refuses an event over 64 KiB, and a transfer's root that is refused never
+# reaches the receiving department).
+LINE_CHARS = 300
+BUDGET_CHARS = 12_000
+
+
+def latest(lines: list[str], count: int, budget: int = BUDGET_CHARS) -> list[str]:
+    """The last `count` lines, each cut to LINE_CHARS, as many as fit in `budget` characters."""
+    kept: list[str] = []
+    for line in reversed(lines[-count:]):
+        line = line if len(line) <= LINE_CHARS else line[:LINE_CHARS] + "…"
+        budget -= len(line) + 1
+        if budget < 0 and kept:
+            break
+        kept.append(line)
+    return kept[::-1]
+
+
 @dataclass
 class Entry:
     at: int                 # ms, when the case log recorded it
