@@ -30,6 +30,7 @@ from bridge.audit import BLOCK_LIFTED, CITIZEN_BLOCKED, AuditLog
 
 from . import relay
 from .db import Case
+from .transcript import BUDGET_CHARS
 
 if TYPE_CHECKING:
     from .bot import ConsultationBot
@@ -133,7 +134,11 @@ class Guard:
         target = case.officers_room
         for seq, event_id, content in held:
             if content.get("msgtype") in ("m.text", "m.notice", "m.emote"):
-                texts.append((seq, event_id, str(content.get("body", ""))))
+                body = str(content.get("body", ""))
+                if texts and sum(len(b) for _, _, b in texts) + len(body) > BUDGET_CHARS:
+                    await self._digest(case, texts)  # long texts: more digests, each one event
+                    texts = []
+                texts.append((seq, event_id, body))
                 if len(texts) >= size:
                     await self._digest(case, texts)
                     texts = []
