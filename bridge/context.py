@@ -14,6 +14,7 @@ from mautrix.util.async_db import Database
 from .avatars import Avatars
 from .clock import Clock
 from .config import Config
+from .long_messages import split_long
 from .mail import MailTransport
 from .messages import Messages
 from .outbox_sender import OutboxSender
@@ -83,8 +84,13 @@ class BotContext:
         sender: str | None = None,
         event_type: str = "m.room.message",
     ) -> None:
-        """Queue a message in the durable outbox; `key` must be unique per intended message."""
-        await self.outbox.queue(key, room_id, sender or self.config.bot_mxid, content, event_type)
+        """Queue a message in the durable outbox; `key` must be unique per intended message.
+        One too long for an event goes as parts, keyed `<key>/part<n>` after the first
+        (bridge/long_messages.py)."""
+        parts = split_long(content) if event_type == "m.room.message" else [content]
+        for n, part in enumerate(parts, 1):
+            await self.outbox.queue(key if n == 1 else f"{key}/part{n}", room_id,
+                                    sender or self.config.bot_mxid, part, event_type)
 
     async def refuse_and_leave(self, room_id: str, content: dict[str, Any], *, sender: str) -> None:
         """Say why, then leave at once (a group chat a department or letters account was

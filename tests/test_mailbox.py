@@ -189,6 +189,16 @@ async def test_letter_reaches_the_governor_and_the_reply_the_citizen(
     await asyncio.sleep(1)
     assert not [e for e in await chat.citizen.history(chat.room) if "休假" in body_of(e)]
 
+    # A reply longer than one event can hold (20,000 characters, with its HTML 120 KB) reaches
+    # the citizen whole, in numbered parts, instead of failing for good at the homeserver.
+    long = "\n".join(f"第{i:02d}段：" + "复" * 500 for i in range(40))
+    await office_replies(duty, received, GOVERNOR, long, subject="回复：补充答复")
+    parts = await chat.citizen.wait_for(chat.room, lambda e: e["sender"] == chat.bot and any(
+        f"({n}/2)" in body_of(e) for n in (1, 2)), count=2)
+    assert "【答复】" in body_of(parts[0]) and "第00段" in body_of(parts[0])
+    assert "第39段" in body_of(parts[1]) and "formatted_body" not in parts[1]["content"]
+    assert all(f"第{i:02d}段" in body_of(parts[0]) + body_of(parts[1]) for i in range(40))
+
 
 async def test_deadline_reminder_fires_once_and_status_is_private(
     duty: DutyRoom, users: UserFactory, sink: MailSink

@@ -197,9 +197,12 @@ class CitizenRecords:
             events = [r["event_id"] for r in await self.db.fetch(
                 "SELECT event_id FROM consult_log WHERE case_id=$1 AND kind='citizen_message'", case["id"])]
             for event_id in events:
-                for key in (f"relay-in/{event_id}", f"digest/{event_id}"):
-                    if await self._count("UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, key):
-                        done.relayed_keys.append(key)
+                for copy in (f"relay-in/{event_id}", f"digest/{event_id}"):
+                    parts = await self.db.fetch(  # a long one went as parts (bridge/long_messages.py)
+                        "SELECT key FROM outbox WHERE key LIKE $1", f"{copy}/part%")
+                    for key in [copy, *(r["key"] for r in parts)]:
+                        if await self._count("UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, key):
+                            done.relayed_keys.append(key)
             await self.db.execute(
                 "UPDATE consult_log SET detail=NULL, actor=NULL WHERE case_id=$1 AND kind<>'transferred'",
                 case["id"])

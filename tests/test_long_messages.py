@@ -1,0 +1,45 @@
+"""bridge/long_messages.py: what is too long for one event is sent whole, as parts that fit."""
+
+from __future__ import annotations
+
+from bridge.long_messages import MAX_BYTES, size, split_long
+
+THREAD = {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": True,
+          "m.in_reply_to": {"event_id": "$root"}}
+
+
+def test_a_message_that_fits_is_left_alone() -> None:
+    content = {"msgtype": "m.text", "body": "答" * 14_000, "format": "org.matrix.custom.html",
+               "formatted_body": "<p>短</p>"}
+    assert split_long(content) == [content]
+    image = {"msgtype": "m.image", "body": "x" * 50_000, "url": "mxc://a/b"}
+    assert split_long(image) == [image]  # only text is cut
+
+
+def test_the_html_goes_first_and_the_words_stay() -> None:
+    text = "答" * 10_000
+    content = {"msgtype": "m.text", "body": text, "format": "org.matrix.custom.html",
+               "formatted_body": f"<p>{text}</p>", "m.relates_to": THREAD}
+    [plain] = split_long(content)
+    assert plain == {"msgtype": "m.text", "body": text, "m.relates_to": THREAD}
+
+
+def test_a_long_text_is_cut_at_line_ends_into_numbered_parts_that_fit() -> None:
+    lines = [f"第{i}段：" + "答" * 700 for i in range(60)]  # 42,000+ characters, 127 KB
+    content = {"msgtype": "m.notice", "body": "\n".join(lines), "m.relates_to": THREAD,
+               "m.mentions": {}}
+    parts = split_long(content)
+    assert len(parts) == 3
+    for n, part in enumerate(parts, 1):
+        assert size(part) <= MAX_BYTES
+        assert part["body"].endswith(f"\n({n}/3)") and part["m.relates_to"] == THREAD
+        assert part["msgtype"] == "m.notice" and part["m.mentions"] == {}
+    rejoined = "\n".join(p["body"].rsplit("\n", 1)[0] for p in parts)
+    assert rejoined == content["body"]  # every line once, in order, none split
+
+
+def test_one_line_longer_than_a_part_is_cut_by_characters() -> None:
+    body = "长" * 40_000 + "\n末行"
+    parts = split_long({"msgtype": "m.text", "body": body})
+    assert all(size(p) <= MAX_BYTES for p in parts) and len(parts) == 3
+    assert "".join(p["body"].rsplit("\n", 1)[0] for p in parts).replace("\n", "") == body.replace("\n", "")
