@@ -28,13 +28,35 @@ def split_long(content: dict[str, Any], limit: int = MAX_BYTES) -> list[dict[str
     """The content as it is when it fits; else without its HTML; else in parts marked (i/n)."""
     if size(content) <= limit or content.get("msgtype") not in TEXT_TYPES:
         return [content]
-    plain = {k: v for k, v in content.items() if k not in ("format", "formatted_body")}
+    plain = _without_html(content)
     if size(plain) <= limit:
         return [plain]
+    if isinstance(plain.get("m.new_content"), dict):
+        return [_shorter_edit(plain, limit)]
     body = str(plain.get("body", ""))
     room = limit - size({**plain, "body": ""}) - 32  # the envelope of each part, and its "(i/n)"
     chunks = _chunks(body, max(room, 1024))
     return [{**plain, "body": f"{chunk}\n({i}/{len(chunks)})"} for i, chunk in enumerate(chunks, 1)]
+
+
+def _without_html(content: dict[str, Any]) -> dict[str, Any]:
+    plain = {k: v for k, v in content.items() if k not in ("format", "formatted_body")}
+    if isinstance(plain.get("m.new_content"), dict):
+        plain["m.new_content"] = _without_html(plain["m.new_content"])
+    return plain
+
+
+def _shorter_edit(edit: dict[str, Any], limit: int) -> dict[str, Any]:
+    """An edit cannot be split (each part would replace the whole message): its fallback body,
+    which clients that know edits do not show, is cut first, then the new text's end."""
+    body = str(edit.get("body", ""))
+    edit = {**edit, "body": body[:200] + "…"}
+    new = edit["m.new_content"]
+    text = str(new.get("body", ""))
+    room = limit - size({**edit, "m.new_content": {**new, "body": ""}}) - 8
+    if _bytes(text) > room:
+        edit["m.new_content"] = {**new, "body": _fit(text, max(room, 1024)) + "…"}
+    return edit
 
 
 def _chunks(text: str, room: int) -> list[str]:

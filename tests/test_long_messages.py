@@ -43,3 +43,14 @@ def test_one_line_longer_than_a_part_is_cut_by_characters() -> None:
     parts = split_long({"msgtype": "m.text", "body": body})
     assert all(size(p) <= MAX_BYTES for p in parts) and len(parts) == 3
     assert "".join(p["body"].rsplit("\n", 1)[0] for p in parts).replace("\n", "") == body.replace("\n", "")
+
+
+def test_an_edit_is_never_split_and_keeps_as_much_of_the_new_text_as_fits() -> None:
+    new = {"msgtype": "m.text", "body": "改" * 20_000, "format": "org.matrix.custom.html",
+           "formatted_body": "<p>" + "改" * 20_000 + "</p>"}
+    edit = {"msgtype": "m.text", "body": "* " + "改" * 20_000, "m.new_content": new,
+            "m.relates_to": {"rel_type": "m.replace", "event_id": "$old"}}
+    [shorter] = split_long(edit)
+    assert size(shorter) <= MAX_BYTES and shorter["m.relates_to"] == edit["m.relates_to"]
+    assert "formatted_body" not in shorter["m.new_content"]
+    assert shorter["m.new_content"]["body"].startswith("改" * 10_000)
