@@ -227,6 +227,19 @@ async def test_notes_citizen_redactions_and_oversized_media(
     assert not [e for e in history if "市民情绪激动" in body_of(e)]  # notes never reach citizens
     assert not [e for e in await officer.history(room) if e["content"].get("msgtype") == "m.file"]
 
+    # A poll (Element's composer offers one in any chat) cannot be passed on: the citizen hears.
+    poll = {"org.matrix.msc3381.poll.start": {
+        "kind": "org.matrix.msc3381.poll.disclosed", "max_selections": 1,
+        "question": {"org.matrix.msc1767.text": "哪天办理？"},
+        "answers": [{"id": "a", "org.matrix.msc1767.text": "周一"}]},
+        "org.matrix.msc1767.text": "哪天办理？\n1. 周一"}
+    status, _ = await citizen.request(
+        "PUT", f"/_matrix/client/v3/rooms/{dm}/send/org.matrix.msc3381.poll.start/poll1", poll)
+    assert status == 200
+    [told] = await citizen.wait_for(dm, has("投票无法转交"))
+    assert told["sender"] == duty.ghost("fgw")
+    assert not [e for e in await officer.history(room) if "哪天办理" in json.dumps(e, ensure_ascii=False)]
+
 
 async def test_homeserver_restart_mid_conversation(duty: DutyRoom, users: UserFactory, stack) -> None:
     citizen = await users("citizen")

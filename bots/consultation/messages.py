@@ -137,6 +137,9 @@ MESSAGES = {
             "抱歉，您的这条消息暂时未能转交给值班人员。消息已妥善保存，系统已通知管理员处理，"
             "处理后会继续转交，您无需重复发送。"
         ),
+        "consult.unsupported": "抱歉，{kind}无法转交给值班人员。请用文字描述您的问题，也可以发送图片或文件。",
+        "consult.kind_poll": "投票",
+        "consult.kind_sticker": "贴纸",
         "consult.parts_dropped": (
             "提示：您这条消息中的部分附加信息（如引用、回复或编辑标记）格式无法识别，未能一并转交；"
             "消息的其余内容已照常处理。"
@@ -295,6 +298,12 @@ MESSAGES = {
             "the administrators were alerted; once they have fixed the problem it will be passed "
             "on. There is no need to send it again."
         ),
+        "consult.unsupported": (
+            "Sorry, {kind} cannot be passed on to the officers. Please describe your question "
+            "in words; you can also send pictures or files."
+        ),
+        "consult.kind_poll": "polls",
+        "consult.kind_sticker": "stickers",
         "consult.parts_dropped": (
             "Note: part of this message (a quote, reply or edit marker) could not be read and "
             "was not passed on; the rest of the message was handled as usual."
