@@ -239,6 +239,12 @@ async def test_notes_citizen_redactions_and_oversized_media(
     [told] = await citizen.wait_for(dm, has("投票无法转交"))
     assert told["sender"] == duty.ghost("fgw")
     assert not [e for e in await officer.history(room) if "哪天办理" in json.dumps(e, ensure_ascii=False)]
+    # ... and an officer's poll in the thread is not relayed either: the officer hears.
+    status, _ = await officer.request(
+        "PUT", f"/_matrix/client/v3/rooms/{room}/send/org.matrix.msc3381.poll.start/poll2",
+        {**poll, "m.relates_to": {"rel_type": "m.thread", "event_id": root}})
+    assert status == 200
+    await officer.wait_for(room, in_thread(root, "投票不会转给市民"))
 
 
 async def test_homeserver_restart_mid_conversation(duty: DutyRoom, users: UserFactory, stack) -> None:

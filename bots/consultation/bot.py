@@ -19,7 +19,7 @@ from bridge.roster.status import duty_status
 
 from . import relay
 from .attention import Attention
-from .citizen_side import UNSUPPORTED, CitizenSide
+from .citizen_side import CitizenSide
 from .db import ConsultationTables
 from .guard import Guard
 from .kb import ConsultKnowledge
@@ -162,7 +162,7 @@ class ConsultationBot(Bot):
         await self.citizens.invited(event, dept_id)
 
     @on(EventType.ROOM_MESSAGE, EventType.ROOM_ENCRYPTED, EventType.REACTION,
-        EventType.ROOM_REDACTION, *UNSUPPORTED)
+        EventType.ROOM_REDACTION, *relay.UNSUPPORTED)
     async def message(self, event: Event) -> None:
         dept_id = self._room_depts.get(event.room_id)  # known officers' rooms, without a query
         if dept_id is not None:

@@ -21,10 +21,6 @@ if TYPE_CHECKING:
 
 RATINGS = {str(n): n for n in range(1, 6)} | {chr(0xFF10 + n): n for n in range(1, 6)}
 BAD_RATING = 2
-# What a citizen can send that cannot be passed on: they are told, not left waiting.
-UNSUPPORTED = {EventType.STICKER: "sticker",
-               EventType.find("org.matrix.msc3381.poll.start", EventType.Class.MESSAGE): "poll",
-               EventType.find("m.poll.start", EventType.Class.MESSAGE): "poll"}
 
 
 class CitizenSide:
@@ -72,10 +68,10 @@ class CitizenSide:
         if event.type == EventType.ROOM_REDACTION:
             await self._redaction(event)
             return
-        if event.type in UNSUPPORTED:  # Element offers polls (and stickers) in any chat
+        if event.type in relay.UNSUPPORTED:  # Element offers polls (and stickers) in any chat
             t = self.ctx.messages
             await self.ctx.send(f"{event.event_id}/unsupported", event.room_id, self.bot.say(
-                t("consult.unsupported", kind=t(f"consult.kind_{UNSUPPORTED[event.type]}"))),
+                t("consult.unsupported", kind=t(f"consult.kind_{relay.UNSUPPORTED[event.type]}"))),
                 sender=ghost)
             return
         if event.type != EventType.ROOM_MESSAGE:

@@ -151,6 +151,13 @@ class OfficerSide:
                 await self.thread_notice(case, f"{event.event_id}/undecryptable",
                                          self.ctx.messages("officer.undecryptable"))
             return
+        if event.type in relay.UNSUPPORTED:  # a poll or sticker in a case's thread: not relayed
+            case = await self._case_of_thread(relay.relation(event.content.serialize()))
+            if case is not None:
+                t = self.ctx.messages
+                await self.thread_notice(case, f"{event.event_id}/unsupported", t(
+                    "officer.unsupported", kind=t(f"consult.kind_{relay.UNSUPPORTED[event.type]}")))
+            return
         if event.type != EventType.ROOM_MESSAGE:
             return
         content: dict[str, Any] = event.content.serialize()
