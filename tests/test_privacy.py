@@ -35,6 +35,8 @@ __all__ = ["sink"]
 # Strings that exist only because this test wrote them: searched for in every table.
 A_CASE = "甲的咨询 QZA1-CASE"
 A_MORE = "甲的补充 QZA1-MORE"
+# Too long for one event once relayed: the officers get it as two parts (bridge/long_messages.py).
+A_LONG = "\n".join(f"甲的长信第{i:02d}段 QZA1-LONG" + "长" * 400 for i in range(40))
 A_LETTER = "甲的来信 QZA1-LETTER"
 A_COMPLAINT = "甲的投诉 QZA1-COMPLAINT"
 B_CASE = "乙的咨询 QZB2-CASE"
@@ -111,6 +113,8 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     await a.wait_for(dm, has(ANSWER))
     await a.send_text(dm, A_MORE)
     [copy] = await officer.wait_for(room, in_thread(root, A_MORE))
+    await a.send_text(dm, A_LONG)
+    long_parts = await officer.wait_for(room, in_thread(root, "QZA1-LONG"), count=2)
     await send(officer, room, thread_reply(root, "!办结"))
     await a.wait_for(dm, has("请回复数字"))
     await a.send_text(dm, "5")
@@ -140,7 +144,7 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     dumped = json.dumps(data, ensure_ascii=False)
     [case] = data["consultations"]
     assert case["reference"] == ref and case["your_rating"] == 5 and case["status"] == "closed"
-    assert [m["text"] for m in case["your_messages"]] == [A_CASE, A_MORE]
+    assert [m["text"] for m in case["your_messages"]] == [A_CASE, A_MORE, A_LONG]
     assert ANSWER in dumped, dumped
     assert A_LETTER in dumped and letter in dumped
     assert A_COMPLAINT in dumped
@@ -158,8 +162,9 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     await a.wait_for(dm, lambda e: e["type"] == "m.room.member" and e["state_key"] == ghost
                      and e["content"]["membership"] == "leave")
     await a.wait_for(letters.room, has("您的数据已按您的要求删除"))
-    await officer.wait_for(room, lambda e: e["type"] == "m.room.redaction"
-                           and e.get("redacts", e["content"].get("redacts")) == copy["event_id"])
+    for relayed in (copy, *long_parts):  # the long one's parts too
+        await officer.wait_for(room, lambda e, r=relayed: e["type"] == "m.room.redaction"
+                               and e.get("redacts", e["content"].get("redacts")) == r["event_id"])
 
     # The case's thread stays: `!历史` there shows that the messages were erased, not them, and
     # under no pseudonym (a new one would be shared by every erased citizen). A reply, or a
@@ -168,7 +173,7 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     [record] = await officer.wait_for(room, in_thread(root, "以下是最近"))
     assert [line.split(" ", 2)[2] for line in body_of(record).splitlines()[1:]] == [
         "市民（已删除数据）：（已删除）", "浙江省发展和改革委员会 → 市民（已删除数据）：（已删除）",
-        "市民（已删除数据）：（已删除）"]
+        "市民（已删除数据）：（已删除）", "市民（已删除数据）：（已删除）"]
     for said in ("删除之后再回一句", "!办结", "!转办 gat 试试"):
         await send(officer, room, thread_reply(root, said))
     await officer.wait_for(room, in_thread(root, "无法再回复、转办或办结"), count=3)
@@ -177,8 +182,8 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
         "SELECT COUNT(*) FROM consult_pseudonym WHERE citizen='erased'")
 
     db = bot.ctx.db
-    found = await tables_holding(db, [A_CASE, A_MORE, A_LETTER, A_COMPLAINT, a.user_id, B_CASE])
-    assert found[A_CASE] == found[A_MORE] == found[A_LETTER] == set(), found
+    found = await tables_holding(db, [A_CASE, A_MORE, "QZA1-LONG", A_LETTER, A_COMPLAINT, a.user_id, B_CASE])
+    assert found[A_CASE] == found[A_MORE] == found["QZA1-LONG"] == found[A_LETTER] == set(), found
     # Kept by rule, for the supervision office: its mail and the complaint's own DM.
     assert found[A_COMPLAINT] == {"mail_outbox", "outbox"}, found
     assert {r["room_id"] for r in await db.fetch(

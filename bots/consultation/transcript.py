@@ -70,12 +70,27 @@ def _loads(raw: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+_PART_MARK = re.compile(r"\n\(\d+/\d+\)$")
+
+
+async def copy_of(db: Database, key: str) -> dict[str, Any] | None:
+    """The outbox's copy under `key`, whole: a message too long for one event went as parts
+    (bridge/long_messages.py), joined here without their "(i/n)" marks."""
+    rows = await db.fetch("SELECT content FROM outbox WHERE (key=$1 OR key LIKE $2)"
+                          " AND event_type='m.room.message' ORDER BY seq", key, f"{key}/part%")
+    parts = [c for c in (_loads(r["content"]) for r in rows) if c is not None]
+    if len(parts) <= 1 or all(p == parts[0] for p in parts):  # (erased: each part alike)
+        return parts[0] if parts else None
+    body = "\n".join(_PART_MARK.sub("", str(p.get("body", ""))) for p in parts)
+    return {**parts[0], "body": body}
+
+
 async def citizen_content(db: Database, event_id: str) -> dict[str, Any] | None:
     """A citizen's message: the copy in the officers' thread, or the copy waiting for the next
     shift or for a digest, or (held in a flood) the digest that passed it on."""
-    found = await db.fetchval("SELECT content FROM outbox WHERE key=$1", f"relay-in/{event_id}")
+    found = await copy_of(db, f"relay-in/{event_id}")
     if found is not None:
-        return _loads(found)
+        return found
     for table in ("consult_pending", "consult_held"):
         if await db.table_exists(table):
             found = await db.fetchval(f"SELECT content FROM {table} WHERE event_id=$1", event_id)
@@ -102,6 +117,5 @@ async def case_transcript(db: Database, case_id: int) -> list[Entry]:
         elif r["kind"] == "transferred":
             entries.append(Entry(r["at"], "transfer", r["detail"], None))
         else:
-            raw = await db.fetchval("SELECT content FROM outbox WHERE key=$1", f"relay-out/{r['event_id']}")
-            entries.append(Entry(r["at"], "answer", r["actor"], _loads(raw)))
+            entries.append(Entry(r["at"], "answer", r["actor"], await copy_of(db, f"relay-out/{r['event_id']}")))
     return entries

@@ -199,7 +199,8 @@ class CitizenRecords:
             for event_id in events:
                 for copy in (f"relay-in/{event_id}", f"digest/{event_id}"):
                     parts = await self.db.fetch(  # a long one went as parts (bridge/long_messages.py)
-                        "SELECT key FROM outbox WHERE key LIKE $1", f"{copy}/part%")
+                        "SELECT key FROM outbox WHERE key LIKE $1 AND event_type='m.room.message'",
+                        f"{copy}/part%")
                     for key in [copy, *(r["key"] for r in parts)]:
                         if await self._count("UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, key):
                             done.relayed_keys.append(key)
