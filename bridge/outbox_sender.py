@@ -112,7 +112,8 @@ class OutboxSender:
         return await self.table.lane_of(target_key)
 
     async def redact(self, key: str) -> bool:
-        """Redact the message queued under `key`, in its room and as its sender.
+        """Redact the message queued under `key` (and, sent in parts, each part), in its room
+        and as its sender.
 
         False if nothing was queued under that key.
         """
@@ -120,7 +121,8 @@ class OutboxSender:
         if target is None:
             return False
         room_id, sender = target
-        await self.queue(f"{key}/redact", room_id, sender, {"redacts": REFERENCE + key}, REDACTION)
+        for one in [key, *await self.table.parts_of(key)]:
+            await self.queue(f"{one}/redact", room_id, sender, {"redacts": REFERENCE + one}, REDACTION)
         return True
 
     async def key_of_event(self, event_id: str) -> str | None:

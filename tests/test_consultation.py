@@ -219,6 +219,15 @@ async def test_notes_citizen_redactions_and_oversized_media(
     await officer.wait_for(room, lambda e: e.get("type") == "m.room.redaction"
                            and e.get("redacts", e["content"].get("redacts")) == copy["event_id"])
 
+    # A message relayed in two parts (too long for one event) is retracted whole.
+    long = "\n".join(f"第{i:02d}段 撤回长信" + "长" * 400 for i in range(40))
+    oops = await send(citizen, dm, {"msgtype": "m.text", "body": long})
+    parts = await officer.wait_for(room, in_thread(root, "撤回长信"), count=2)
+    await citizen.client.room_redact(dm, oops)
+    for part in parts:
+        await officer.wait_for(room, lambda e, p=part: e.get("type") == "m.room.redaction"
+                               and e.get("redacts", e["content"].get("redacts")) == p["event_id"])
+
     mxc = await citizen.upload(b"x" * 2048, "application/pdf", "big.pdf")
     await send(citizen, dm, {"msgtype": "m.file", "body": "big.pdf", "url": mxc,
                              "info": {"mimetype": "application/pdf", "size": 999_999_999}})

@@ -112,6 +112,13 @@ class OutboxTable:
         row = await self.db.fetchrow("SELECT room_id, sender FROM outbox WHERE key=$1", key)
         return (row["room_id"], row["sender"]) if row else None
 
+    async def parts_of(self, key: str) -> list[str]:
+        """The keys of the parts after the first of a message sent in parts
+        (bridge/long_messages.py: `<key>/part2`, ...)."""
+        rows = await self.db.fetch("SELECT key FROM outbox WHERE key LIKE $1 AND"
+                                   " event_type='m.room.message' ORDER BY seq", f"{key}/part%")
+        return [r["key"] for r in rows]
+
     async def lane_of(self, key: str) -> str | None:
         return await self.db.fetchval("SELECT lane FROM outbox WHERE key=$1", key)
 
