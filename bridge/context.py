@@ -14,7 +14,7 @@ from mautrix.util.async_db import Database
 from .avatars import Avatars
 from .clock import Clock
 from .config import Config
-from .long_messages import split_long
+from .long_messages import part_key, split_long
 from .mail import MailTransport
 from .messages import Messages
 from .outbox_sender import OutboxSender
@@ -89,7 +89,7 @@ class BotContext:
         (bridge/long_messages.py)."""
         parts = split_long(content) if event_type == "m.room.message" else [content]
         for n, part in enumerate(parts, 1):
-            await self.outbox.queue(key if n == 1 else f"{key}/part{n}", room_id,
+            await self.outbox.queue(part_key(key, n), room_id,
                                     sender or self.config.bot_mxid, part, event_type)
 
     async def refuse_and_leave(self, room_id: str, content: dict[str, Any], *, sender: str) -> None:

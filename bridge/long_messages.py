@@ -12,12 +12,19 @@ it is still too long its text is cut at line ends into numbered parts, each a me
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 # Content as UTF-8 JSON: 44,000 bytes encrypt to about 59,000, and the event's own fields
 # (IDs, hashes, signatures, prev/auth events) leave it under 65,536.
 MAX_BYTES = 44_000
 TEXT_TYPES = ("m.text", "m.notice", "m.emote")
+PART_MARK = re.compile(r"\n\((\d+)/(\d+)\)$")  # how each part's body ends: "\n(2/3)"
+
+
+def part_key(key: str, n: int) -> str:
+    """The outbox key of a message's n-th part (the first keeps the message's own key)."""
+    return key if n == 1 else f"{key}/part{n}"
 
 
 def size(content: dict[str, Any]) -> int:

@@ -15,6 +15,9 @@ from typing import Any
 
 from mautrix.util.async_db import Database
 
+from bridge.db import OutboxTable
+from bridge.long_messages import PART_MARK
+
 # The pseudonym the officers' copy of a citizen's message starts with ("市民 #4821："); a
 # digest has one per line.
 LABEL = re.compile(r"^(市民|Citizen) #\d+：", re.MULTILINE)
@@ -70,18 +73,15 @@ def _loads(raw: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-_PART_MARK = re.compile(r"\n\(\d+/\d+\)$")
-
-
 async def copy_of(db: Database, key: str) -> dict[str, Any] | None:
     """The outbox's copy under `key`, whole: a message too long for one event went as parts
     (bridge/long_messages.py), joined here without their "(i/n)" marks."""
-    rows = await db.fetch("SELECT content FROM outbox WHERE (key=$1 OR key LIKE $2)"
-                          " AND event_type='m.room.message' ORDER BY seq", key, f"{key}/part%")
-    parts = [c for c in (_loads(r["content"]) for r in rows) if c is not None]
+    keys = [key, *await OutboxTable(db).parts_of(key)]
+    rows = [await db.fetchval("SELECT content FROM outbox WHERE key=$1", k) for k in keys]
+    parts = [c for c in map(_loads, rows) if c is not None]
     if len(parts) <= 1 or all(p == parts[0] for p in parts):  # (erased: each part alike)
         return parts[0] if parts else None
-    body = "\n".join(_PART_MARK.sub("", str(p.get("body", ""))) for p in parts)
+    body = "\n".join(PART_MARK.sub("", str(p.get("body", ""))) for p in parts)
     return {**parts[0], "body": body}
 
 

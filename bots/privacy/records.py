@@ -33,6 +33,7 @@ from typing import Any
 from mautrix.util.async_db import Database
 
 from bots.consultation.transcript import ERASED, LABEL, citizen_content
+from bridge.db import OutboxTable
 
 LETTER_BOTS = ("mailbox", "complaints")
 PLACEHOLDER = json.dumps({"msgtype": "m.notice", "body": "（已删除）"}, ensure_ascii=False)
@@ -198,10 +199,8 @@ class CitizenRecords:
                 "SELECT event_id FROM consult_log WHERE case_id=$1 AND kind='citizen_message'", case["id"])]
             for event_id in events:
                 for copy in (f"relay-in/{event_id}", f"digest/{event_id}"):
-                    parts = await self.db.fetch(  # a long one went as parts (bridge/long_messages.py)
-                        "SELECT key FROM outbox WHERE key LIKE $1 AND event_type='m.room.message'",
-                        f"{copy}/part%")
-                    for key in [copy, *(r["key"] for r in parts)]:
+                    # (a long one went as parts: bridge/long_messages.py)
+                    for key in [copy, *await OutboxTable(self.db).parts_of(copy)]:
                         if await self._count("UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, key):
                             done.relayed_keys.append(key)
             await self.db.execute(

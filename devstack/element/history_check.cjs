@@ -9,18 +9,13 @@
 //
 // Prints JSON: undecryptable tiles in the thread before and after, and whether the record
 // names EARLY; exits 1 unless it does.
-const { login, run } = require("./login.cjs");
+const { login, enterRoom, run } = require("./login.cjs");
 
 (async () => {
     const [url, user, password, alias, early, late, out = "element-history"] = process.argv.slice(2);
     await run("history check", out, async (page) => {
         await login(page, url, user, password);
-        await page.goto(url.replace(/#.*$/, "") + "#/room/" + alias);
-        const accept = page.getByRole("button", { name: /^(Accept|Join the discussion|Join)$/ }).first();
-        const composer = page.locator(".mx_BasicMessageComposer_input").first();
-        await accept.or(composer).first().waitFor({ timeout: 60000 });
-        if (await accept.isVisible()) await accept.click();
-        await composer.waitFor({ timeout: 60000 });
+        await enterRoom(page, url, alias);
         console.error("in the room; waiting for", late);
         const summary = page.locator(".mx_ThreadSummary").filter({ hasText: late }).first();
         await summary.waitFor({ timeout: 240000 });

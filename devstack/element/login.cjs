@@ -40,6 +40,16 @@ async function login(page, url, user, password) {
     await page.waitForTimeout(3000);
 }
 
+// Opens a room by alias, accepting its invitation if there is one; returns when its composer shows.
+async function enterRoom(page, url, alias) {
+    await page.goto(url.replace(/#.*$/, "") + "#/room/" + alias);
+    const accept = page.getByRole("button", { name: /^(Accept|Join the discussion|Join)$/ }).first();
+    const composer = page.locator(".mx_BasicMessageComposer_input").first();
+    await accept.or(composer).first().waitFor({ timeout: 60000 });
+    if (await accept.isVisible()) await accept.click();
+    await composer.waitFor({ timeout: 60000 });
+}
+
 // The shields on the tiles whose text matches `pattern` ("" where there is none; Element's red
 // one is "warning").
 async function shields(page, pattern) {
@@ -51,4 +61,4 @@ async function shields(page, pattern) {
     }, pattern);
 }
 
-module.exports = { run, login, shields };
+module.exports = { run, login, enterRoom, shields };

@@ -6,18 +6,13 @@
 //
 //   NODE_PATH=$BUILD_ROOT/src/node_modules node devstack/element/officer_check.cjs \
 //       ELEMENT_URL USER PASSWORD OFFICERS_ROOM_ALIAS MARKER [OUT_PREFIX]
-const { login, shields, run } = require("./login.cjs");
+const { login, enterRoom, shields, run } = require("./login.cjs");
 
 (async () => {
     const [url, user, password, alias, marker, out = "element-officer"] = process.argv.slice(2);
     await run("officer check", out, async (page) => {
         await login(page, url, user, password);
-        await page.goto(url.replace(/#.*$/, "") + "#/room/" + alias);
-        const accept = page.getByRole("button", { name: /^(Accept|Join the discussion|Join)$/ }).first();
-        const composer = page.locator(".mx_BasicMessageComposer_input").first();
-        await accept.or(composer).first().waitFor({ timeout: 60000 });
-        if (await accept.isVisible()) await accept.click();
-        await composer.waitFor({ timeout: 60000 });
+        await enterRoom(page, url, alias);
         console.error("in the room; waiting for", marker);
         const relayed = page.getByText(marker).first();
         await relayed.waitFor({ timeout: 240000 });
