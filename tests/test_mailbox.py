@@ -146,6 +146,21 @@ async def test_letter_reaches_the_governor_and_the_reply_the_citizen(
     duty: DutyRoom, users: UserFactory, sink: MailSink
 ) -> None:
     chat = await Chat.open(duty, await users("citizen"), "mailbox", "请选择收信人")
+    # A poll (Element offers one in any chat) or a location cannot go into a letter: the citizen
+    # is told, with the step the letter is at, and the letter goes on as before.
+    poll = {"org.matrix.msc3381.poll.start": {
+        "kind": "org.matrix.msc3381.poll.disclosed", "max_selections": 1,
+        "question": {"org.matrix.msc1767.text": "写给谁？"},
+        "answers": [{"id": "a", "org.matrix.msc1767.text": "省长"}]},
+        "org.matrix.msc1767.text": "写给谁？\n1. 省长"}
+    status, _ = await chat.citizen.request(
+        "PUT", f"/_matrix/client/v3/rooms/{chat.room}/send/org.matrix.msc3381.poll.start/p1", poll)
+    assert status == 200
+    [told] = await chat.citizen.wait_for(chat.room, chat._from_bot("投票无法写进信件"))
+    assert "请选择收信人" in body_of(told)
+    told_again = await chat.say("", "这类消息无法写进信件", {
+        "msgtype": "m.location", "body": "西湖", "geo_uri": "geo:30.25,120.15"})
+    assert "请选择收信人" in told_again
     number = await write_letter(chat, "1", "关于西湖区公交线路调整的建议", "建议增加 K193 路的班次。")
     assert number == "XJ20261127-0001"
 

@@ -8,15 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mautrix.types import EventType
-
+# What either side can send but is never passed on (the sender is told): re-exported.
+from bridge.event_kinds import UNSUPPORTED as UNSUPPORTED
 from bridge.outbox_sender import REFERENCE
-
-# What either side can send that is never passed on (Element offers polls in any chat): the
-# sender is told instead of left waiting.
-UNSUPPORTED = {EventType.STICKER: "sticker",
-               EventType.find("org.matrix.msc3381.poll.start", EventType.Class.MESSAGE): "poll",
-               EventType.find("m.poll.start", EventType.Class.MESSAGE): "poll"}
 
 
 def key_in(citizen_event: str) -> str:

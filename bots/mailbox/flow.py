@@ -21,6 +21,7 @@ from bridge.avatars import BOT_COLOUR
 from bridge.bot import Bot, on
 from bridge.context import BotContext
 from bridge.db.dead_letter import DeadLetter
+from bridge.event_kinds import UNSUPPORTED
 
 from .db import Draft, Letter, LetterTables
 from .office import OfficeSide
@@ -160,6 +161,23 @@ class LetterBot(SharedSteps, Bot):
         await self.say(f"{event.event_id}/{self.name}/undecryptable", event.room_id,
                        self.t("letters.undecryptable"))
 
+    @on(*UNSUPPORTED)
+    async def unsupported(self, event: Any) -> None:
+        """A poll or sticker (Element offers them in any chat) cannot go into a letter: the
+        citizen hears so, and what the letter still needs, instead of silence."""
+        if event.sender == self.mxid or await self.tables.citizen_of(event.room_id) != event.sender:
+            return
+        if await self.tables.seen(event.event_id):
+            return
+        draft = await self.tables.draft(event.room_id)
+        await self.say(f"{event.event_id}/{self.name}/unsupported", event.room_id,
+                       self._unsupported(UNSUPPORTED[event.type], draft))
+        await self.tables.commit(event.event_id, event.room_id, draft)
+
+    def _unsupported(self, kind: str, draft: Draft | None) -> str:
+        told = self.t("letters.unsupported", kind=self.t(f"letters.kind_{kind}"))
+        return f"{told}\n\n{self.ask(draft)}" if draft is not None else told
+
     @on(EventType.ROOM_MESSAGE)
     async def message(self, event: MessageEvent) -> None:
         if event.sender == self.mxid or await self.tables.citizen_of(event.room_id) != event.sender:
@@ -195,8 +213,8 @@ class LetterBot(SharedSteps, Bot):
             if draft.step != "text":
                 return [self.t("letters.media_only_in_text")], draft
             return [await self.attach(draft, content)], draft
-        if msgtype not in ("m.text", "m.notice"):
-            return [], draft
+        if msgtype not in ("m.text", "m.notice"):  # a location, or a client's own kind
+            return [self._unsupported("other", draft)], draft
         if draft.step == "confirm":
             if body.lower() not in CONFIRM:
                 return [self.t("letters.confirm_or_cancel")], draft

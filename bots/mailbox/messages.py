@@ -10,6 +10,10 @@ LETTER_MESSAGES = {
         "letters.cancelled": "已取消，未发送任何内容。发送任意消息可重新开始。",
         "letters.nothing_to_cancel": "当前没有正在填写的信件。",
         "letters.media_only_in_text": "请在填写正文时发送图片或文件，它们会作为附件随信发送。",
+        "letters.unsupported": "抱歉，{kind}无法写进信件，这条没有被记录。请按提示用文字回复（图片或文件请在填写正文时发送）。",
+        "letters.kind_poll": "投票",
+        "letters.kind_sticker": "贴纸",
+        "letters.kind_other": "这类消息",
         "letters.confirm_or_cancel": "请发送「确认」提交，或发送「取消」放弃。",
         "letters.ask_subject": "请输入主题（一行，不超过 {limit} 字）。",
         "letters.subject_refused": (
@@ -98,6 +102,10 @@ LETTER_MESSAGES = {
         "letters.cancelled": "Cancelled; nothing was sent. Send any message to start again.",
         "letters.nothing_to_cancel": "There is no letter in progress.",
         "letters.media_only_in_text": "Send images or files while writing the text.",
+        "letters.unsupported": "Sorry: {kind} cannot go into a letter, so this one was not recorded. Please answer in words (images or files go with the text).",
+        "letters.kind_poll": "polls",
+        "letters.kind_sticker": "stickers",
+        "letters.kind_other": "messages of this kind",
         "letters.confirm_or_cancel": "Send \"confirm\" to submit or \"cancel\" to stop.",
         "letters.ask_subject": "Please enter a subject (one line, up to {limit} characters).",
         "letters.subject_refused": (
