@@ -50,6 +50,13 @@ async def test_friday_evening_leave_message_reaches_monday_backlog(
         for n in range(25):
             await citizen.send_text(dm, f"刷屏 {n:02d}")
         await citizen.wait_for(dm, has("发送得较快"))
+        # Another citizen leaves a message and then has their data erased: nothing of theirs
+        # reaches the officers at opening (their case is neither delivered nor counted).
+        gone, dm_gone = await dm_with(duty, users)
+        await gone.send_text(dm_gone, "ERASED-WAITING 周五晚上的留言")
+        await gone.wait_for(dm_gone, has("您的留言已记录"))
+        await gone.send_text(dm_gone, "!删除我的数据 确认")
+        await gone.wait_for(dm_gone, has("已按您的要求删除"))
         bot = duty.bot("consultation")
         await duty.runtime.idle()
         history = await citizen.history(dm)
@@ -75,6 +82,7 @@ async def test_friday_evening_leave_message_reaches_monday_backlog(
         timeline = await officer.history(room)
         assert [e["event_id"] for e in timeline if "值班开始" in body_of(e) or "新咨询" in body_of(e)] \
             == [summary["event_id"], root["event_id"]]
+        assert not [e for e in timeline if "ERASED-WAITING" in body_of(e)]
 
         # Not followed up within 2 working hours of opening: the officers on duty are reminded.
         duty.clock.set(datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI))
