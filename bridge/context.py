@@ -14,10 +14,10 @@ from mautrix.util.async_db import Database
 from .avatars import Avatars
 from .clock import Clock
 from .config import Config
-from .long_messages import part_key, split_long
+from .long_messages import EMPTIED_PART, edit_in_parts, part_key, split_long
 from .mail import MailTransport
 from .messages import Messages
-from .outbox_sender import OutboxSender
+from .outbox_sender import REFERENCE, OutboxSender
 from .room_versions import RoomSettings
 
 if TYPE_CHECKING:
@@ -86,11 +86,37 @@ class BotContext:
     ) -> None:
         """Queue a message in the durable outbox; `key` must be unique per intended message.
         One too long for an event goes as parts, keyed `<key>/part<n>` after the first
-        (bridge/long_messages.py)."""
+        (bridge/long_messages.py); so does an edit of such a message, part by part."""
+        sender = sender or self.config.bot_mxid
+        if event_type == "m.room.message" and await self._edit_in_parts(key, room_id, content, sender):
+            return
         parts = split_long(content) if event_type == "m.room.message" else [content]
         for n, part in enumerate(parts, 1):
-            await self.outbox.queue(part_key(key, n), room_id,
-                                    sender or self.config.bot_mxid, part, event_type)
+            await self.outbox.queue(part_key(key, n), room_id, sender, part, event_type)
+
+    async def _edit_in_parts(self, key: str, room_id: str, content: dict[str, Any], sender: str) -> bool:
+        """An edit of a queued message that went in parts, or whose new text needs parts:
+        part by part (bridge/long_messages.py edit_in_parts); False when one edit does."""
+        rel = content.get("m.relates_to")
+        target = rel.get("event_id") if isinstance(rel, dict) and rel.get("rel_type") == "m.replace" else None
+        if not isinstance(target, str) or not target.startswith(REFERENCE):
+            return False
+        target_key = target.removeprefix(REFERENCE)
+        old = 1 + len(await self.outbox.table.parts_of(target_key))
+        planned = edit_in_parts(content, old, EMPTIED_PART.get(self.messages.language, EMPTIED_PART["zh"]))
+        if planned is None:
+            return False
+        edits, more = planned
+        for n, edit in enumerate(edits, 1):
+            await self.outbox.queue(part_key(key, n), room_id, sender, edit, "m.room.message")
+        # The new text's further parts go where the original went (its thread), as parts of
+        # the original, so a later edit or a retraction of the original finds them too.
+        thread = await self.outbox.table.relation_of(target_key)
+        for n, part in enumerate(more, old + 1):
+            await self.outbox.queue(part_key(target_key, n), room_id, sender,
+                                    {**part, **({"m.relates_to": thread} if thread else {})},
+                                    "m.room.message")
+        return True
 
     async def refuse_and_leave(self, room_id: str, content: dict[str, Any], *, sender: str) -> None:
         """Say why, then leave at once (a group chat a department or letters account was

@@ -7,6 +7,10 @@ an office's e-mail reply of 10,000 characters, with its HTML, is 65 KB before en
 send failed for good and only an administrator heard of it (a dead letter), while the citizen
 waited for the answer. So a message over MAX_BYTES first loses its HTML (the words stay), and if
 it is still too long its text is cut at line ends into numbered parts, each a message of its own.
+
+An edit of a message sent in parts (or an edit too long for one event) is sent as one edit per
+part (`edit_in_parts`): the new text is cut the same way, part i replaces part i, parts the new
+text no longer needs say so, and parts it needs beyond the old ones follow as messages.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 # (IDs, hashes, signatures, prev/auth events) leave it under 65,536.
 MAX_BYTES = 44_000
 TEXT_TYPES = ("m.text", "m.notice", "m.emote")
+# What an old part says once an edit made the message shorter (bridge/context.py picks the language).
+EMPTIED_PART = {"zh": "（编辑后此部分已无内容）", "en": "(this part is empty after an edit)"}
 PART_MARK = re.compile(r"\n\((\d+)/(\d+)\)$")  # how each part's body ends: "\n(2/3)"
 
 
@@ -44,6 +50,36 @@ def split_long(content: dict[str, Any], limit: int = MAX_BYTES) -> list[dict[str
     room = limit - size({**plain, "body": ""}) - 32  # the envelope of each part, and its "(i/n)"
     chunks = _chunks(body, max(room, 1024))
     return [{**plain, "body": f"{chunk}\n({i}/{len(chunks)})"} for i, chunk in enumerate(chunks, 1)]
+
+
+def edit_in_parts(edit: dict[str, Any], old_parts: int, emptied: str,
+                  limit: int = MAX_BYTES) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """An m.replace `edit` of a message sent in `old_parts` parts, as (an edit of each old part,
+    messages for the parts the new text needs after them); None when a single edit does (one
+    old part, and a new text that fits).
+
+    An old part the new text does not reach is edited to `emptied`, not redacted: a later edit
+    may need it again, and a redacted event cannot be edited back. The parts' targets are the
+    original's part references (`part_key` of its reference), so the edit's target must be a
+    reference the outbox resolves."""
+    new = edit.get("m.new_content")
+    rel = edit.get("m.relates_to")
+    if not isinstance(new, dict) or not isinstance(rel, dict):
+        return None
+    # Each part edit holds its text once in m.new_content and a short fallback body.
+    chunks = split_long(new, limit - 1024) if new.get("msgtype") in TEXT_TYPES else [new]
+    if old_parts <= 1 and len(chunks) == 1:
+        return None
+    plain = {k: v for k, v in edit.items() if k not in ("format", "formatted_body")}
+    edits = []
+    for n in range(1, old_parts + 1):
+        chunk = chunks[n - 1] if n <= len(chunks) else {"msgtype": new.get("msgtype", "m.text"),
+                                                       "body": emptied}
+        body = str(chunk.get("body", ""))
+        edits.append({**plain, "body": "* " + (body if len(body) <= 200 else body[:200] + "…"),
+                      "m.new_content": chunk,
+                      "m.relates_to": {**rel, "event_id": part_key(str(rel.get("event_id")), n)}})
+    return edits, chunks[old_parts:]
 
 
 def _without_html(content: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.long_messages import MAX_BYTES, size, split_long
+from bridge.long_messages import MAX_BYTES, edit_in_parts, size, split_long
 
 THREAD = {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": True,
           "m.in_reply_to": {"event_id": "$root"}}
@@ -54,3 +54,28 @@ def test_an_edit_is_never_split_and_keeps_as_much_of_the_new_text_as_fits() -> N
     assert size(shorter) <= MAX_BYTES and shorter["m.relates_to"] == edit["m.relates_to"]
     assert "formatted_body" not in shorter["m.new_content"]
     assert shorter["m.new_content"]["body"].startswith("改" * 10_000)
+
+
+def _edit(text: str) -> dict:
+    new = {"msgtype": "m.text", "body": text}
+    return {"msgtype": "m.text", "body": "* " + text, "m.new_content": new,
+            "m.relates_to": {"rel_type": "m.replace", "event_id": "$$outbox:relay-in/$a"}}
+
+
+def test_an_edit_of_a_message_in_parts_replaces_it_part_by_part() -> None:
+    assert edit_in_parts(_edit("短"), 1, "空") is None  # one part, fits: one ordinary edit
+    # Two parts become one short text: part 1 replaced, part 2 says it is empty now.
+    [one, two], more = edit_in_parts(_edit("短"), 2, "空")
+    assert one["m.new_content"] == {"msgtype": "m.text", "body": "短"} and not more
+    assert one["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$$outbox:relay-in/$a"}
+    assert two["m.new_content"]["body"] == "空"
+    assert two["m.relates_to"]["event_id"] == "$$outbox:relay-in/$a/part2"
+    # One part becomes three: part 1 replaced, parts 2 and 3 follow as messages.
+    long = "\n".join(f"第{i}段：" + "改" * 700 for i in range(60))
+    edits, more = edit_in_parts(_edit(long), 1, "空")
+    assert len(edits) == 1 and len(more) == 2
+    assert edits[0]["m.new_content"]["body"].endswith("\n(1/3)") and more[1]["body"].endswith("\n(3/3)")
+    # Two parts stay two: each replaces its own.
+    edits, more = edit_in_parts(_edit(long[:len(long) // 2]), 2, "空")
+    assert [e["m.new_content"]["body"][-6:] for e in edits] == ["\n(1/2)", "\n(2/2)"] and not more
+    assert all(size(e) <= MAX_BYTES for e in edits) and all(len(e["body"]) < 210 for e in edits)

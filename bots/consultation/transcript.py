@@ -75,12 +75,15 @@ def _loads(raw: str | None) -> dict[str, Any] | None:
 
 async def copy_of(db: Database, key: str) -> dict[str, Any] | None:
     """The outbox's copy under `key`, whole: a message too long for one event went as parts
-    (bridge/long_messages.py), joined here without their "(i/n)" marks."""
-    keys = [key, *await OutboxTable(db).parts_of(key)]
+    (bridge/long_messages.py), joined here without their "(i/n)" marks. As first sent: parts
+    an edit added after them (numbered on from there) are not the original's words."""
+    first = _loads(await db.fetchval("SELECT content FROM outbox WHERE key=$1", key))
+    mark = PART_MARK.search(str(first.get("body", ""))) if first is not None else None
+    if first is None or mark is None:  # (erased: the first part's body is blank)
+        return first
+    keys = (await OutboxTable(db).parts_of(key))[:int(mark.group(2)) - 1]
     rows = [await db.fetchval("SELECT content FROM outbox WHERE key=$1", k) for k in keys]
-    parts = [c for c in map(_loads, rows) if c is not None]
-    if len(parts) <= 1 or all(p == parts[0] for p in parts):  # (erased: each part alike)
-        return parts[0] if parts else None
+    parts = [first, *(c for c in map(_loads, rows) if c is not None)]
     body = "\n".join(PART_MARK.sub("", str(p.get("body", ""))) for p in parts)
     return {**parts[0], "body": body}
 

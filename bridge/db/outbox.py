@@ -112,6 +112,12 @@ class OutboxTable:
         row = await self.db.fetchrow("SELECT room_id, sender FROM outbox WHERE key=$1", key)
         return (row["room_id"], row["sender"]) if row else None
 
+    async def relation_of(self, key: str) -> dict[str, Any] | None:
+        """The `m.relates_to` a queued message was sent with (its thread), if any."""
+        raw = await self.db.fetchval("SELECT content FROM outbox WHERE key=$1", key)
+        rel = json.loads(raw).get("m.relates_to") if raw else None
+        return rel if isinstance(rel, dict) else None
+
     async def parts_of(self, key: str) -> list[str]:
         """The keys of the parts after the first of a message sent in parts
         (bridge/long_messages.py: `<key>/part2`, ...)."""
