@@ -208,6 +208,42 @@ async def test_a_department_left_without_a_device_reaches_the_administrators(
         await duty.bridge.stop()
 
 
+async def test_the_bots_device_deleted_while_running_is_made_again_mid_conversation(
+    e2ee_duty: DutyRoom, e2ee_users: EncryptingUserFactory, stack: Stack,
+) -> None:
+    """The bot's device reads the encrypted officers' rooms. Deleted on the homeserver while
+    the bridge runs, it is made again (cross-signed) from the device-list change, and the
+    officers' next answer is read and relayed, instead of every answer waiting for a restart."""
+    import aiohttp
+
+    duty = e2ee_duty
+    enc = duty.runtime.encryption
+    bot = duty.runtime.config.bot_mxid
+    citizen = await e2ee_users("citizen")
+    dm = await citizen.create_encrypted_dm(duty.ghost("fgw"))
+    await citizen.wait_for(dm, has("网上值班室"))
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await citizen.send_text(dm, "删机器人设备之前")
+    [root] = await officer.wait_for(room, is_root)
+    old = enc.device_id
+    async with aiohttp.ClientSession() as http, http.delete(
+        f"{stack.url}/_matrix/client/v3/devices/{old}", params={"user_id": bot},
+        headers={"Authorization": f"Bearer {stack.as_token}"}, json={},
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+    await eventually(lambda: enc.device_id != old, timeout=30)
+    assert set(await cross_signed_devices(officer, bot)) == {enc.device_id}
+    await officer.sync(0)  # (a client learns the new device before its next message)
+    await send(officer, room, thread_reply(root["event_id"], "机器人设备换了也能转达"))
+    await citizen.wait_for(dm, has("机器人设备换了也能转达"))
+    await citizen.send_text(dm, "市民再问一句")
+    await officer.wait_for(room, in_thread(root["event_id"], "市民再问一句"))
+    # The administrators hear what happened and what it means.
+    told = await duty.bot("admin").ctx.db.fetch(
+        "SELECT content FROM outbox WHERE key LIKE 'admin/problem/bot_device_made/%'")
+    assert len(told) == 1 and old in told[0]["content"] and enc.device_id in told[0]["content"]
+
+
 async def test_a_lost_device_or_database_means_a_new_device_never_a_crash(
     stack: Stack, bridge_settings: BridgeSettings, tmp_path: Path,
 ) -> None:

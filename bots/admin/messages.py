@@ -52,6 +52,15 @@ MESSAGES = {
             "消息仍能送达。请检查家庭服务器和桥接的日志；桥接重启或名册变更时会再试，成功后会在此告知。"
         ),
         "admin.problem_devices_made": "此前缺少加密设备的 {count} 个部门账号现已都有自己的设备。",
+        "admin.problem_bot_device_made": (
+            "⚠ 机器人的加密设备 {old} 在家庭服务器上被删除，桥接已建立新设备 {new} 并完成交叉签名。"
+            "删除前发给旧设备、尚未读取的加密消息无法解密；值班人员的客户端会在下一条消息时向新设备共享密钥。"
+            "如非有意删除，请核查家庭服务器上的设备管理操作。"
+        ),
+        "admin.problem_bot_device_failed": (
+            "⚠ 机器人的加密设备 {old} 在家庭服务器上被删除，重新建立失败：{error}。"
+            "在此之前，加密的值班室里值班人员的答复无法读取和转达。请检查家庭服务器和桥接的日志，然后重启桥接。"
+        ),
     },
     "en": {
         "admin.room_name": "Online duty room · administrators",
@@ -119,6 +128,19 @@ MESSAGES = {
         ),
         "admin.problem_devices_made": (
             "The {count} department account(s) that lacked an encryption device now each have one."
+        ),
+        "admin.problem_bot_device_made": (
+            "⚠ The bot's encryption device {old} was deleted on the homeserver; the bridge made a "
+            "new device {new} and cross-signed it. Encrypted messages sent to the old device and "
+            "not yet read cannot be decrypted; officers' clients share keys with the new device "
+            "from their next message. If the deletion was not intended, check who manages "
+            "devices on the homeserver."
+        ),
+        "admin.problem_bot_device_failed": (
+            "⚠ The bot's encryption device {old} was deleted on the homeserver and making a new "
+            "one failed: {error}. Until then, officers' answers in encrypted officers' rooms "
+            "cannot be read or passed on. Check the homeserver's and the bridge's logs, then "
+            "restart the bridge."
         ),
     },
 }

@@ -26,6 +26,7 @@ import asyncio
 import logging
 import time
 import warnings
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from mautrix.crypto import PgCryptoStore
@@ -112,7 +113,8 @@ class Encryption:
         self._encrypted: set[str] = set()
         self._bot_in: set[str] = set()  # encrypted rooms the bot is known to have joined
         self._joined_at: dict[str, int] = {}  # rooms the bot joined in this process: ts
-        self._checks: set[asyncio.Task[None]] = set()  # departments' devices being looked at
+        self._checks: set[asyncio.Task[None]] = set()  # devices being looked at
+        self._bot_check = asyncio.Lock()
 
     @property
     def device_id(self) -> str:
@@ -136,17 +138,12 @@ class Encryption:
                 await self.store.delete()
                 device_id = None
         if not device_id:
-            self.client.api.as_device_id = None
-            await self._create_device()
-            await self.machine.load()
-            await self.store.put_device_id(self.client.device_id)
-            self.inbox.new_device = True
-            log.info("Created the bridge's encryption device %s", self.client.device_id)
+            await self._new_device()
         else:
             await self.machine.load()
-        await self.machine.share_keys()
-        if self.inbox.new_device or self.bot_mxid not in await signed_accounts(self.db):
-            await sign_device(self.db, self.machine)  # (a refusal is logged: it works unsigned)
+            await self.machine.share_keys()
+            if self.bot_mxid not in await signed_accounts(self.db):
+                await sign_device(self.db, self.machine)  # (a refusal is logged: it works unsigned)
         self.inbox.start()  # its first read: what was sent while the bridge was down
         if self.ghosts is not None:
             self.ghosts.readable = self.inbox.readable
@@ -157,6 +154,18 @@ class Encryption:
                 log.warning("Could not check the departments' devices on the homeserver: %s", e)
             self.ghosts.start()
         log.info("End-to-end encryption on: device %s of %s", self.client.device_id, self.bot_mxid)
+
+    async def _new_device(self) -> None:
+        """A new device and identity for the bot (none yet, or the homeserver's is gone),
+        published and cross-signed."""
+        self.client.api.as_device_id = None
+        await self._create_device()
+        await self.machine.load()
+        await self.store.put_device_id(self.client.device_id)
+        self.inbox.new_device = True
+        log.info("Created the bridge's encryption device %s", self.client.device_id)
+        await self.machine.share_keys()
+        await sign_device(self.db, self.machine)  # (a refusal is logged: it works unsigned)
 
     async def _create_device(self) -> None:
         try:
@@ -234,6 +243,8 @@ class Encryption:
                 log.exception("One-time key upload of %s failed", user)
 
     async def _devices_changed(self, users: list[str]) -> None:
+        if self.bot_mxid in users:  # the bot's own device deleted while we run: made again
+            self._in_background(self._check_bot())
         if self.ghosts is None or not len(self.ghosts):
             return
         for user in users:
@@ -241,9 +252,45 @@ class Encryption:
                 await self._forget_outbound(room_id)
         own = [u for u in users if self.ghosts.get(u) is not None]
         if own:  # a department's device deleted on the homeserver while we run: made again
-            task = asyncio.create_task(self._check_own(own))  # (the transaction is not held)
-            self._checks.add(task)
-            task.add_done_callback(self._checks.discard)
+            self._in_background(self._check_own(own))
+
+    def _in_background(self, check: Coroutine[Any, Any, None]) -> None:
+        """A device check started from a transaction, which is not held for it."""
+        task = asyncio.create_task(check)
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    async def _check_bot(self) -> None:
+        """The bot's device gone from the homeserver (an administrator deleted it): a new one
+        now, as at a start. Without it the bot cannot read the encrypted officers' rooms, and
+        the homeserver refuses what is sent as the old device."""
+        old = self.device_id
+        try:
+            async with self._bot_check:  # (making the device is itself a device-list change)
+                if await self._keys_on_server():
+                    return
+                log.warning("The bridge's device %s was deleted on the homeserver; making a new "
+                            "one", old)
+                await self.store.delete()
+                # A store of its own for the new account: the old one's caches hold the old
+                # account and its Olm sessions.
+                self.store = self.machine.crypto_store = PgCryptoStore(self.bot_mxid, PICKLE_KEY, self.db)
+                await self.store.open()
+                await self._new_device()
+        except Exception as e:
+            log.exception("Making the bridge's device again failed")
+            await self._tell("bot_device_failed", {"old": old, "error": str(e) or type(e).__name__})
+            return
+        await self._tell("bot_device_made", {"old": old, "new": self.device_id})
+
+    async def _tell(self, kind: str, details: dict[str, str]) -> None:
+        """The administrators hear (the runtime's problem reports, as the inbox's)."""
+        if self.inbox.on_problem is None:
+            return
+        try:
+            await self.inbox.on_problem(kind, f"{kind}/{time.time_ns()}", details)
+        except Exception:
+            log.exception("Could not tell the administrators (%s)", kind)
 
     async def _check_own(self, mxids: list[str]) -> None:
         assert self.ghosts is not None
