@@ -112,8 +112,9 @@ class OutboxSender:
         return await self.table.lane_of(target_key)
 
     async def redact(self, key: str) -> bool:
-        """Redact the message queued under `key` (and, sent in parts, each part), in its room
-        and as its sender.
+        """Redact the message queued under `key` (and, sent in parts, each part; and its
+        edits, whose words would otherwise stay in the room's history), in its room and as
+        its sender.
 
         False if nothing was queued under that key.
         """
@@ -121,7 +122,7 @@ class OutboxSender:
         if target is None:
             return False
         room_id, sender = target
-        for one in [key, *await self.table.parts_of(key)]:
+        for one in [key, *await self.table.derived_of(key)]:
             await self.queue(f"{one}/redact", room_id, sender, {"redacts": REFERENCE + one}, REDACTION)
         return True
 

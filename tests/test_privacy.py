@@ -32,6 +32,12 @@ from tests.test_mailbox import Chat, enable_mail, sink, wait_mail, write_letter
 
 __all__ = ["sink"]
 
+def edit_of(target: str, text: str) -> dict[str, Any]:
+    """A citizen's edit, as Element sends it."""
+    return {"msgtype": "m.text", "body": f"* {text}", "m.new_content": {"msgtype": "m.text", "body": text},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": target}}
+
+
 # Strings that exist only because this test wrote them: searched for in every table.
 A_CASE = "甲的咨询 QZA1-CASE"
 A_MORE = "甲的补充 QZA1-MORE"
@@ -40,6 +46,7 @@ A_LONG = "\n".join(f"甲的长信第{i:02d}段 QZA1-LONG" + "长" * 400 for i in
 A_LETTER = "甲的来信 QZA1-LETTER"
 A_COMPLAINT = "甲的投诉 QZA1-COMPLAINT"
 B_CASE = "乙的咨询 QZB2-CASE"
+B_LONG = "\n".join(f"乙的长信第{i:02d}段 QZB2-LONG" + "长" * 400 for i in range(40))
 ANSWER = "部门答复 QZD3-ANSWER"
 
 
@@ -111,8 +118,10 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     dm, root, ref = await open_case(duty, a, "fgw", A_CASE)
     await send(officer, room, thread_reply(root, ANSWER))
     await a.wait_for(dm, has(ANSWER))
-    await a.send_text(dm, A_MORE)
+    more = await send(a, dm, {"msgtype": "m.text", "body": A_MORE})
     [copy] = await officer.wait_for(room, in_thread(root, A_MORE))
+    await send(a, dm, edit_of(more, "甲改过的补充 QZA1-EDIT"))
+    [edited] = await officer.wait_for(room, has("QZA1-EDIT"))
     await a.send_text(dm, A_LONG)
     long_parts = await officer.wait_for(room, in_thread(root, "QZA1-LONG"), count=2)
     await send(officer, room, thread_reply(root, "!办结"))
@@ -120,6 +129,12 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     await a.send_text(dm, "5")
     await a.wait_for(dm, has("感谢您的评价"))
     dm_b, _, ref_b = await open_case(duty, b, "fgw", B_CASE)
+    second = await send(b, dm_b, {"msgtype": "m.text", "body": "乙的第二条"})
+    await officer.wait_for(room, has("乙的第二条"))
+    await send(b, dm_b, edit_of(second, "乙改过的第二条 QZB2-EDIT"))
+    await officer.wait_for(room, has("QZB2-EDIT"))
+    await b.send_text(dm_b, B_LONG)
+    await officer.wait_for(room, has("QZB2-LONG"), count=2)
     letters = await Chat.open(duty, a, "mailbox", "请选择收信人")
     letter = await write_letter(letters, "省发展改革委", "备案", A_LETTER)
     complaints = await Chat.open(duty, a, "complaints", "被投诉单位")
@@ -162,7 +177,7 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     await a.wait_for(dm, lambda e: e["type"] == "m.room.member" and e["state_key"] == ghost
                      and e["content"]["membership"] == "leave")
     await a.wait_for(letters.room, has("您的数据已按您的要求删除"))
-    for relayed in (copy, *long_parts):  # the long one's parts too
+    for relayed in (copy, edited, *long_parts):  # the edit and the long one's parts too
         await officer.wait_for(room, lambda e, r=relayed: e["type"] == "m.room.redaction"
                                and e.get("redacts", e["content"].get("redacts")) == r["event_id"])
 
@@ -182,8 +197,10 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
         "SELECT COUNT(*) FROM consult_pseudonym WHERE citizen='erased'")
 
     db = bot.ctx.db
-    found = await tables_holding(db, [A_CASE, A_MORE, "QZA1-LONG", A_LETTER, A_COMPLAINT, a.user_id, B_CASE])
-    assert found[A_CASE] == found[A_MORE] == found["QZA1-LONG"] == found[A_LETTER] == set(), found
+    found = await tables_holding(db, [A_CASE, A_MORE, "QZA1-EDIT", "QZA1-LONG", A_LETTER, A_COMPLAINT,
+                                      a.user_id, B_CASE])
+    assert found[A_CASE] == found[A_MORE] == found["QZA1-EDIT"] == found["QZA1-LONG"] \
+        == found[A_LETTER] == set(), found
     # Kept by rule, for the supervision office: its mail and the complaint's own DM.
     assert found[A_COMPLAINT] == {"mail_outbox", "outbox"}, found
     assert {r["room_id"] for r in await db.fetch(
@@ -219,8 +236,8 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     assert await bot.run_retention_once() is None  # once a day
     assert await month_figures(duty) == before  # the month's assessment is what it was
     assert before["province"]["cases"] == 3 and before["province"]["rated"] == 1
-    found = await tables_holding(db, [B_CASE, A_COMPLAINT])
-    assert found == {B_CASE: set(), A_COMPLAINT: set()}, found
+    found = await tables_holding(db, [B_CASE, "QZB2-EDIT", "QZB2-LONG", A_COMPLAINT])
+    assert found == {B_CASE: set(), "QZB2-EDIT": set(), "QZB2-LONG": set(), A_COMPLAINT: set()}, found
     # The state store's copy of the citizen's memberships goes with the rooms the bridge left.
     found = await tables_holding(db, [a.user_id])
     assert found[a.user_id] <= {"complaints_letter", "complaints_dm", "mx_user_profile", "mx_room_state",

@@ -240,7 +240,7 @@ class CitizenSide:
         room = target[0]
         safe = citizen_to_officer(new)
         edit = relay.edit_of(relay.ref(relay.key_in(original)), safe)
-        await self.ctx.send(relay.key_in(event.event_id), room, edit)
+        await self.ctx.send(relay.key_edit(relay.key_in(original), event.event_id), room, edit)
 
     async def _redaction(self, event: Event) -> None:
         target = relay.redacted(event)

@@ -327,7 +327,7 @@ class OfficerSide:
         safe = await self.for_citizen(
             new, case, event.room_id, self._signature(event.sender, case.dept_id) if case else None)
         safe.pop("m.relates_to", None)
-        await self.ctx.send(relay.key_out(event.event_id), room, relay.edit_of(relay.ref(key), safe),
+        await self.ctx.send(relay.key_edit(key, event.event_id), room, relay.edit_of(relay.ref(key), safe),
                             sender=sender)
 
     async def _reaction(self, event: Event) -> None:

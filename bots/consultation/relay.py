@@ -23,6 +23,12 @@ def key_out(officer_event: str) -> str:
     return f"relay-out/{officer_event}"
 
 
+def key_edit(key: str, edit_event: str) -> str:
+    """An edit of the message queued under `key` (relay-in or relay-out): named after it, so
+    that withdrawing or erasing the message finds its edits (OutboxTable.derived_of)."""
+    return f"{key}/edit/{edit_event}"
+
+
 def source_of(key: str | None, kind: str) -> str | None:
     """The source event of a relay key of the given kind ("relay-in" or "relay-out")."""
     if key and key.startswith(kind + "/"):

@@ -199,8 +199,8 @@ class CitizenRecords:
                 "SELECT event_id FROM consult_log WHERE case_id=$1 AND kind='citizen_message'", case["id"])]
             for event_id in events:
                 for copy in (f"relay-in/{event_id}", f"digest/{event_id}"):
-                    # (a long one went as parts: bridge/long_messages.py)
-                    for key in [copy, *await OutboxTable(self.db).parts_of(copy)]:
+                    # (a long one went as parts, bridge/long_messages.py; and its edits)
+                    for key in [copy, *await OutboxTable(self.db).derived_of(copy)]:
                         if await self._count("UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, key):
                             done.relayed_keys.append(key)
             await self.db.execute(

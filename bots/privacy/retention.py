@@ -25,6 +25,8 @@ from typing import Any
 
 from mautrix.util.async_db import Database
 
+from bridge.db.outbox import OutboxTable
+
 from .records import LETTER_BOTS
 
 PURGED = "purged"
@@ -92,10 +94,11 @@ async def _cases(db: Database, plan: RetentionPlan, cutoff: int, dry_run: bool) 
         return
     for case in cases:
         case_id = case["id"]
-        await db.execute(
-            "DELETE FROM outbox WHERE key IN (SELECT 'relay-in/' || event_id FROM consult_log"
-            " WHERE case_id=$1 AND kind='citizen_message') OR key IN (SELECT 'digest/' || event_id"
-            " FROM consult_log WHERE case_id=$1 AND kind='citizen_message')", case_id)
+        for row in await db.fetch("SELECT event_id FROM consult_log WHERE case_id=$1"
+                                  " AND kind='citizen_message'", case_id):
+            copy = f"relay-in/{row['event_id']}"  # with its parts and edits
+            for key in (copy, f"digest/{row['event_id']}", *await OutboxTable(db).derived_of(copy)):
+                await db.execute("DELETE FROM outbox WHERE key=$1", key)
         await db.execute("DELETE FROM outbox WHERE key LIKE $1", f"case/{case_id}/%")
         await db.execute(
             "DELETE FROM inbox_event WHERE state<>'pending' AND event_id IN"

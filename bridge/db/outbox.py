@@ -125,6 +125,15 @@ class OutboxTable:
                                    " event_type='m.room.message' ORDER BY seq", f"{key}/part%")
         return [r["key"] for r in rows]
 
+    async def derived_of(self, key: str) -> list[str]:
+        """The keys of the messages queued on behalf of the one under `key`: its parts, its
+        edits and theirs (`<key>/part2`, `<key>/edit/<event>`, ...; bridge/long_messages.py,
+        bots/consultation/relay.py). What withdrawing or erasing that message covers."""
+        rows = await self.db.fetch("SELECT key FROM outbox WHERE key >= $1 AND key < $2 AND"
+                                   " event_type='m.room.message' ORDER BY seq",
+                                   f"{key}/", f"{key}0")  # ('0' sorts right after '/')
+        return [r["key"] for r in rows]
+
     async def lane_of(self, key: str) -> str | None:
         return await self.db.fetchval("SELECT lane FROM outbox WHERE key=$1", key)
 
