@@ -124,3 +124,32 @@ async def test_threads_send_in_parallel_each_in_order(tmp_path: Path, aiohttp_se
     assert at["n"][0] >= max(end for _, _, _, end in log[:-1])
     assert {rel for body, rel, *_ in log if body.startswith("a")} == {"$ev-ra"}
     assert {rel for body, rel, *_ in log if body.startswith("b")} == {"$ev-rb"}
+
+
+async def test_edits_relayed_before_are_keyed_under_the_message_they_edit(database_url: str) -> None:
+    """Migration v10: an edit queued as relay-in/<edit> becomes relay-in/<message>/edit/<edit>,
+    so that erasing or withdrawing the message finds it (OutboxTable.derived_of); messages, parts
+    and other keys stay as they were."""
+    from bridge.db.upgrade.v10_edit_keys import upgrade_v10
+
+    db = Database.create(database_url, upgrade_table=upgrade_table)
+    await db.start()
+    try:
+        table = OutboxTable(db)
+        edit = {"msgtype": "m.text", "body": "* 改", "m.new_content": {"msgtype": "m.text", "body": "改"},
+                "m.relates_to": {"rel_type": "m.replace", "event_id": "$$outbox:relay-in/$orig"}}
+        for key, content in (("relay-in/$orig", {"msgtype": "m.text", "body": "原文"}),
+                             ("relay-in/$orig/part2", {"msgtype": "m.text", "body": "m.replace 之二"}),
+                             ("relay-in/$edit", edit),
+                             ("relay-out/$answer", {"msgtype": "m.text", "body": "答"}),
+                             ("relay-out/$fix", {**edit, "m.relates_to": {
+                                 "rel_type": "m.replace", "event_id": "$$outbox:relay-out/$answer"}})):
+            await table.add(key, "!room:localhost", "@bot:localhost", "m.room.message", content)
+        async with db.acquire() as conn:
+            await upgrade_v10(conn, db.scheme)  # (as mautrix's UpgradeTable calls it)
+        keys = {r["key"] for r in await db.fetch("SELECT key FROM outbox")}
+        assert keys == {"relay-in/$orig", "relay-in/$orig/part2", "relay-in/$orig/edit/$edit",
+                        "relay-out/$answer", "relay-out/$answer/edit/$fix"}
+        assert await table.derived_of("relay-in/$orig") == ["relay-in/$orig/part2", "relay-in/$orig/edit/$edit"]
+    finally:
+        await db.stop()
