@@ -160,6 +160,7 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     [case] = data["consultations"]
     assert case["reference"] == ref and case["your_rating"] == 5 and case["status"] == "closed"
     assert [m["text"] for m in case["your_messages"]] == [A_CASE, A_MORE, A_LONG]
+    assert [m.get("edited_to") for m in case["your_messages"]] == [None, ["甲改过的补充 QZA1-EDIT"], None]
     assert ANSWER in dumped, dumped
     assert A_LETTER in dumped and letter in dumped
     assert A_COMPLAINT in dumped

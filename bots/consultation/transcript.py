@@ -16,7 +16,7 @@ from typing import Any
 from mautrix.util.async_db import Database
 
 from bridge.db import OutboxTable
-from bridge.long_messages import PART_MARK
+from bridge.long_messages import EMPTIED_PART, PART_MARK
 
 # The pseudonym the officers' copy of a citizen's message starts with ("市民 #4821："); a
 # digest has one per line.
@@ -86,6 +86,22 @@ async def copy_of(db: Database, key: str) -> dict[str, Any] | None:
     parts = [first, *(c for c in map(_loads, rows) if c is not None)]
     body = "\n".join(PART_MARK.sub("", str(p.get("body", ""))) for p in parts)
     return {**parts[0], "body": body}
+
+
+async def edits_of(db: Database, key: str) -> list[str]:
+    """The new texts of the edits of the message queued under `key`, oldest first (an edit of
+    a message in parts went as one edit per part: joined)."""
+    texts: dict[str, list[str]] = {}
+    for derived in await OutboxTable(db).derived_of(key):
+        edit = derived.removeprefix(f"{key}/").partition("edit/")[2].partition("/part")[0]
+        if not edit:
+            continue  # a part of the message itself
+        content = _loads(await db.fetchval("SELECT content FROM outbox WHERE key=$1", derived)) or {}
+        new = content.get("m.new_content")
+        body = PART_MARK.sub("", str(new.get("body", ""))) if isinstance(new, dict) else ""
+        if body not in EMPTIED_PART.values():  # (a part the edit no longer needed)
+            texts.setdefault(edit, []).append(body)
+    return ["\n".join(parts) for parts in texts.values()]
 
 
 async def citizen_content(db: Database, event_id: str) -> dict[str, Any] | None:

@@ -32,7 +32,7 @@ from typing import Any
 
 from mautrix.util.async_db import Database
 
-from bots.consultation.transcript import ERASED, LABEL, citizen_content
+from bots.consultation.transcript import ERASED, LABEL, citizen_content, edits_of
 from bridge.db import OutboxTable
 
 LETTER_BOTS = ("mailbox", "complaints")
@@ -113,7 +113,9 @@ class CitizenRecords:
                     case["id"]):
                 text = await self._message_text(row["event_id"])
                 if text is not None:
-                    messages.append({"at": _iso(row["at"], self.tz), "text": text})
+                    edits = [LABEL.sub("", e) for e in await edits_of(self.db, f"relay-in/{row['event_id']}")]
+                    messages.append({"at": _iso(row["at"], self.tz), "text": text,
+                                     **({"edited_to": edits} if edits else {})})
             data["consultations"].append({
                 "reference": case["ref"], "department": names.get(case["dept_id"], case["dept_id"]),
                 "status": case["status"], "opened_at": _iso(case["opened_at"], self.tz),
