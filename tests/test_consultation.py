@@ -107,6 +107,8 @@ async def test_round_trip_with_edits_replies_redactions_and_media(
     })
     [edited] = await officer.wait_for(room, has("项目在宁波"))
     assert edited["content"]["m.relates_to"]["event_id"] == copy["event_id"]
+    # Edited, the copy still names the citizen by their pseudonym, as it did.
+    assert edited["content"]["m.new_content"]["body"] == body_of(copy).replace("杭州", "宁波")
 
     # Images go both ways as fresh uploads.
     mxc = await citizen.upload(b"\x89PNG fake image bytes", "image/png", "photo.png")

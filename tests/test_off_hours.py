@@ -41,8 +41,12 @@ async def test_friday_evening_leave_message_reaches_monday_backlog(
     duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users, at=FRIDAY_18)
     try:
         citizen, dm = await dm_with(duty, users)
-        await citizen.send_text(dm, "周五晚上的留言一")
+        first = await send(citizen, dm, {"msgtype": "m.text", "body": "周五晚上的留言一（有错字）"})
         [reply] = await citizen.wait_for(dm, has("您的留言已记录"))
+        # Corrected while it waits: the officers get it as corrected.
+        await send(citizen, dm, {"msgtype": "m.text", "body": "* 周五晚上的留言一",
+                                 "m.new_content": {"msgtype": "m.text", "body": "周五晚上的留言一"},
+                                 "m.relates_to": {"rel_type": "m.replace", "event_id": first}})
         assert "11月30日（周一）08:30" in body_of(reply) and "FGW-20261127-0001" in body_of(reply)
         await citizen.send_text(dm, "周五晚上的留言二")
         # A flood overnight is held like one on duty (20 a minute), not left to reach the

@@ -98,12 +98,18 @@ async def test_block_told_kept_and_lifted_at_its_end(duty: DutyRoom, users: User
     assert told["sender"] == duty.ghost("fgw") and chief.user_id not in str(told)
     await chief.wait_for(room, in_thread(root, "已屏蔽该市民至 2026-11-28 10:00"))
 
+    # An edit of a message passed on before is a message too: kept from the officers.
+    asked = next(e for e in await citizen.history(dm) if body_of(e) == "你们怎么还不处理")
+    await send(citizen, dm, {"msgtype": "m.text", "body": "* 改成骂人的话",
+                             "m.new_content": {"msgtype": "m.text", "body": "改成骂人的话"},
+                             "m.relates_to": {"rel_type": "m.replace", "event_id": asked["event_id"]}})
     await citizen.send_text(dm, "被屏蔽时的消息")
     await citizen.wait_for(dm, has("已被暂停"), count=2)  # reminded (once a day)
     held = await bot.ctx.db.fetch("SELECT kind, content FROM consult_held")
     assert [r["kind"] for r in held] == ["blocked"] and "被屏蔽时的消息" in held[0]["content"]
+    await duty.runtime.idle()
     await officer.sync(0)
-    assert not [e for e in officer.events[room] if "被屏蔽时的消息" in body_of(e)]
+    assert not [e for e in officer.events[room] if "被屏蔽时的消息" in body_of(e) or "骂人" in body_of(e)]
 
     duty.clock.set(duty.clock.now() + timedelta(days=1, minutes=1))
     await bot.tick()

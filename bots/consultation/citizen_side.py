@@ -4,6 +4,7 @@ edits and redactions followed, ratings taken."""
 from __future__ import annotations
 
 import html
+import json
 from typing import TYPE_CHECKING, Any
 
 from mautrix.types import Event, EventType, StateEvent
@@ -79,7 +80,7 @@ class CitizenSide:
         content: dict[str, Any] = event.content.serialize()
         rel = relay.relation(content)
         if rel.get("rel_type") == "m.replace":
-            await self._edit(event, content, rel)
+            await self._edit(event, content, rel, citizen, dept_id)
             return
         if data_command(str(content.get("body", ""))) is not None:
             return  # the citizen's own data: the privacy bot answers, nothing goes to officers
@@ -207,11 +208,7 @@ class CitizenSide:
             return
         except MediaUnavailable as e:  # the officers get a note in its place, the citizen is told
             safe = await self.bot.media_unavailable(event, case.dept_id, e.name)
-        who = await self.bot.citizen_label(case.dept_id, case.citizen)
-        if safe.get("msgtype") in ("m.text", "m.notice", "m.emote"):
-            safe["body"] = f"{who}：{safe.get('body', '')}"
-            if "formatted_body" in safe:
-                safe["formatted_body"] = f"<b>{html.escape(who)}</b>：{safe['formatted_body']}"
+        safe = await self._labelled(safe, case)
         safe["m.relates_to"] = relay.thread(case.root_key, reply_to)
         if await self.bot.guard.over_limit(event.event_id, case, safe):
             # Held for a digest (bots/consultation/guard.py); out of hours too, or a flood left
@@ -229,18 +226,53 @@ class CitizenSide:
         await self.ctx.send(f"{event.event_id}/too-large", event.room_id, self.bot.say(text),
                             sender=self.ctx.config.ghost_mxid(case.dept_id))
 
-    async def _edit(self, event: Event, content: dict[str, Any], rel: dict[str, Any]) -> None:
+    async def _labelled(self, safe: dict[str, Any], case: Case) -> dict[str, Any]:
+        """The officers' copy of a citizen's words starts with the citizen's pseudonym."""
+        if safe.get("msgtype") in ("m.text", "m.notice", "m.emote"):
+            who = await self.bot.citizen_label(case.dept_id, case.citizen)
+            safe["body"] = f"{who}：{safe.get('body', '')}"
+            if "formatted_body" in safe:
+                safe["formatted_body"] = f"<b>{html.escape(who)}</b>：{safe['formatted_body']}"
+        return safe
+
+    async def _edit(self, event: Event, content: dict[str, Any], rel: dict[str, Any],
+                    citizen: str, dept_id: str) -> None:
         original = rel.get("event_id")
         new = content.get("m.new_content")
         if not isinstance(original, str) or not isinstance(new, dict):
             return
+        case = await self.tables.case_of_message(original)
+        if case is None:
+            return  # the original was never passed on (a rating, a command)
+        for dept in dict.fromkeys([dept_id, case.dept_id]):  # an edit is a message too
+            block = await self.bot.guard.active_block(dept, citizen)
+            if block is not None:
+                await self.bot.guard.keep_blocked(event.event_id, None, dept, event.room_id, block, {})
+                return
+        safe = await self._labelled(citizen_to_officer(new), case)
+        if await self._edit_kept(original, safe):
+            return
         target = await self.ctx.outbox.table.target_of(relay.key_in(original))
         if target is None:
-            return  # the original was never relayed (e.g. a rating)
-        room = target[0]
-        safe = citizen_to_officer(new)
+            return
         edit = relay.edit_of(relay.ref(relay.key_in(original)), safe)
-        await self.ctx.send(relay.key_edit(relay.key_in(original), event.event_id), room, edit)
+        await self.ctx.send(relay.key_edit(relay.key_in(original), event.event_id), target[0], edit)
+
+    async def _edit_kept(self, original: str, safe: dict[str, Any]) -> bool:
+        """A message still kept (out of hours, held in a flood or a block) is edited where it
+        waits: the officers get the words as the citizen left them, not the first ones."""
+        for table in ("consult_pending", "consult_held"):
+            raw = await self.ctx.db.fetchval(f"SELECT content FROM {table} WHERE event_id=$1", original)
+            if raw is None:
+                continue
+            kept = json.loads(raw)
+            if kept.get("msgtype") in ("m.text", "m.notice", "m.emote"):
+                edited = {**{k: v for k, v in kept.items() if k not in ("format", "formatted_body")},
+                          **{k: v for k, v in safe.items() if k != "m.relates_to"}}
+                await self.ctx.db.execute(f"UPDATE {table} SET content=$1 WHERE event_id=$2",
+                                          json.dumps(edited, ensure_ascii=False), original)
+            return True
+        return False
 
     async def _redaction(self, event: Event) -> None:
         target = relay.redacted(event)

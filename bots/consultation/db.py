@@ -133,6 +133,12 @@ class ConsultationTables:
             self._dm_of_case[case.id] = dm_room
         return case
 
+    async def case_of_message(self, event_id: str) -> Case | None:
+        """The case a citizen's message was taken into (passed on, or kept to be)."""
+        case_id = await self.db.fetchval(
+            "SELECT case_id FROM consult_log WHERE event_id=$1 AND kind='citizen_message'", event_id)
+        return await self.case(int(case_id)) if case_id is not None else None
+
     async def case(self, case_id: int) -> Case | None:
         row = await self.db.fetchrow(f"SELECT {CASE_COLUMNS} FROM consult_case WHERE id=$1", case_id)
         return _case(row)
