@@ -134,6 +134,21 @@ async def test_claim_transfer_close_and_rating(duty: DutyRoom, users: UserFactor
     assert "我的身份证丢了怎么办" in body_of(gat_root) and "涉及身份证补办" in body_of(gat_root)
     await citizen.wait_for(dm, has("已转交「浙江省公安厅」"))
 
+    # The citizen corrects the question asked before the transfer: fgw's copy is edited under
+    # fgw's pseudonym for the citizen, and gat's officers, who have the case now, hear under
+    # theirs (pseudonyms differ by department, so neither side can link them).
+    asked = next(e for e in await citizen.history(dm) if body_of(e) == "我的身份证丢了怎么办")
+    await send(citizen, dm, {"msgtype": "m.text", "body": "* 我的身份证和户口本都丢了怎么办",
+                             "m.new_content": {"msgtype": "m.text", "body": "我的身份证和户口本都丢了怎么办"},
+                             "m.relates_to": {"rel_type": "m.replace", "event_id": asked["event_id"]}})
+    [fgw_edit] = await officer.wait_for(room, has("户口本都丢了"))
+    [gat_told] = await gat_officer.wait_for(gat_room, in_thread(gat_root["event_id"], "户口本都丢了"))
+    fgw_label = next(body_of(e) for e in officer.events[room]
+                     if body_of(e).endswith("：我的身份证丢了怎么办")).split("：")[0]
+    gat_label = body_of(gat_root).split("市民 #")[1][:4]
+    assert fgw_edit["content"]["m.new_content"]["body"].startswith(fgw_label)
+    assert "修改了转办前" in body_of(gat_told) and f"市民 #{gat_label}：" in body_of(gat_told)
+
     await send(gat_officer, gat_room, thread_reply(gat_root["event_id"], "请带户口本到派出所补办。"))
     [answer] = await citizen.wait_for(dm, has("派出所"))
     assert answer["sender"] == duty.ghost("gat")

@@ -226,10 +226,11 @@ class CitizenSide:
         await self.ctx.send(f"{event.event_id}/too-large", event.room_id, self.bot.say(text),
                             sender=self.ctx.config.ghost_mxid(case.dept_id))
 
-    async def _labelled(self, safe: dict[str, Any], case: Case) -> dict[str, Any]:
-        """The officers' copy of a citizen's words starts with the citizen's pseudonym."""
+    async def _labelled(self, safe: dict[str, Any], case: Case, dept_id: str | None = None) -> dict[str, Any]:
+        """The officers' copy of a citizen's words starts with the citizen's pseudonym (the one
+        the officers of `dept_id`, by default the case's department, know)."""
         if safe.get("msgtype") in ("m.text", "m.notice", "m.emote"):
-            who = await self.bot.citizen_label(case.dept_id, case.citizen)
+            who = await self.bot.citizen_label(dept_id or case.dept_id, case.citizen)
             safe["body"] = f"{who}：{safe.get('body', '')}"
             if "formatted_body" in safe:
                 safe["formatted_body"] = f"<b>{html.escape(who)}</b>：{safe['formatted_body']}"
@@ -249,14 +250,22 @@ class CitizenSide:
             if block is not None:
                 await self.bot.guard.keep_blocked(event.event_id, None, dept, event.room_id, block, {})
                 return
-        safe = await self._labelled(citizen_to_officer(new), case)
-        if await self._edit_kept(original, safe):
+        if await self._edit_kept(original, await self._labelled(citizen_to_officer(new), case)):
             return
         target = await self.ctx.outbox.table.target_of(relay.key_in(original))
         if target is None:
             return
-        edit = relay.edit_of(relay.ref(relay.key_in(original)), safe)
-        await self.ctx.send(relay.key_edit(relay.key_in(original), event.event_id), target[0], edit)
+        room = target[0]
+        # Under the pseudonym the officers of that room know (a transfer may have moved the case).
+        dept_of_room = await self.bot.dept_of_officers_room(room) or case.dept_id
+        safe = await self._labelled(citizen_to_officer(new), case, dept_of_room)
+        key = relay.key_edit(relay.key_in(original), event.event_id)
+        await self.ctx.send(key, room, relay.edit_of(relay.ref(relay.key_in(original)), safe))
+        if room != case.officers_room:  # transferred since: the officers who have it now hear too
+            now = await self._labelled(citizen_to_officer(new), case)
+            body = self.ctx.messages("officer.edited_before_transfer", text=now.get("body", ""))
+            await self.ctx.send(f"{key}/now", case.officers_room, self.bot.notice(
+                body, **{"m.relates_to": relay.thread(case.root_key, None)}))
 
     async def _edit_kept(self, original: str, safe: dict[str, Any]) -> bool:
         """A message still kept (out of hours, held in a flood or a block) is edited where it
