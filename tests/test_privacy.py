@@ -124,6 +124,10 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     [edited] = await officer.wait_for(room, has("QZA1-EDIT"))
     await a.send_text(dm, A_LONG)
     long_parts = await officer.wait_for(room, in_thread(root, "QZA1-LONG"), count=2)
+    # An officer's `!历史` repeats the citizen's words in the thread: erased with them below.
+    await send(officer, room, thread_reply(root, "!历史"))
+    [record_before] = await officer.wait_for(room, in_thread(root, "以下是最近"))
+    assert A_CASE in body_of(record_before)
     await send(officer, room, thread_reply(root, "!办结"))
     await a.wait_for(dm, has("请回复数字"))
     await a.send_text(dm, "5")
@@ -178,7 +182,9 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     await a.wait_for(dm, lambda e: e["type"] == "m.room.member" and e["state_key"] == ghost
                      and e["content"]["membership"] == "leave")
     await a.wait_for(letters.room, has("您的数据已按您的要求删除"))
-    for relayed in (copy, edited, *long_parts):  # the edit and the long one's parts too
+    # The copies, the edit, the long one's parts, the `!历史` that repeated them, and the root
+    # (it would show the citizen's Matrix ID where a department shows them).
+    for relayed in (copy, edited, record_before, {"event_id": root}, *long_parts):
         await officer.wait_for(room, lambda e, r=relayed: e["type"] == "m.room.redaction"
                                and e.get("redacts", e["content"].get("redacts")) == r["event_id"])
 
@@ -186,7 +192,7 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     # under no pseudonym (a new one would be shared by every erased citizen). A reply, or a
     # command that would write to the citizen, is refused in the thread, not left to fail.
     await send(officer, room, thread_reply(root, "!历史"))
-    [record] = await officer.wait_for(room, in_thread(root, "以下是最近"))
+    record = (await officer.wait_for(room, in_thread(root, "以下是最近"), count=2))[-1]
     assert [line.split(" ", 2)[2] for line in body_of(record).splitlines()[1:]] == [
         "市民（已删除数据）：（已删除）", "浙江省发展和改革委员会 → 市民（已删除数据）：（已删除）",
         "市民（已删除数据）：（已删除）", "市民（已删除数据）：（已删除）"]
@@ -246,6 +252,23 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     profiles = {r["room_id"] for r in await db.fetch(
         "SELECT room_id FROM mx_user_profile WHERE user_id=$1", a.user_id)}
     assert profiles <= {complaints.room}, profiles
+
+
+async def test_an_erasure_withdraws_the_history_a_transfer_carried(duty: DutyRoom, users: UserFactory) -> None:
+    """A transfer posts the case's history in the receiving department's room (bots/consultation
+    /commands.py): an erasure withdraws it there too, and keeps none of it in the database."""
+    citizen = await users("citizen")
+    dm, root, _ = await open_case(duty, citizen, "fgw", "丙的咨询 QZC3-CASE")
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    gat, gat_room = duty.officers["gat1"], duty.officers_rooms["gat"]
+    await send(officer, room, thread_reply(root, "!转办 gat 请公安厅答复"))
+    [moved] = await gat.wait_for(gat_room, has("QZC3-CASE"))
+    await citizen.send_text(dm, "!删除我的数据 确认")
+    await citizen.wait_for(dm, has("已按您的要求删除"))
+    await gat.wait_for(gat_room, lambda e: e["type"] == "m.room.redaction"
+                       and e.get("redacts", e["content"].get("redacts")) == moved["event_id"])
+    found = await tables_holding(duty.bot("privacy").ctx.db, ["QZC3-CASE"])
+    assert found == {"QZC3-CASE": set()}, found
 
 
 async def test_retention_forgets_the_old_encryption_keys_of_dms(database_url: str) -> None:

@@ -124,7 +124,7 @@ class OfficerCommands:
             # Back in a department it came from (province → city → province): its thread
             # there is the case's thread again; the news goes into it instead of a new root
             # (the root's key is taken, a second one would never be sent).
-            await self.side.thread_notice(moved, f"{event.event_id}/back", text, on_duty)
+            await self.side.thread_notice(moved, f"case/{case.id}/back/{event.event_id}", text, on_duty)
         else:
             content = self.bot.notice(text)
             if on_duty:
@@ -187,7 +187,8 @@ class OfficerCommands:
         shown = latest(lines, HISTORY_LINES)
         text = t("officer.history", ref=case.ref, count=len(lines), shown=len(shown),
                  lines="\n".join(shown)) if lines else t("officer.history_empty", ref=case.ref)
-        await self.side.thread_notice(case, f"{event.event_id}/history", text)
+        # Keyed under the case: it repeats the citizen's words, which an erasure withdraws.
+        await self.side.thread_notice(case, f"case/{case.id}/history/{event.event_id}", text)
 
     async def _bring_ghost(self, case: Case, target: str) -> None:
         """The receiving department answers in the same DM under its own identity."""

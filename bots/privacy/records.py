@@ -205,6 +205,15 @@ class CitizenRecords:
                     for key in [copy, *await OutboxTable(self.db).derived_of(copy)]:
                         if await self._count("UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, key):
                             done.relayed_keys.append(key)
+            # What repeated their words in the officers' rooms: a transfer's root (with the
+            # case's history), a return's notice, `!历史`; roots also show a Matrix ID where a
+            # department shows them (bots/consultation/commands.py).
+            for row in await self.db.fetch(
+                    "SELECT key FROM outbox WHERE key LIKE $1 AND event_type='m.room.message'",
+                    f"case/{case['id']}/%"):
+                if row["key"].split("/")[2] in ("root", "history", "back") and await self._count(
+                        "UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, row["key"]):
+                    done.relayed_keys.append(row["key"])
             await self.db.execute(
                 "UPDATE consult_log SET detail=NULL, actor=NULL WHERE case_id=$1 AND kind<>'transferred'",
                 case["id"])
