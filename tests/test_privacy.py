@@ -254,21 +254,31 @@ async def test_export_erase_and_retention(duty: DutyRoom, users: UserFactory, si
     assert profiles <= {complaints.room}, profiles
 
 
-async def test_an_erasure_withdraws_the_history_a_transfer_carried(duty: DutyRoom, users: UserFactory) -> None:
+async def test_an_erasure_withdraws_the_history_a_transfer_carried(
+    duty: DutyRoom, users: UserFactory, roster_dir: Path
+) -> None:
     """A transfer posts the case's history in the receiving department's room (bots/consultation
-    /commands.py): an erasure withdraws it there too, and keeps none of it in the database."""
+    /commands.py): an erasure withdraws it there too, and keeps none of it in the database; nor
+    the citizen's Matrix ID, which a department that shows them has in its root and the root's
+    edits."""
+    departments = roster_dir / "departments.yaml"
+    departments.write_text(departments.read_text(encoding="utf-8").replace(
+        "    email: fgw@mail.example.gov.cn\n",
+        "    email: fgw@mail.example.gov.cn\n    show_citizen_id: true\n"), encoding="utf-8")
+    assert await duty.runtime.rosters.check_now()
     citizen = await users("citizen")
     dm, root, _ = await open_case(duty, citizen, "fgw", "丙的咨询 QZC3-CASE")
     officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
     gat, gat_room = duty.officers["gat1"], duty.officers_rooms["gat"]
     await send(officer, room, thread_reply(root, "!转办 gat 请公安厅答复"))
     [moved] = await gat.wait_for(gat_room, has("QZC3-CASE"))
+    await officer.wait_for(room, lambda e: citizen.user_id in json.dumps(e))  # (shown there)
     await citizen.send_text(dm, "!删除我的数据 确认")
     await citizen.wait_for(dm, has("已按您的要求删除"))
     await gat.wait_for(gat_room, lambda e: e["type"] == "m.room.redaction"
                        and e.get("redacts", e["content"].get("redacts")) == moved["event_id"])
-    found = await tables_holding(duty.bot("privacy").ctx.db, ["QZC3-CASE"])
-    assert found == {"QZC3-CASE": set()}, found
+    found = await tables_holding(duty.bot("privacy").ctx.db, ["QZC3-CASE", citizen.user_id])
+    assert found["QZC3-CASE"] == set() and "outbox" not in found[citizen.user_id], found
 
 
 async def test_retention_forgets_the_old_encryption_keys_of_dms(database_url: str) -> None:

@@ -52,7 +52,10 @@ class OfficerSide:
         """Edit the thread root so the case list shows where each case stands."""
         text = await self.root_text(case, status)
         new = {"msgtype": "m.notice", "body": text, "m.mentions": {}}
-        await self.ctx.send(key, case.officers_room, relay.edit_of(relay.ref(case.root_key), new))
+        # Keyed under the root, like a citizen's edits under their message: withdrawing the
+        # root (an erasure; it may show the citizen's Matrix ID) withdraws these too.
+        await self.ctx.send(relay.key_edit(case.root_key, key), case.officers_room,
+                            relay.edit_of(relay.ref(case.root_key), new))
 
     async def names(self, mxids: list[str], room_id: str) -> list[str]:
         """How staff are named to each other in mentions: the duty alias, else the display name

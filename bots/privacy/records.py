@@ -211,9 +211,14 @@ class CitizenRecords:
             for row in await self.db.fetch(
                     "SELECT key FROM outbox WHERE key LIKE $1 AND event_type='m.room.message'",
                     f"case/{case['id']}/%"):
-                if row["key"].split("/")[2] in ("root", "history", "back") and await self._count(
-                        "UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, row["key"]):
+                kind = row["key"].split("/")[2]
+                if kind not in ("root", "history", "back") or "/edit/" in row["key"]:
+                    continue  # (a root's edits go with it)
+                edits = await OutboxTable(self.db).derived_of(row["key"])
+                if await self._count("UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, row["key"]):
                     done.relayed_keys.append(row["key"])
+                for edit in edits:
+                    await self._count("UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, edit)
             await self.db.execute(
                 "UPDATE consult_log SET detail=NULL, actor=NULL WHERE case_id=$1 AND kind<>'transferred'",
                 case["id"])
