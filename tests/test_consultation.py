@@ -147,7 +147,7 @@ async def test_claim_transfer_close_and_rating(duty: DutyRoom, users: UserFactor
                      if body_of(e).endswith("：我的身份证丢了怎么办")).split("：")[0]
     gat_label = body_of(gat_root).split("市民 #")[1][:4]
     assert fgw_edit["content"]["m.new_content"]["body"].startswith(fgw_label)
-    assert "修改了转办前" in body_of(gat_told) and f"市民 #{gat_label}：" in body_of(gat_told)
+    assert "修改了此前发出的" in body_of(gat_told) and f"市民 #{gat_label}：" in body_of(gat_told)
 
     await send(gat_officer, gat_room, thread_reply(gat_root["event_id"], "请带户口本到派出所补办。"))
     [answer] = await citizen.wait_for(dm, has("派出所"))

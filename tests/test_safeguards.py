@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mautrix.util.async_db import Database
@@ -26,7 +27,7 @@ from bridge.audit import (
 )
 from bridge.audit_cli import _parser, run
 from tests.kit.bridge import BridgeSettings
-from tests.kit.clients import MatrixUser, UserFactory
+from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.kit.duty import DutyRoom, start_duty_room
 from tests.test_consultation import body_of, has, in_thread, open_case, send, thread_reply
 from tests.test_dead_letters_cli import config  # noqa: F401  (fixture: a config on this database)
@@ -161,10 +162,22 @@ async def test_a_flood_is_held_whole_and_does_not_slow_another_citizen(
     while not await all_held():
         assert time.monotonic() < deadline
         await asyncio.sleep(0.2)
+    def edit(target: dict[str, Any], text: str) -> dict[str, Any]:
+        return {"msgtype": "m.text", "body": f"* {text}", "m.new_content": {"msgtype": "m.text", "body": text},
+                "m.relates_to": {"rel_type": "m.replace", "event_id": target["event_id"]}}
+    sent = {body_of(e): e for e in await flooder.history(dm_a)}
+    # Edited while held: the digest carries the edited words.
+    await send(flooder, dm_a, edit(sent["刷屏 298"], "刷屏 298 改过"))
+    await eventually(lambda: bot.ctx.db.fetchval(
+        "SELECT 1 FROM consult_held WHERE content LIKE '%刷屏 298 改过%'"))
     await bot.tick()
     await officer.wait_for(room, in_thread(root_a, "刷屏 299"), timeout=60)
     bodies = "\n".join(body_of(e) for e in officer.events[room])
     assert all(f"刷屏 {n:03d}" in bodies for n in range(count))  # none lost
+    assert "刷屏 298 改过" in bodies
+    # Edited once in a digest (which cannot be edited): the officers are told in the thread.
+    await send(flooder, dm_a, edit(sent["刷屏 299"], "刷屏 299 改过"))
+    await officer.wait_for(room, in_thread(root_a, "刷屏 299 改过"))
     digests = [e for e in officer.events[room] if "合并转交" in body_of(e)]
     # 281 held, 50 a digest, and the long ones split further to keep each digest one event.
     assert len(digests) > 6 and all(len(body_of(d)) < 13_000 for d in digests)

@@ -252,18 +252,18 @@ class CitizenSide:
                 return
         if await self._edit_kept(original, await self._labelled(citizen_to_officer(new), case)):
             return
-        target = await self.ctx.outbox.table.target_of(relay.key_in(original))
-        if target is None:
-            return
-        room = target[0]
-        # Under the pseudonym the officers of that room know (a transfer may have moved the case).
-        dept_of_room = await self.bot.dept_of_officers_room(room) or case.dept_id
-        safe = await self._labelled(citizen_to_officer(new), case, dept_of_room)
         key = relay.key_edit(relay.key_in(original), event.event_id)
-        await self.ctx.send(key, room, relay.edit_of(relay.ref(relay.key_in(original)), safe))
-        if room != case.officers_room:  # transferred since: the officers who have it now hear too
+        target = await self.ctx.outbox.table.target_of(relay.key_in(original))
+        if target is not None:
+            # Under the pseudonym the officers of that room know (a transfer may have moved the case).
+            dept_of_room = await self.bot.dept_of_officers_room(target[0]) or case.dept_id
+            safe = await self._labelled(citizen_to_officer(new), case, dept_of_room)
+            await self.ctx.send(key, target[0], relay.edit_of(relay.ref(relay.key_in(original)), safe))
+        if target is None or target[0] != case.officers_room:
+            # Its copy is in the thread of the department the case left, or in a flood's
+            # digest (which cannot be edited): the officers who have the case now are told.
             now = await self._labelled(citizen_to_officer(new), case)
-            body = self.ctx.messages("officer.edited_before_transfer", text=now.get("body", ""))
+            body = self.ctx.messages("officer.edited_elsewhere", text=now.get("body", ""))
             await self.ctx.send(f"{key}/now", case.officers_room, self.bot.notice(
                 body, **{"m.relates_to": relay.thread(case.root_key, None)}))
 

@@ -89,7 +89,7 @@ MESSAGES = {
         "officer.history_empty": "咨询 {ref} 还没有可显示的消息记录。",
         "officer.erased_citizen": "市民（已删除数据）",
         "officer.unsupported": "{kind}不会转给市民，请用文字、图片或文件答复。",
-        "officer.edited_before_transfer": "市民修改了转办前发出的一条消息，修改后为——\n{text}",
+        "officer.edited_elsewhere": "市民修改了此前发出的一条消息（原消息在转办前的会话串或合并转交中），修改后为——\n{text}",
         "officer.case_erased": (
             "该市民已按本人要求删除了在网上值班室的数据，咨询 {ref} 无法再回复、转办或办结，"
             "您的消息没有发出。仍可用 !历史 查看记录，用 !备注 记内部备注。"
@@ -278,7 +278,7 @@ MESSAGES = {
         "officer.history_empty": "Consultation {ref} has no messages to show yet.",
         "officer.erased_citizen": "Citizen (data erased)",
         "officer.unsupported": "{kind} are not passed on to the citizen: answer with words, pictures or files.",
-        "officer.edited_before_transfer": "The citizen edited a message sent before the transfer; it now reads:\n{text}",
+        "officer.edited_elsewhere": "The citizen edited an earlier message (its copy is in the thread from before a transfer, or in a digest); it now reads:\n{text}",
         "officer.case_erased": (
             "This citizen had their data in the duty room erased at their request: consultation "
             "{ref} can no longer be answered, transferred or closed, and your message was not "
