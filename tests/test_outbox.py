@@ -128,9 +128,10 @@ async def test_threads_send_in_parallel_each_in_order(tmp_path: Path, aiohttp_se
 
 async def test_edits_relayed_before_are_keyed_under_the_message_they_edit(database_url: str) -> None:
     """Migration v10: an edit queued as relay-in/<edit> becomes relay-in/<message>/edit/<edit>,
-    so that erasing or withdrawing the message finds it (OutboxTable.derived_of); messages, parts
-    and other keys stay as they were."""
-    from bridge.db.upgrade.v10_edit_keys import upgrade_v10
+    a root's status edit goes under the root, and a case's `!历史` record or return notice under
+    the case, so that erasing, purging or withdrawing finds them; messages, parts and other
+    keys stay as they were."""
+    from bridge.db.upgrade.v10_derived_keys import upgrade_v10
 
     db = Database.create(database_url, upgrade_table=upgrade_table)
     await db.start()
@@ -143,13 +144,23 @@ async def test_edits_relayed_before_are_keyed_under_the_message_they_edit(databa
                              ("relay-in/$edit", edit),
                              ("relay-out/$answer", {"msgtype": "m.text", "body": "答"}),
                              ("relay-out/$fix", {**edit, "m.relates_to": {
-                                 "rel_type": "m.replace", "event_id": "$$outbox:relay-out/$answer"}})):
+                                 "rel_type": "m.replace", "event_id": "$$outbox:relay-out/$answer"}}),
+                             ("case/7/root/!r", {"msgtype": "m.notice", "body": "新咨询"}),
+                             ("$claim/root-status", {**edit, "m.relates_to": {
+                                 "rel_type": "m.replace", "event_id": "$$outbox:case/7/root/!r"}}),
+                             ("$ask/history", {"msgtype": "m.notice", "body": "以下是最近", "m.relates_to": {
+                                 "rel_type": "m.thread", "event_id": "$$outbox:case/7/root/!r"}}),
+                             ("$move/back", {"msgtype": "m.notice", "body": "转回", "m.relates_to": {
+                                 "rel_type": "m.thread", "event_id": "$$outbox:case/7/root/!r"}}),
+                             ("$x/history", {"msgtype": "m.notice", "body": "别的"})):
             await table.add(key, "!room:localhost", "@bot:localhost", "m.room.message", content)
         async with db.acquire() as conn:
             await upgrade_v10(conn, db.scheme)  # (as mautrix's UpgradeTable calls it)
         keys = {r["key"] for r in await db.fetch("SELECT key FROM outbox")}
         assert keys == {"relay-in/$orig", "relay-in/$orig/part2", "relay-in/$orig/edit/$edit",
-                        "relay-out/$answer", "relay-out/$answer/edit/$fix"}
+                        "relay-out/$answer", "relay-out/$answer/edit/$fix", "case/7/root/!r",
+                        "case/7/root/!r/edit/$claim/root-status", "case/7/history/$ask",
+                        "case/7/back/$move", "$x/history"}
         assert await table.derived_of("relay-in/$orig") == ["relay-in/$orig/part2", "relay-in/$orig/edit/$edit"]
     finally:
         await db.stop()

@@ -14,5 +14,5 @@ from . import (  # noqa: E402,F401  (they register themselves)
     v07_to_device_catch_up,
     v08_to_device_per_account,
     v09_cross_signing,
-    v10_edit_keys,
+    v10_derived_keys,
 )
