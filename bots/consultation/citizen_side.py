@@ -285,5 +285,9 @@ class CitizenSide:
 
     async def _redaction(self, event: Event) -> None:
         target = relay.redacted(event)
-        if target is not None:
-            await self.ctx.outbox.redact(relay.key_in(target))
+        if target is None:
+            return
+        # Retracted while it waits (out of hours, held in a flood or a block): never passed on.
+        for table in ("consult_pending", "consult_held"):
+            await self.ctx.db.execute(f"DELETE FROM {table} WHERE event_id=$1", target)
+        await self.ctx.outbox.redact(relay.key_in(target))
