@@ -111,10 +111,11 @@ class OutboxSender:
             return target_key
         return await self.table.lane_of(target_key)
 
-    async def redact(self, key: str) -> bool:
+    async def redact(self, key: str, *, blank: dict[str, Any] | None = None) -> bool:
         """Redact the message queued under `key` (and, sent in parts, each part; and its
         edits, whose words would otherwise stay in the room's history), in its room and as
-        its sender.
+        its sender. With `blank`, the kept copies become that content: a retracted message's
+        words are not read back later (`!历史`, an export), as the homeserver's are not.
 
         False if nothing was queued under that key.
         """
@@ -124,6 +125,8 @@ class OutboxSender:
         room_id, sender = target
         for one in [key, *await self.table.derived_of(key)]:
             await self.queue(f"{one}/redact", room_id, sender, {"redacts": REFERENCE + one}, REDACTION)
+            if blank is not None:
+                await self.table.set_content(one, blank)
         return True
 
     async def key_of_event(self, event_id: str) -> str | None:

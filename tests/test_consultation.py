@@ -263,6 +263,11 @@ async def test_notes_citizen_redactions_and_oversized_media(
     for part in parts:
         await officer.wait_for(room, lambda e, p=part: e.get("type") == "m.room.redaction"
                                and e.get("redacts", e["content"].get("redacts")) == p["event_id"])
+    # Retracted, its words are not read back either: `!历史` shows that it was retracted.
+    await send(officer, room, thread_reply(root, "!历史"))
+    record = (await officer.wait_for(room, in_thread(root, "以下是最近"), count=2))[-1]
+    assert "撤回长信" not in body_of(record) and "改长了" not in body_of(record)
+    assert "（已撤回）" in body_of(record)
 
     mxc = await citizen.upload(b"x" * 2048, "application/pdf", "big.pdf")
     await send(citizen, dm, {"msgtype": "m.file", "body": "big.pdf", "url": mxc,

@@ -290,4 +290,5 @@ class CitizenSide:
         # Retracted while it waits (out of hours, held in a flood or a block): never passed on.
         for table in ("consult_pending", "consult_held"):
             await self.ctx.db.execute(f"DELETE FROM {table} WHERE event_id=$1", target)
-        await self.ctx.outbox.redact(relay.key_in(target))
+        await self.ctx.outbox.redact(relay.key_in(target), blank=self.bot.notice(
+            self.ctx.messages("consult.retracted_copy")))

@@ -140,6 +140,7 @@ MESSAGES = {
             "处理后会继续转交，您无需重复发送。"
         ),
         "consult.unsupported": "抱歉，{kind}无法转交给值班人员。请用文字描述您的问题，也可以发送图片或文件。",
+        "consult.retracted_copy": "（已撤回）",
         "consult.kind_poll": "投票",
         "consult.kind_sticker": "贴纸",
         "consult.parts_dropped": (
@@ -306,6 +307,7 @@ MESSAGES = {
             "Sorry, {kind} cannot be passed on to the officers. Please describe your question "
             "in words; you can also send pictures or files."
         ),
+        "consult.retracted_copy": "(retracted)",
         "consult.kind_poll": "polls",
         "consult.kind_sticker": "stickers",
         "consult.parts_dropped": (

@@ -310,7 +310,8 @@ class OfficerSide:
     async def _redaction(self, event: Event) -> None:
         target = relay.redacted(event)
         if target is not None:
-            await self.ctx.outbox.redact(relay.key_out(target))
+            await self.ctx.outbox.redact(relay.key_out(target), blank=self.bot.notice(
+                self.ctx.messages("consult.retracted_copy")))
 
     async def handle_edit(self, event: Event, content: dict[str, Any]) -> None:
         rel = relay.relation(content)

@@ -112,6 +112,10 @@ class OutboxTable:
         row = await self.db.fetchrow("SELECT room_id, sender FROM outbox WHERE key=$1", key)
         return (row["room_id"], row["sender"]) if row else None
 
+    async def set_content(self, key: str, content: dict[str, Any]) -> None:
+        await self.db.execute("UPDATE outbox SET content=$1 WHERE key=$2",
+                              json.dumps(content, ensure_ascii=False), key)
+
     async def relation_of(self, key: str) -> dict[str, Any] | None:
         """The `m.relates_to` a queued message was sent with (its thread), if any."""
         raw = await self.db.fetchval("SELECT content FROM outbox WHERE key=$1", key)
