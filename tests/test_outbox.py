@@ -141,6 +141,7 @@ async def test_edits_relayed_before_are_keyed_under_the_message_they_edit(databa
                 "m.relates_to": {"rel_type": "m.replace", "event_id": "$$outbox:relay-in/$orig"}}
         for key, content in (("relay-in/$orig", {"msgtype": "m.text", "body": "原文"}),
                              ("relay-in/$orig/part2", {"msgtype": "m.text", "body": "m.replace 之二"}),
+                             ("relay-in/$ORIG/part2", {"msgtype": "m.text", "body": "另一条"}),
                              ("relay-in/$edit", edit),
                              ("relay-out/$answer", {"msgtype": "m.text", "body": "答"}),
                              ("relay-out/$fix", {**edit, "m.relates_to": {
@@ -157,10 +158,12 @@ async def test_edits_relayed_before_are_keyed_under_the_message_they_edit(databa
         async with db.acquire() as conn:
             await upgrade_v10(conn, db.scheme)  # (as mautrix's UpgradeTable calls it)
         keys = {r["key"] for r in await db.fetch("SELECT key FROM outbox")}
-        assert keys == {"relay-in/$orig", "relay-in/$orig/part2", "relay-in/$orig/edit/$edit",
+        assert keys == {"relay-in/$orig", "relay-in/$orig/part2", "relay-in/$ORIG/part2", "relay-in/$orig/edit/$edit",
                         "relay-out/$answer", "relay-out/$answer/edit/$fix", "case/7/root/!r",
                         "case/7/root/!r/edit/$claim/root-status", "case/7/history/$ask",
                         "case/7/back/$move", "$x/history"}
+        # (SQLite's LIKE does not tell $ORIG from $orig; derived_of does)
         assert await table.derived_of("relay-in/$orig") == ["relay-in/$orig/part2", "relay-in/$orig/edit/$edit"]
+        assert await table.parts_of("relay-in/$orig") == ["relay-in/$orig/part2"]
     finally:
         await db.stop()

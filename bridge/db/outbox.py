@@ -125,18 +125,21 @@ class OutboxTable:
     async def parts_of(self, key: str) -> list[str]:
         """The keys of the parts after the first of a message sent in parts
         (bridge/long_messages.py: `<key>/part2`, ...)."""
-        rows = await self.db.fetch("SELECT key FROM outbox WHERE key LIKE $1 AND"
-                                   " event_type='m.room.message' ORDER BY seq", f"{key}/part%")
-        return [r["key"] for r in rows]
+        return await self._under(f"{key}/part")
 
     async def derived_of(self, key: str) -> list[str]:
         """The keys of the messages queued on behalf of the one under `key`: its parts, its
         edits and theirs (`<key>/part2`, `<key>/edit/<event>`, ...; bridge/long_messages.py,
         bots/consultation/relay.py). What withdrawing or erasing that message covers."""
-        rows = await self.db.fetch("SELECT key FROM outbox WHERE key >= $1 AND key < $2 AND"
-                                   " event_type='m.room.message' ORDER BY seq",
-                                   f"{key}/", f"{key}0")  # ('0' sorts right after '/')
-        return [r["key"] for r in rows]
+        return await self._under(f"{key}/")
+
+    async def _under(self, prefix: str) -> list[str]:
+        """Message keys starting with `prefix`, in queue order. LIKE finds them (a range would
+        depend on the database's collation), and the check after it drops what LIKE's `_`
+        (any character, and event IDs have them) or SQLite's case-blind LIKE let in."""
+        rows = await self.db.fetch("SELECT key FROM outbox WHERE key LIKE $1 AND"
+                                   " event_type='m.room.message' ORDER BY seq", f"{prefix}%")
+        return [r["key"] for r in rows if r["key"].startswith(prefix)]
 
     async def lane_of(self, key: str) -> str | None:
         return await self.db.fetchval("SELECT lane FROM outbox WHERE key=$1", key)
