@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mautrix.util.async_db import Database
+from mautrix.util.async_db import Database, Scheme
 
 
 @dataclass(frozen=True)
@@ -134,11 +134,18 @@ class OutboxTable:
         return await self._under(f"{key}/")
 
     async def _under(self, prefix: str) -> list[str]:
-        """Message keys starting with `prefix`, in queue order. LIKE finds them (a range would
-        depend on the database's collation), and the check after it drops what LIKE's `_`
-        (any character, and event IDs have them) or SQLite's case-blind LIKE let in."""
-        rows = await self.db.fetch("SELECT key FROM outbox WHERE key LIKE $1 AND"
-                                   " event_type='m.room.message' ORDER BY seq", f"{prefix}%")
+        """Message keys starting with `prefix`, in queue order: a range of keys, read from an
+        index (a LIKE scanned the whole outbox: 37 ms at 100,000 rows, on the event loop's
+        thread with SQLite). Compared byte by byte: SQLite's own order, and PostgreSQL's "C"
+        collation, which has an index of its own (migration v10); under a language's collation
+        "/" and "0" do not sort next to each other."""
+        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        if self.db.scheme == Scheme.SQLITE:
+            where = "key >= $1 AND key < $2"
+        else:
+            where = 'key COLLATE "C" >= $1 AND key COLLATE "C" < $2'
+        rows = await self.db.fetch(f"SELECT key FROM outbox WHERE {where} AND"
+                                   " event_type='m.room.message' ORDER BY seq", prefix, after)
         return [r["key"] for r in rows if r["key"].startswith(prefix)]
 
     async def lane_of(self, key: str) -> str | None:

@@ -1,6 +1,6 @@
 import json
 
-from mautrix.util.async_db import Connection
+from mautrix.util.async_db import Connection, Scheme
 
 from . import upgrade_table
 
@@ -9,7 +9,7 @@ REFERENCE = "$$outbox:"
 
 
 @upgrade_table.register(description="Edits and a case's records keyed under what they belong to")
-async def upgrade_v10(conn: Connection) -> None:
+async def upgrade_v10(conn: Connection, scheme: Scheme) -> None:
     # Keyed before after their own event alone, these could not be found by erasing, purging or
     # withdrawing what they belong to, and their words (or a citizen's Matrix ID) stayed:
     # - a relayed edit (relay-in/<edit>) -> <edited message's key>/edit/<edit>
@@ -25,6 +25,10 @@ async def upgrade_v10(conn: Connection) -> None:
         new = _new_key(row["key"], row["content"])
         if new is not None:
             await conn.execute("UPDATE outbox SET key=$1 WHERE key=$2", new, row["key"])
+    if scheme != Scheme.SQLITE:
+        # What is keyed under a key is found by a byte-order range (bridge/db/outbox.py
+        # OutboxTable._under); the primary key's index follows the database's collation.
+        await conn.execute('CREATE INDEX IF NOT EXISTS outbox_key_bytes ON outbox (key COLLATE "C")')
 
 
 def _new_key(key: str, raw: str) -> str | None:
