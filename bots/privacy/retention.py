@@ -2,8 +2,9 @@
 
 Periods per kind of record (config `privacy.retention_days`):
 - `cases`: closed consultations closed longer ago than this lose the citizen's texts (their
-  copies in the officers' rooms' outbox rows, held and pending messages, the e-mail fallback's
-  mail), the mapping of relayed messages, officers' notes, and the link to the citizen (citizen and
+  copies in the officers' rooms' outbox rows with their parts and edits, the case's roots,
+  `!历史` records and transfer notices, held and pending messages, the e-mail fallback's mail),
+  the mapping of relayed messages, officers' notes, and the link to the citizen (citizen and
   DM room become 'purged'); what the bridge sent into DMs that long ago goes too;
 - `letters`: letters and complaints submitted longer ago lose their subject, text (the mail
   as sent), the office's answer mail and the link to the citizen;
