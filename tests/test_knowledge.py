@@ -79,6 +79,13 @@ async def test_officer_searches_sends_and_entries_reload(
         [answer] = await citizen.wait_for(dm, has("投资项目在线审批监管平台"))
         assert answer["sender"] == duty.ghost("fgw")
         await officer.wait_for(room, in_thread(root_id, "已把知识库条目《企业投资项目备案》"))
+        # Editing the command runs nothing again and sends the citizen nothing (before, the
+        # command's new words replaced the entry in the citizen's chat).
+        await send(officer, room, {"msgtype": "m.text", "body": "* !答 2",
+                                   "m.new_content": {"msgtype": "m.text", "body": "!答 2"},
+                                   "m.relates_to": {"rel_type": "m.replace", "event_id": sent_id}})
+        await officer.wait_for(room, in_thread(root_id, "编辑命令不会重新执行"))
+        assert not [e for e in await citizen.history(dm) if "答 2" in str(e["content"])]
 
         # The price entry's text names an officer's alias: the privacy filter takes it out.
         await send(officer, room, thread_reply(root_id, "!答 电价"))

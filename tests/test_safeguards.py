@@ -104,9 +104,9 @@ async def test_block_told_kept_and_lifted_at_its_end(duty: DutyRoom, users: User
     await send(citizen, dm, {"msgtype": "m.text", "body": "* 改成骂人的话",
                              "m.new_content": {"msgtype": "m.text", "body": "改成骂人的话"},
                              "m.relates_to": {"rel_type": "m.replace", "event_id": asked["event_id"]}})
-    await citizen.send_text(dm, "被屏蔽时的消息")
     await citizen.wait_for(dm, has("已被暂停"), count=2)  # reminded (once a day)
-    held = await bot.ctx.db.fetch("SELECT kind, content FROM consult_held")
+    await citizen.send_text(dm, "被屏蔽时的消息")
+    held = await eventually(lambda: bot.ctx.db.fetch("SELECT kind, content FROM consult_held"))
     assert [r["kind"] for r in held] == ["blocked"] and "被屏蔽时的消息" in held[0]["content"]
     await duty.runtime.idle()
     await officer.sync(0)

@@ -89,6 +89,7 @@ MESSAGES = {
         "officer.history_empty": "咨询 {ref} 还没有可显示的消息记录。",
         "officer.erased_citizen": "市民（已删除数据）",
         "officer.unsupported": "{kind}不会转给市民，请用文字、图片或文件答复。",
+        "officer.command_edit": "编辑命令不会重新执行，也不会发给市民，市民看到的仍是原来的内容。如需更正，请撤回（删除）原消息后重新发送。",
         "officer.edited_elsewhere": "市民修改了此前发出的一条消息（原消息在转办前的会话串或合并转交中），修改后为——\n{text}",
         "officer.case_erased": (
             "该市民已按本人要求删除了在网上值班室的数据，咨询 {ref} 无法再回复、转办或办结，"
@@ -279,6 +280,7 @@ MESSAGES = {
         "officer.history_empty": "Consultation {ref} has no messages to show yet.",
         "officer.erased_citizen": "Citizen (data erased)",
         "officer.unsupported": "{kind} are not passed on to the citizen: answer with words, pictures or files.",
+        "officer.command_edit": "Editing a command does not run it again, and nothing was sent to the citizen, who still sees what was sent before. To correct it, remove (redact) the message and send the command again.",
         "officer.edited_elsewhere": "The citizen edited an earlier message (its copy is in the thread from before a transfer, or in a digest); it now reads:\n{text}",
         "officer.case_erased": (
             "This citizen had their data in the duty room erased at their request: consultation "

@@ -328,6 +328,14 @@ class OfficerSide:
         if case is not None and case.citizen == ERASED:
             await self.erased(event, case)
             return
+        if str(new.get("body", "")).strip().startswith("!") or await self.ctx.db.fetchval(
+                "SELECT 1 FROM consult_log WHERE event_id=$1 AND kind='kb_answer'", original):
+            # An edited `!答 1` (what went out was the entry, not these words), or an answer
+            # edited into a command: commands are not run again by an edit, nor relayed.
+            if case is not None:
+                await self.thread_notice(case, f"{event.event_id}/command-edit",
+                                         self.ctx.messages("officer.command_edit"))
+            return
         safe = await self.for_citizen(
             new, case, event.room_id, self._signature(event.sender, case.dept_id) if case else None)
         safe.pop("m.relates_to", None)

@@ -100,7 +100,8 @@ async def _cases(db: Database, plan: RetentionPlan, cutoff: int, dry_run: bool) 
             copy = f"relay-in/{row['event_id']}"  # with its parts and edits
             for key in (copy, f"digest/{row['event_id']}", *await OutboxTable(db).derived_of(copy)):
                 await db.execute("DELETE FROM outbox WHERE key=$1", key)
-        await db.execute("DELETE FROM outbox WHERE key LIKE $1", f"case/{case_id}/%")
+        for key in await OutboxTable(db).keys_under(f"case/{case_id}/", messages_only=False):
+            await db.execute("DELETE FROM outbox WHERE key=$1", key)
         await db.execute(
             "DELETE FROM inbox_event WHERE state<>'pending' AND event_id IN"
             " (SELECT event_id FROM consult_log WHERE case_id=$1)", case_id)

@@ -27,7 +27,7 @@ async def upgrade_v10(conn: Connection, scheme: Scheme) -> None:
             await conn.execute("UPDATE outbox SET key=$1 WHERE key=$2", new, row["key"])
     if scheme != Scheme.SQLITE:
         # What is keyed under a key is found by a byte-order range (bridge/db/outbox.py
-        # OutboxTable._under); the primary key's index follows the database's collation.
+        # OutboxTable.keys_under); the primary key's index follows the database's collation.
         await conn.execute('CREATE INDEX IF NOT EXISTS outbox_key_bytes ON outbox (key COLLATE "C")')
 
 
