@@ -12,7 +12,7 @@ import pytest
 from devstack import MailSink
 from devstack.ports import free_port
 from tests.kit.bridge import BridgeSettings, InProcessBridge
-from tests.kit.clients import UserFactory
+from tests.kit.clients import UserFactory, eventually
 from tests.kit.duty import SHANGHAI, DutyRoom, start_duty_room
 from tests.test_consultation import body_of, has, in_thread, is_root, send, thread_reply
 
@@ -102,6 +102,29 @@ async def test_friday_evening_leave_message_reaches_monday_backlog(
         await citizen.wait_for(dm, has("周一答复您的留言"))
         case = await bot.tables.latest_case(dm)
         assert case.leave_message and case.first_reply_at is not None
+    finally:
+        await duty.bridge.stop()
+
+
+async def test_a_case_whose_leave_messages_were_all_retracted_says_so_at_opening(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory
+) -> None:
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users, at=FRIDAY_18)
+    try:
+        citizen, dm = await dm_with(duty, users)
+        oops = await send(citizen, dm, {"msgtype": "m.text", "body": "发错部门了"})
+        await citizen.wait_for(dm, has("您的留言已记录"))
+        await citizen.client.room_redact(dm, oops)
+        bot = duty.bot("consultation")
+        await eventually(lambda: bot.ctx.db.fetchval(  # (the retraction taken)
+            "SELECT COUNT(*) = 0 FROM consult_pending"))
+        await bot.tick()  # still closed
+        duty.clock.set(MONDAY_0831)
+        await bot.tick()
+        officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+        [root] = await officer.wait_for(room, is_root)
+        await officer.wait_for(room, in_thread(root["event_id"], "已撤回咨询"))
+        assert not [e for e in await officer.history(room) if "发错部门了" in body_of(e)]
     finally:
         await duty.bridge.stop()
 

@@ -84,4 +84,9 @@ class OffHours:
             for event_id, stored in pending:
                 relayed = json.loads(stored)
                 await self.ctx.send(f"relay-in/{event_id}", case.officers_room, relayed)
+            if not pending and not await self.ctx.db.fetchval(
+                    "SELECT COUNT(*) FROM consult_held WHERE case_id=$1", case.id):
+                # Everything the citizen left was retracted: said, so the case is not a puzzle.
+                await self.bot.officers.thread_notice(case, f"backlog/{case.id}/all-retracted",
+                                                      t("officer.all_retracted", ref=case.ref))
             await self.tables.released(case.id, now_ms)
