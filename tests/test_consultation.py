@@ -30,6 +30,12 @@ def in_thread(root: str, text: str):
     return check
 
 
+def edit_of(target: str, text: str) -> dict[str, Any]:
+    """An edit of `target` to `text`, as Element sends it."""
+    return {"msgtype": "m.text", "body": f"* {text}", "m.new_content": {"msgtype": "m.text", "body": text},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": target}}
+
+
 def thread_reply(root: str, text: str, reply_to: str | None = None) -> dict[str, Any]:
     return {
         "msgtype": "m.text", "body": text,
@@ -138,9 +144,7 @@ async def test_claim_transfer_close_and_rating(duty: DutyRoom, users: UserFactor
     # fgw's pseudonym for the citizen, and gat's officers, who have the case now, hear under
     # theirs (pseudonyms differ by department, so neither side can link them).
     asked = next(e for e in await citizen.history(dm) if body_of(e) == "我的身份证丢了怎么办")
-    await send(citizen, dm, {"msgtype": "m.text", "body": "* 我的身份证和户口本都丢了怎么办",
-                             "m.new_content": {"msgtype": "m.text", "body": "我的身份证和户口本都丢了怎么办"},
-                             "m.relates_to": {"rel_type": "m.replace", "event_id": asked["event_id"]}})
+    await send(citizen, dm, edit_of(asked["event_id"], "我的身份证和户口本都丢了怎么办"))
     [fgw_edit] = await officer.wait_for(room, has("户口本都丢了"))
     [gat_told] = await gat_officer.wait_for(gat_room, in_thread(gat_root["event_id"], "户口本都丢了"))
     fgw_label = next(body_of(e) for e in officer.events[room]
@@ -247,8 +251,7 @@ async def test_notes_citizen_redactions_and_oversized_media(
         return lambda e: (e.get("content", {}).get("m.relates_to", {}).get("event_id") == target["event_id"]
                           and text in str(e["content"].get("m.new_content", {}).get("body", "")))
 
-    edit = {"msgtype": "m.text", "body": "* 改短了", "m.new_content": {"msgtype": "m.text", "body": "改短了"},
-            "m.relates_to": {"rel_type": "m.replace", "event_id": oops}}
+    edit = edit_of(oops, "改短了")
     await send(citizen, dm, edit)
     await officer.wait_for(room, edited(parts[0], "改短了"))
     await officer.wait_for(room, edited(parts[1], "编辑后此部分已无内容"))

@@ -14,7 +14,7 @@ from tests.kit.bridge import BridgeSettings
 from tests.kit.clients import UserFactory
 from tests.kit.duty import SHANGHAI, start_duty_room
 from tests.kit.e2ee import EncryptingUserFactory
-from tests.test_consultation import body_of, has, in_thread, is_root, send, thread_reply
+from tests.test_consultation import body_of, edit_of, has, in_thread, is_root, send, thread_reply
 
 FRIDAY_10 = datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI)
 FRIDAY_18 = datetime(2026, 11, 27, 18, 0, tzinfo=SHANGHAI)
@@ -81,9 +81,7 @@ async def test_officer_searches_sends_and_entries_reload(
         await officer.wait_for(room, in_thread(root_id, "已把知识库条目《企业投资项目备案》"))
         # Editing the command runs nothing again and sends the citizen nothing (before, the
         # command's new words replaced the entry in the citizen's chat).
-        await send(officer, room, {"msgtype": "m.text", "body": "* !答 2",
-                                   "m.new_content": {"msgtype": "m.text", "body": "!答 2"},
-                                   "m.relates_to": {"rel_type": "m.replace", "event_id": sent_id}})
+        await send(officer, room, edit_of(sent_id, "!答 2"))
         await officer.wait_for(room, in_thread(root_id, "编辑命令不会重新执行"))
         assert not [e for e in await citizen.history(dm) if "答 2" in str(e["content"])]
 

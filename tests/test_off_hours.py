@@ -14,7 +14,7 @@ from devstack.ports import free_port
 from tests.kit.bridge import BridgeSettings, InProcessBridge
 from tests.kit.clients import UserFactory, eventually
 from tests.kit.duty import SHANGHAI, DutyRoom, start_duty_room
-from tests.test_consultation import body_of, has, in_thread, is_root, send, thread_reply
+from tests.test_consultation import body_of, edit_of, has, in_thread, is_root, send, thread_reply
 
 FRIDAY_18 = datetime(2026, 11, 27, 18, 0, tzinfo=SHANGHAI)
 MONDAY_0831 = datetime(2026, 11, 30, 8, 31, tzinfo=SHANGHAI)
@@ -44,9 +44,7 @@ async def test_friday_evening_leave_message_reaches_monday_backlog(
         first = await send(citizen, dm, {"msgtype": "m.text", "body": "周五晚上的留言一（有错字）"})
         [reply] = await citizen.wait_for(dm, has("您的留言已记录"))
         # Corrected while it waits: the officers get it as corrected.
-        await send(citizen, dm, {"msgtype": "m.text", "body": "* 周五晚上的留言一",
-                                 "m.new_content": {"msgtype": "m.text", "body": "周五晚上的留言一"},
-                                 "m.relates_to": {"rel_type": "m.replace", "event_id": first}})
+        await send(citizen, dm, edit_of(first, "周五晚上的留言一"))
         assert "11月30日（周一）08:30" in body_of(reply) and "FGW-20261127-0001" in body_of(reply)
         await citizen.send_text(dm, "周五晚上的留言二")
         oops = await send(citizen, dm, {"msgtype": "m.text", "body": "RETRACTED-WAITING 发错了"})

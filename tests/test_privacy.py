@@ -27,16 +27,10 @@ from tests.kit.bridge import BridgeSettings
 from tests.kit.clients import MatrixUser, UserFactory
 from tests.kit.duty import DutyRoom, start_duty_room
 from tests.test_avatars import media
-from tests.test_consultation import body_of, has, in_thread, open_case, send, thread_reply
+from tests.test_consultation import body_of, edit_of, has, in_thread, open_case, send, thread_reply
 from tests.test_mailbox import Chat, enable_mail, sink, wait_mail, write_letter
 
 __all__ = ["sink"]
-
-def edit_of(target: str, text: str) -> dict[str, Any]:
-    """A citizen's edit, as Element sends it."""
-    return {"msgtype": "m.text", "body": f"* {text}", "m.new_content": {"msgtype": "m.text", "body": text},
-            "m.relates_to": {"rel_type": "m.replace", "event_id": target}}
-
 
 # Strings that exist only because this test wrote them: searched for in every table.
 A_CASE = "甲的咨询 QZA1-CASE"

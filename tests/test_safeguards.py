@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mautrix.util.async_db import Database
@@ -29,7 +28,7 @@ from bridge.audit_cli import _parser, run
 from tests.kit.bridge import BridgeSettings
 from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.kit.duty import DutyRoom, start_duty_room
-from tests.test_consultation import body_of, has, in_thread, open_case, send, thread_reply
+from tests.test_consultation import body_of, edit_of, has, in_thread, open_case, send, thread_reply
 from tests.test_dead_letters_cli import config  # noqa: F401  (fixture: a config on this database)
 
 
@@ -101,9 +100,7 @@ async def test_block_told_kept_and_lifted_at_its_end(duty: DutyRoom, users: User
 
     # An edit of a message passed on before is a message too: kept from the officers.
     asked = next(e for e in await citizen.history(dm) if body_of(e) == "你们怎么还不处理")
-    await send(citizen, dm, {"msgtype": "m.text", "body": "* 改成骂人的话",
-                             "m.new_content": {"msgtype": "m.text", "body": "改成骂人的话"},
-                             "m.relates_to": {"rel_type": "m.replace", "event_id": asked["event_id"]}})
+    await send(citizen, dm, edit_of(asked["event_id"], "改成骂人的话"))
     await citizen.wait_for(dm, has("已被暂停"), count=2)  # reminded (once a day)
     await citizen.send_text(dm, "被屏蔽时的消息")
     held = await eventually(lambda: bot.ctx.db.fetch("SELECT kind, content FROM consult_held"))
@@ -162,12 +159,9 @@ async def test_a_flood_is_held_whole_and_does_not_slow_another_citizen(
     while not await all_held():
         assert time.monotonic() < deadline
         await asyncio.sleep(0.2)
-    def edit(target: dict[str, Any], text: str) -> dict[str, Any]:
-        return {"msgtype": "m.text", "body": f"* {text}", "m.new_content": {"msgtype": "m.text", "body": text},
-                "m.relates_to": {"rel_type": "m.replace", "event_id": target["event_id"]}}
-    sent = {body_of(e): e for e in await flooder.history(dm_a)}
+    sent = {body_of(e): e["event_id"] for e in await flooder.history(dm_a)}
     # Edited while held: the digest carries the edited words.
-    await send(flooder, dm_a, edit(sent["刷屏 298"], "刷屏 298 改过"))
+    await send(flooder, dm_a, edit_of(sent["刷屏 298"], "刷屏 298 改过"))
     await eventually(lambda: bot.ctx.db.fetchval(
         "SELECT 1 FROM consult_held WHERE content LIKE '%刷屏 298 改过%'"))
     await bot.tick()
@@ -176,7 +170,7 @@ async def test_a_flood_is_held_whole_and_does_not_slow_another_citizen(
     assert all(f"刷屏 {n:03d}" in bodies for n in range(count))  # none lost
     assert "刷屏 298 改过" in bodies
     # Edited once in a digest (which cannot be edited): the officers are told in the thread.
-    await send(flooder, dm_a, edit(sent["刷屏 299"], "刷屏 299 改过"))
+    await send(flooder, dm_a, edit_of(sent["刷屏 299"], "刷屏 299 改过"))
     await officer.wait_for(room, in_thread(root_a, "刷屏 299 改过"))
     digests = [e for e in officer.events[room] if "合并转交" in body_of(e)]
     # 281 held, 50 a digest, and the long ones split further to keep each digest one event.
