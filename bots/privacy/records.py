@@ -208,17 +208,13 @@ class CitizenRecords:
             # What repeated their words in the officers' rooms: a transfer's root (with the
             # case's history), a return's notice, `!历史`; roots also show a Matrix ID where a
             # department shows them (bots/consultation/commands.py).
-            for row in await self.db.fetch(
-                    "SELECT key FROM outbox WHERE key LIKE $1 AND event_type='m.room.message'",
-                    f"case/{case['id']}/%"):
-                kind = row["key"].split("/")[2]
-                if kind not in ("root", "history", "back") or "/edit/" in row["key"]:
-                    continue  # (a root's edits go with it)
-                edits = await OutboxTable(self.db).derived_of(row["key"])
-                if await self._count("UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, row["key"]):
-                    done.relayed_keys.append(row["key"])
-                for edit in edits:
-                    await self._count("UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, edit)
+            for key in await OutboxTable(self.db).keys_under(f"case/{case['id']}/"):
+                if key.split("/")[2] not in ("root", "history", "back"):
+                    continue
+                # A root's status edits are keyed under it: blanked here, redacted with it.
+                if await self._count("UPDATE outbox SET content=$1 WHERE key=$2", PLACEHOLDER, key) \
+                        and "/edit/" not in key:
+                    done.relayed_keys.append(key)
             await self.db.execute(
                 "UPDATE consult_log SET detail=NULL, actor=NULL WHERE case_id=$1 AND kind<>'transferred'",
                 case["id"])
