@@ -151,6 +151,42 @@ async def test_upgrade_fills_in_old_cases(database_url: str) -> None:
         await db.stop()
 
 
+async def test_upgrade_gives_reopened_cases_their_latest_rating(database_url: str) -> None:
+    """Consultation v7: a case whose rating a reopening cleared gets its latest logged rating
+    back; a case closed again after its rating awaits a new one (rated_at cleared)."""
+    from mautrix.util.async_db import UpgradeTable
+
+    from bots.consultation.upgrade import upgrade_table
+
+    old = UpgradeTable(version_table_name="consultation_version", database_name="consultations")
+    old.upgrades = upgrade_table.upgrades[:6]
+    db = Database.create(database_url, upgrade_table=old)
+    await db.start()
+    cases = [(1, "open", None, None, None), (2, "closed", 900, 1, 800), (3, "closed", 900, 4, 950),
+             (4, "closed", 900, None, None)]
+    for case_id, status, closed_at, rating, rated_at in cases:
+        await db.execute("INSERT INTO consult_case (id, ref, dept_id, citizen, dm_room, officers_room,"
+                         " opened_by_event, status, opened_at, closed_at, rating, rated_at)"
+                         " VALUES ($1, $2, 'fgw', '@c:x', $3, '!o', $4, $5, 100, $6, $7, $8)",
+                         case_id, f"R{case_id}", f"!d{case_id}", f"$o{case_id}", status, closed_at,
+                         rating, rated_at)
+    for i, (case_id, at_ms, detail) in enumerate([(1, 500, "5"), (1, 300, "2"), (2, 800, "1"), (3, 950, "4")]):
+        await db.execute("INSERT INTO consult_log (event_id, case_id, kind, at, detail)"
+                         " VALUES ($1, $2, 'rated', $3, $4)", f"$r{i}", case_id, at_ms, detail)
+    await db.stop()
+    db = Database.create(database_url, upgrade_table=upgrade_table)
+    await db.start()
+    try:
+        rows = await db.fetch("SELECT id, rating, rated_at FROM consult_case ORDER BY id")
+        assert [(r["id"], r["rating"], r["rated_at"]) for r in rows] == [
+            (1, 5, 500),  # reopened after its rating of 5: counted again
+            (2, 1, None),  # a bad rating's rework closed again: the next number is the new rating
+            (3, 4, 950),  # rated after its close: as it was
+            (4, None, None)]  # closed, never rated
+    finally:
+        await db.stop()
+
+
 def test_bulletin_schedule() -> None:
     """Due at the configured time on the first working day at or after the weekday / day."""
     from datetime import date, datetime

@@ -70,7 +70,9 @@ async def test_question_after_close_and_rating_reopens_visibly(duty: DutyRoom, u
     assert len([b for b in thread if "再次来信，咨询已重新打开" in b]) == 1
     assert len([b for b in thread if "营业执照怎么办" in b]) == 1
 
-    # Closed again, the new rating is taken (the reopening cleared the old one).
+    # Reopened, the case keeps its rating for the assessment until the citizen gives a new one;
+    # closed again, the citizen is asked again and the answer replaces it.
+    assert (await duty.bot("consultation").tables.latest_case(dm)).rating == 5
     duty.clock.set(datetime(2026, 11, 27, 11, 50, tzinfo=SHANGHAI))
     await close_and_rate(duty, citizen, dm, root, "4", times=2)
 
@@ -95,3 +97,27 @@ async def test_question_after_close_and_rating_reopens_visibly(duty: DutyRoom, u
     assert case.ref == ref and case.status == "open" and not case.waiting
     failures = await duty.runtime.db.fetch("SELECT state, error FROM inbox_event WHERE error IS NOT NULL")
     assert [(r["state"], r["error"]) for r in failures] == [("done", "RuntimeError('crash')")]
+
+
+async def test_a_bad_rating_reworked_and_closed_again_takes_the_new_rating(
+    duty: DutyRoom, users: UserFactory
+) -> None:
+    """A bad rating reopens the case for the supervisors; once they close it again the citizen
+    is asked again, and the answer is the new rating (not a message reopening the case), which
+    is what the assessment counts from then on."""
+    citizen = await users("citizen")
+    dm, root, ref = await open_case(duty, citizen, "fgw", "窗口办事太慢了")
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await send(officer, room, thread_reply(root, "!办结"))
+    await citizen.wait_for(dm, has("请回复数字 1–5"))
+    await citizen.send_text(dm, "1")
+    await citizen.wait_for(dm, has("督办"))
+    await officer.wait_for(room, in_thread(root, "差评"))
+    assert (await duty.bot("consultation").tables.latest_case(dm)).rating == 1  # counted until replaced
+    await send(officer, room, thread_reply(root, "已协调窗口，今天下午为您加急办理"))
+    await citizen.wait_for(dm, has("加急办理"))
+    await close_and_rate(duty, citizen, dm, root, "5", times=2)
+    case = await duty.bot("consultation").tables.latest_case(dm)
+    assert (case.ref, case.status, case.rating) == (ref, "closed", 5)
+    assert not [e for e in await citizen.history(dm) if "已重新打开" in body_of(e)]
+    assert not [e for e in await officer.history(room) if body_of(e).endswith("：5")]  # not relayed

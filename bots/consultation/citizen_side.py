@@ -178,8 +178,13 @@ class CitizenSide:
         return case
 
     async def _rating(self, event: Event, content: dict[str, Any], case: Case) -> bool:
+        """A number after a close is its rating: the first after each close (a retried event's
+        too), so a case reopened or reworked after a bad rating is rated again when closed again.
+        Any other message, or a second number, is a message (it reopens the case)."""
         body = str(content.get("body", "")).strip()
-        if case.status != CLOSED or case.rating is not None or body not in RATINGS:
+        if case.status != CLOSED or body not in RATINGS:
+            return False
+        if case.rated_at is not None and not await self.tables.logged(event.event_id):
             return False
         rating, t = RATINGS[body], self.ctx.messages
         await self.tables.rate(case.id, rating, self.bot.now_ms())

@@ -38,6 +38,9 @@ class Case:
     waiting: bool = False
     attention_since: int | None = None
     reopened_by: str | None = None  # the citizen's message that last reopened the case
+    # When the citizen rated since the last close; None while a close's rating is still awaited.
+    # `rating` is the latest one given, kept through a reopening until a new one replaces it.
+    rated_at: int | None = None
 
     @property
     def root_key(self) -> str:
@@ -47,14 +50,14 @@ class Case:
 
 CASE_COLUMNS = (
     "id, ref, dept_id, citizen, dm_room, officers_room, status, claimed_by, opened_at,"
-    " first_reply_at, closed_at, rating, leave_message, waiting, attention_since, reopened_by_event"
+    " first_reply_at, closed_at, rating, leave_message, waiting, attention_since, reopened_by_event, rated_at"
 )
 
 
 def _case(row) -> Case | None:  # type: ignore[no-untyped-def]
     if row is None:
         return None
-    values = [row[i] for i in range(16)]
+    values = [row[i] for i in range(17)]
     values[12], values[13] = bool(values[12]), bool(values[13])
     return Case(*values)
 
@@ -191,22 +194,24 @@ class ConsultationTables:
     async def reopen(self, case_id: int, event_id: str) -> None:
         """The citizen wrote again soon after the close: the case is open again, and which
         message reopened it is kept (a reprocessed message then finishes the announcement).
-        The rating is cleared so that the next close asks for, and takes, a new one (every
-        rating stays in the case log); so is the attention clock, which restarts now (or at the
-        next opening), not at the first opening of the case."""
+        The rating stays until the citizen gives a new one after the next close (every rating
+        stays in the case log); the attention clock restarts now (or at the next opening), not
+        at the first opening of the case."""
         await self._update(
             case_id,
-            "UPDATE consult_case SET status='open', reopened_by_event=$2, rating=NULL,"
-            " rated_at=NULL, attention_since=NULL WHERE id=$1 AND status='closed'",
+            "UPDATE consult_case SET status='open', reopened_by_event=$2, attention_since=NULL"
+            " WHERE id=$1 AND status='closed'",
             event_id,
         )
 
     async def set_status(self, case_id: int, status: str, *, claimed_by: str | None = None,
                          closed_at: int | None = None) -> None:
+        """A close asks the citizen for a rating again (rated_at cleared): after a reopening or
+        a bad rating's rework, the answer is the new rating, not a message reopening the case."""
         await self._update(
             case_id,
             "UPDATE consult_case SET status=$2, claimed_by=COALESCE($3, claimed_by),"
-            " closed_at=$4 WHERE id=$1",
+            " closed_at=$4, rated_at=CASE WHEN $2='closed' THEN NULL ELSE rated_at END WHERE id=$1",
             status, claimed_by, closed_at,
         )
 

@@ -165,3 +165,20 @@ async def upgrade_v6(conn: Connection, scheme: Scheme) -> None:
         )
     """)
     await conn.execute("CREATE INDEX consult_held_case ON consult_held (kind, case_id, seq)")
+
+
+@upgrade_table.register(description="A case keeps its latest rating; each close asks for a new one")
+async def upgrade_v7(conn: Connection, scheme: Scheme) -> None:
+    """Before, a reopening cleared the rating (a citizen's "谢谢" after rating 5 left the case
+    unrated in the assessment unless rated again), and a bad rating's rework, closed again,
+    took the citizen's new rating as a message that reopened the case. Now `rating` is the
+    latest given and `rated_at` is cleared by each close (citizen_side._rating). Old cases get
+    their latest logged rating back, and a close after the rating awaits a new one."""
+    rated = "FROM consult_log l WHERE l.case_id = consult_case.id AND l.kind = 'rated'"
+    await conn.execute(
+        f"UPDATE consult_case SET rating = (SELECT CAST(l.detail AS INTEGER) {rated}"
+        " ORDER BY l.at DESC, l.event_id DESC LIMIT 1),"
+        f" rated_at = (SELECT MAX(l.at) {rated}) WHERE rating IS NULL AND EXISTS (SELECT 1 {rated})"
+    )
+    await conn.execute("UPDATE consult_case SET rated_at = NULL WHERE status = 'closed'"
+                       " AND rated_at IS NOT NULL AND closed_at IS NOT NULL AND rated_at < closed_at")
