@@ -180,6 +180,40 @@ async def test_a_flood_is_held_whole_and_does_not_slow_another_citizen(
     assert not await bot.ctx.db.fetchval("SELECT COUNT(*) FROM consult_held")
 
 
+async def test_a_close_while_messages_are_held_passes_them_on_first(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory
+) -> None:
+    """An officer who closes a case while the citizen's messages are held for a digest has not
+    seen them: they are passed on at once and the case stays open until closed again (before,
+    the digest went into the closed case's thread and nobody answered it)."""
+    bridge_settings.extra["consultation.rate_limit.messages_per_minute"] = 2
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
+    try:
+        citizen = await users("citizen")
+        dm, root, ref = await open_case(duty, citizen, "fgw", "第一条")
+        officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+        for n in range(4):  # "第一条" and the first go on, three are held
+            await citizen.send_text(dm, f"补充 {n}")
+        db = duty.bot("consultation").ctx.db
+        await eventually(lambda: _count(db, 3))
+        await send(officer, room, thread_reply(root, "!办结"))
+        [told] = await officer.wait_for(room, in_thread(root, "尚未办结"))
+        assert ref in body_of(told) and "3 条" in body_of(told)
+        [digest] = await officer.wait_for(room, in_thread(root, "连续发送的消息"))
+        assert all(f"补充 {n}" in body_of(digest) for n in (1, 2, 3))
+        case = await duty.bot("consultation").tables.latest_case(dm)
+        assert case.status != "closed" and await _count(db, 0)
+        assert not [e for e in await citizen.history(dm) if "请回复数字 1–5" in body_of(e)]
+        await send(officer, room, thread_reply(root, "!办结"))
+        await citizen.wait_for(dm, has("请回复数字 1–5"))
+    finally:
+        await duty.bridge.stop()
+
+
+async def _count(db: Database, n: int) -> bool:
+    return await db.fetchval("SELECT COUNT(*) FROM consult_held WHERE kind='flood'") == n
+
+
 @pytest.fixture
 async def duty_with_admin(bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
                           users: UserFactory) -> AsyncIterator[tuple[DutyRoom, MatrixUser]]:

@@ -116,18 +116,29 @@ class Guard:
 
     async def release(self) -> None:
         """Pass every held flood message on, in order, text merged into digests."""
-        rows = await self.ctx.db.fetch(
-            "SELECT seq, event_id, case_id, content FROM consult_held WHERE kind=$1 ORDER BY case_id, seq",
-            FLOOD)
         by_case: dict[int, list[tuple[int, str, dict[str, Any]]]] = {}
-        for row in rows:
-            by_case.setdefault(row["case_id"], []).append(
-                (row["seq"], row["event_id"], json.loads(row["content"])))
+        for case_id, held in await self._held():
+            by_case.setdefault(case_id, []).append(held)
         for case_id, held in by_case.items():
             case = await self.bot.tables.case(case_id)
             if case is None or case.waiting:
                 continue  # a waiting case's thread is made at opening: its digests follow it
             await self._release_case(case, held)
+
+    async def release_now(self, case: Case) -> int:
+        """Pass on at once what is held of one case (an officer about to close it has not seen
+        them); how many there were."""
+        held = [h for _, h in await self._held(case.id)]
+        if held:
+            await self._release_case(case, held)
+        return len(held)
+
+    async def _held(self, case_id: int | None = None) -> list[tuple[int, tuple[int, str, dict[str, Any]]]]:
+        one = "" if case_id is None else " AND case_id=$2"
+        rows = await self.ctx.db.fetch(
+            f"SELECT seq, event_id, case_id, content FROM consult_held WHERE kind=$1{one}"
+            " ORDER BY case_id, seq", FLOOD, *([] if case_id is None else [case_id]))
+        return [(r["case_id"], (r["seq"], r["event_id"], json.loads(r["content"]))) for r in rows]
 
     async def _release_case(self, case: Case, held: list[tuple[int, str, dict[str, Any]]]) -> None:
         size, texts = max(1, self._limit("digest_size")), []

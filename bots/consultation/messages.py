@@ -108,6 +108,10 @@ MESSAGES = {
         "officer.rated": "{ref} 市民评分：{rating} 分。",
         "officer.rated_bad": "{ref} 市民评分 {rating} 分（差评），已重新打开，请负责人督办：{mentions}",
         "officer.case_closed": "{ref} 已办结；市民再次来信时会重新打开。",
+        "officer.close_held": (
+            "{ref} 尚未办结：该市民还有 {count} 条因发送过快而暂存的消息，现已合并转交到本话题。"
+            "请阅读后再发送 !办结。"
+        ),
             "consult.off_hours": (
             "您好，{dept}现在是非工作时间（值班时间：{hours}）。您的留言已记录，编号 {ref}。"
             "我们将于 {next} 开始办理，届时值班人员会在这里主动答复您，无需重复发送。"
@@ -302,6 +306,10 @@ MESSAGES = {
         "officer.rated": "{ref} rated {rating} by the citizen.",
         "officer.rated_bad": "{ref} rated {rating} (bad): reopened for the supervisors: {mentions}",
         "officer.case_closed": "{ref} is closed; it reopens when the citizen writes again.",
+        "officer.close_held": (
+            "{ref} is not closed: {count} of the citizen's messages, held because they came too "
+            "fast, are now passed on in this thread. Read them, then send !close again."
+        ),
         "consult.dead_letter": (
             "Sorry: this message could not be passed to the officers yet. It has been kept and "
             "the administrators were alerted; once they have fixed the problem it will be passed "
