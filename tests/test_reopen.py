@@ -121,3 +121,31 @@ async def test_a_bad_rating_reworked_and_closed_again_takes_the_new_rating(
     assert (case.ref, case.status, case.rating) == (ref, "closed", 5)
     assert not [e for e in await citizen.history(dm) if "已重新打开" in body_of(e)]
     assert not [e for e in await officer.history(room) if body_of(e).endswith("：5")]  # not relayed
+
+
+async def test_a_close_while_the_citizens_message_waits_for_the_shift_is_refused(
+    duty: DutyRoom, users: UserFactory
+) -> None:
+    """Reopened at lunch, the case's thread shows it reopened but the message waits for the
+    shift. An officer who closes it then has not read it: the close is refused and says when
+    the message comes (before, the case was closed and the message arrived at opening under a
+    "reopened" mention of a closed case, with no rating asked)."""
+    citizen = await users("citizen")
+    dm, root, ref = await open_case(duty, citizen, "fgw", "第一个问题")
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    duty.clock.set(datetime(2026, 11, 27, 11, 50, tzinfo=SHANGHAI))
+    await close_and_rate(duty, citizen, dm, root, "5", times=1)
+    duty.clock.set(datetime(2026, 11, 27, 12, 5, tzinfo=SHANGHAI))
+    await citizen.send_text(dm, "午休时的补充问题")
+    await citizen.wait_for(dm, has("现在是非工作时间"))
+    await officer.wait_for(room, root_edit(root, "市民再次来信"))
+    await send(officer, room, thread_reply(root, "!办结"))
+    [told] = await officer.wait_for(room, in_thread(root, "尚未办结"))
+    assert ref in body_of(told) and "14:00" in body_of(told)
+    case = await duty.bot("consultation").tables.latest_case(dm)
+    assert case.status == "open" and case.waiting
+    duty.clock.set(datetime(2026, 11, 27, 14, 1, tzinfo=SHANGHAI))
+    await duty.bot("consultation").tick()
+    await officer.wait_for(room, in_thread(root, "午休时的补充问题"))
+    await send(officer, room, thread_reply(root, "!办结"))
+    await citizen.wait_for(dm, has("请回复数字 1–5"), count=2)

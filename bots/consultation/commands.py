@@ -78,12 +78,15 @@ class OfficerCommands:
         if case.status == CLOSED:
             await self.side.thread_notice(case, f"{event.event_id}/already", t("officer.case_closed", ref=case.ref))
             return
-        if not case.waiting:  # the citizen's messages still held for a digest come first
-            held = await self.bot.guard.release_now(case)
-            if held:
-                await self.side.thread_notice(case, f"{event.event_id}/held",
-                                              t("officer.close_held", ref=case.ref, count=held))
-                return
+        if case.waiting:  # reopened out of hours: what the citizen wrote comes at the opening
+            await self.side.thread_notice(case, f"{event.event_id}/waiting", t(
+                "officer.close_waiting", ref=case.ref, next=self.bot.off_hours.opening_text(case.dept_id)))
+            return
+        held = await self.bot.guard.release_now(case)  # held for a digest: passed on first
+        if held:
+            await self.side.thread_notice(case, f"{event.event_id}/held",
+                                          t("officer.close_held", ref=case.ref, count=held))
+            return
         await self.tables.set_status(case.id, CLOSED, closed_at=self.bot.now_ms())
         await self.tables.log(event.event_id, case.id, "closed", self.bot.now_ms(), actor=alias)
         await self.ctx.send(f"{event.event_id}/ask-rating", case.dm_room,

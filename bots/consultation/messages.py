@@ -112,6 +112,10 @@ MESSAGES = {
             "{ref} 尚未办结：该市民还有 {count} 条因发送过快而暂存的消息，现已合并转交到本话题。"
             "请阅读后再发送 !办结。"
         ),
+        "officer.close_waiting": (
+            "{ref} 尚未办结：市民在非值班时间的留言将于 {next} 转交到本话题，请阅读后再发送 !办结。"
+        ),
+        "officer.next_shift": "下一班次开始时",
             "consult.off_hours": (
             "您好，{dept}现在是非工作时间（值班时间：{hours}）。您的留言已记录，编号 {ref}。"
             "我们将于 {next} 开始办理，届时值班人员会在这里主动答复您，无需重复发送。"
@@ -310,6 +314,11 @@ MESSAGES = {
             "{ref} is not closed: {count} of the citizen's messages, held because they came too "
             "fast, are now passed on in this thread. Read them, then send !close again."
         ),
+        "officer.close_waiting": (
+            "{ref} is not closed: what the citizen wrote out of hours comes into this thread at {next}. "
+            "Read it, then send !close again."
+        ),
+        "officer.next_shift": "the start of the next shift",
         "consult.dead_letter": (
             "Sorry: this message could not be passed to the officers yet. It has been kept and "
             "the administrators were alerted; once they have fixed the problem it will be passed "

@@ -24,6 +24,15 @@ class OffHours:
     def is_open(self, dept_id: str, at: datetime | None = None) -> bool:
         return self.ctx.roster.is_open(dept_id, at or self.bot.now())
 
+    def opening_text(self, dept_id: str) -> str:
+        """When the department next opens, as the citizen and the officers read it ("今天 14:00")."""
+        roster, t = self.ctx.roster, self.ctx.messages
+        local = self.bot.now().astimezone(roster.timezone)
+        opening = roster.next_opening(dept_id, local)
+        if opening is None:
+            return t("officer.next_shift")
+        return moment_text(opening.astimezone(roster.timezone), local, t.language)
+
     async def auto_reply(self, case: Case, content: dict[str, Any]) -> None:
         """Answer once per off-period: the key names the period by its next opening."""
         if content.get("msgtype") == "m.notice":
@@ -41,7 +50,7 @@ class OffHours:
             text = t("consult.off_hours_no_opening", dept=dept.name, hours=hours, ref=case.ref)
         else:
             text = t("consult.off_hours", dept=dept.name, hours=hours, ref=case.ref,
-                     next=moment_text(opening.astimezone(roster.timezone), local, t.language))
+                     next=self.opening_text(case.dept_id))
         period = opening.isoformat() if opening else "none"
         key = f"{case.dm_room}/off-hours/{period}"
         if not await self.ctx.outbox.table.target_of(key):  # answered once per off-period
