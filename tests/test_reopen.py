@@ -149,3 +149,45 @@ async def test_a_close_while_the_citizens_message_waits_for_the_shift_is_refused
     await officer.wait_for(room, in_thread(root, "午休时的补充问题"))
     await send(officer, room, thread_reply(root, "!办结"))
     await citizen.wait_for(dm, has("请回复数字 1–5"), count=2)
+
+
+async def test_a_reopened_or_transferred_case_nobody_answers_is_reminded_again(
+    duty: DutyRoom, users: UserFactory
+) -> None:
+    """The reminder ladder runs for each stretch the citizen waits with nobody on the case:
+    reopened after an answer, or moved to another department (whose officers are reminded, not
+    the first department's). Before, a case answered once was never reminded again."""
+    citizen = await users("citizen")
+    dm, root, ref = await open_case(duty, citizen, "fgw", "第一个问题")
+    officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+    await send(officer, room, thread_reply(root, "已答复"))
+    await citizen.wait_for(dm, has("已答复"))
+    await close_and_rate(duty, citizen, dm, root, "5", times=1)
+    bot = duty.bot("consultation")
+    duty.clock.set(datetime(2026, 11, 27, 10, 10, tzinfo=SHANGHAI))
+    await citizen.send_text(dm, "还有一个问题")
+    await officer.wait_for(room, in_thread(root, "还有一个问题"))
+    duty.clock.set(datetime(2026, 11, 27, 10, 21, tzinfo=SHANGHAI))
+    await bot.tick()
+    [reminded] = await officer.wait_for(room, in_thread(root, "仍未答复"))
+    assert officer.user_id in reminded["content"]["m.mentions"]["user_ids"]
+    await citizen.wait_for(dm, has("已再次提醒值班人员"))
+
+    duty.clock.set(datetime(2026, 11, 27, 10, 22, tzinfo=SHANGHAI))
+    await send(officer, room, thread_reply(root, "!转办 gat 户籍问题"))
+    gat, gat_room = duty.officers["gat1"], duty.officers_rooms["gat"]
+    [gat_root] = await gat.wait_for(gat_room, has("转入咨询"))
+    duty.clock.set(datetime(2026, 11, 27, 10, 33, tzinfo=SHANGHAI))
+    await bot.tick()
+    [gat_reminded] = await gat.wait_for(gat_room, in_thread(gat_root["event_id"], "仍未答复"))
+    assert gat.user_id in gat_reminded["content"]["m.mentions"]["user_ids"]
+    await citizen.wait_for(dm, has("已再次提醒值班人员"), count=2)
+
+    # Answered there, the case is not reminded again.
+    await send(gat, gat_room, thread_reply(gat_root["event_id"], "请到派出所办理"))
+    await citizen.wait_for(dm, has("派出所"))
+    duty.clock.set(datetime(2026, 11, 27, 11, 30, tzinfo=SHANGHAI))
+    await bot.tick()
+    await duty.runtime.idle()
+    assert len([e for e in await citizen.history(dm) if "已再次提醒" in body_of(e)]) == 2
+    assert not [e for e in await gat.history(gat_room) if "请负责人督办" in body_of(e)]

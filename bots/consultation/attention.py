@@ -38,12 +38,18 @@ def working_hours_between(roster, dept_id: str, start: datetime, end: datetime) 
     return total / 3600
 
 
+def round_key(case: Case, key: str) -> str:
+    """A ladder step's key in the case's current round (the first round's keys have no suffix,
+    as before rounds existed, so a step taken then is not taken again)."""
+    return key if case.attention_round == 0 else f"{key}/r{case.attention_round}"
+
+
 class Attention:
     def __init__(self, bot: ConsultationBot) -> None:
         self.bot = bot
         self.ctx = bot.ctx
         self.tables = bot.tables
-        self._taken: set[tuple[int, str]] = set()  # (case, step) already in the case log
+        self._taken: set[str] = set()  # the log keys of steps already in the case log
 
     def _setting(self, name: str) -> float:
         return float(self.ctx.config[f"consultation.{name}"])
@@ -65,13 +71,14 @@ class Attention:
                 await self._ladder(case, (now - since).total_seconds() / 60)
 
     async def _step(self, case: Case, step: str) -> bool:
-        """True the first time a step is taken for this case."""
-        if (case.id, step) in self._taken:
-            return False  # known from an earlier round: no write to find out again
-        first = await self.tables.log(f"case/{case.id}/{step}", case.id, step, self.bot.now_ms())
+        """True the first time a step is taken in this round of the case."""
+        key = round_key(case, f"case/{case.id}/{step}")
+        if key in self._taken:
+            return False  # known from an earlier check: no write to find out again
+        first = await self.tables.log(key, case.id, step, self.bot.now_ms())
         if len(self._taken) >= TAKEN_MEMORY:
             self._taken.clear()  # the log still knows; this only spares the writes
-        self._taken.add((case.id, step))
+        self._taken.add(key)
         return first
 
     def _on_duty(self, case: Case, now: datetime) -> list[str]:
@@ -81,13 +88,14 @@ class Attention:
         """A notice in the case's thread that mentions `people` (on duty, or supervisors)."""
         names = await self.bot.officers.names(people, case.officers_room)
         text = self.ctx.messages(text_key, ref=case.ref, mentions=", ".join(names) or "—", **fields)
-        await self.bot.officers.thread_notice(case, f"case/{case.id}/{key}", text, mention=people)
+        await self.bot.officers.thread_notice(case, round_key(case, f"case/{case.id}/{key}"), text,
+                                              mention=people)
 
     async def _tell_citizen(self, case: Case, key: str, text_key: str, **fields: str) -> None:
         text = self.ctx.messages(text_key, ref=case.ref, **fields)
         # The e-mail offer asks the citizen something; "still waiting" is status.
         content = self.bot.say(text) if text_key == "consult.offer_email" else self.bot.notice(text)
-        await self.ctx.send(f"case/{case.id}/{key}", case.dm_room, content,
+        await self.ctx.send(round_key(case, f"case/{case.id}/{key}"), case.dm_room, content,
                             sender=self.ctx.config.ghost_mxid(case.dept_id))
 
     async def _ladder(self, case: Case, minutes: float) -> None:
@@ -122,7 +130,8 @@ class Attention:
     # The e-mail fallback ----------------------------------------------------------------------
     async def wants_email(self, case: Case, body: str, event_id: str) -> bool:
         """The citizen answered the e-mail offer: hand the consultation to the mail transport."""
-        if body.strip() not in EMAIL_WORDS or not await self.tables.logged(f"case/{case.id}/email_offered"):
+        if body.strip() not in EMAIL_WORDS or not await self.tables.logged(
+                round_key(case, f"case/{case.id}/email_offered")):
             return False
         t, ghost = self.ctx.messages, self.ctx.config.ghost_mxid(case.dept_id)
         dept = self.ctx.roster.departments.get(case.dept_id)
@@ -132,7 +141,7 @@ class Attention:
             return True
         transcript = await self.bot.officers.history_text(case, whole=True)
         await self.ctx.mail.queue(OutgoingMail(
-            key=f"consult/{case.ref}", to=dept.email, to_name=dept.name,
+            key=round_key(case, f"consult/{case.ref}"), to=dept.email, to_name=dept.name,
             subject=f"网上值班室咨询 {case.ref}", reply_ref=case.ref,
             text=f"网上值班室咨询 {case.ref}（市民选择改用邮件）\n\n{transcript}\n\n请直接回复本邮件，答复将转给市民。",
         ))

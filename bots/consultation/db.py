@@ -41,6 +41,9 @@ class Case:
     # When the citizen rated since the last close; None while a close's rating is still awaited.
     # `rating` is the latest one given, kept through a reopening until a new one replaces it.
     rated_at: int | None = None
+    # Each stretch of the citizen waiting with nobody on the case (opened; reopened; moved to
+    # another department) is a round of the reminder ladder, whose steps are taken once a round.
+    attention_round: int = 0
 
     @property
     def root_key(self) -> str:
@@ -50,14 +53,15 @@ class Case:
 
 CASE_COLUMNS = (
     "id, ref, dept_id, citizen, dm_room, officers_room, status, claimed_by, opened_at,"
-    " first_reply_at, closed_at, rating, leave_message, waiting, attention_since, reopened_by_event, rated_at"
+    " first_reply_at, closed_at, rating, leave_message, waiting, attention_since, reopened_by_event, rated_at,"
+    " attention_round"
 )
 
 
 def _case(row) -> Case | None:  # type: ignore[no-untyped-def]
     if row is None:
         return None
-    values = [row[i] for i in range(17)]
+    values = [row[i] for i in range(18)]
     values[12], values[13] = bool(values[12]), bool(values[13])
     return Case(*values)
 
@@ -199,8 +203,8 @@ class ConsultationTables:
         at the first opening of the case."""
         await self._update(
             case_id,
-            "UPDATE consult_case SET status='open', reopened_by_event=$2, attention_since=NULL"
-            " WHERE id=$1 AND status='closed'",
+            "UPDATE consult_case SET status='open', reopened_by_event=$2, attention_since=NULL,"
+            " attention_round=attention_round+1 WHERE id=$1 AND status='closed'",
             event_id,
         )
 
@@ -226,15 +230,22 @@ class ConsultationTables:
 
     async def move(self, case_id: int, dept_id: str, officers_room: str,
                    at_ms: int | None = None) -> None:
-        """A transfer: the case is the target's from `at_ms`; a case waiting for an answer
-        starts its attention clock again there, under the target's hours."""
+        """A transfer: the case is the target's from `at_ms`, and waits for the target's answer:
+        a new round of the reminder ladder, whose clock starts now, under the target's hours (a
+        leave-message still waiting for an opening starts it at the target's opening)."""
         await self._update(
             case_id,
             "UPDATE consult_case SET dept_id=$2, officers_room=$3, status='open', claimed_by=NULL,"
-            " attention_since=CASE WHEN attention_since IS NULL THEN NULL"
-            " ELSE COALESCE($4, attention_since) END WHERE id=$1",
+            " attention_since=CASE WHEN waiting THEN attention_since"
+            " ELSE COALESCE($4, attention_since) END, attention_round=attention_round+1 WHERE id=$1",
             dept_id, officers_room, at_ms,
         )
+
+    async def rework(self, case_id: int) -> None:
+        """A bad rating opens the case again for the supervisors, who were called at once: no
+        round of the reminder ladder (its clock stops until the case moves or reopens)."""
+        await self._update(
+            case_id, "UPDATE consult_case SET status='open', closed_at=NULL, attention_since=NULL WHERE id=$1")
 
     async def rate(self, case_id: int, rating: int, at_ms: int) -> None:
         await self._update(
@@ -274,11 +285,12 @@ class ConsultationTables:
         return [c for c in map(_case, rows) if c is not None]
 
     async def unanswered_cases(self, since_before_ms: int) -> list[Case]:
-        """Open cases nobody answered whose attention clock started before the given moment
-        (a citizen who erased their data is not waiting for an answer any more)."""
+        """Cases nobody has taken or answered since their attention clock started, before the
+        given moment: 'open' (an answer or a claim makes them 'claimed'; a reopening or a move
+        makes them 'open' again). A citizen who erased their data is not waiting any more."""
         rows = await self.db.fetch(
             f"SELECT {CASE_COLUMNS} FROM consult_case WHERE waiting=false AND status='open'"
-            " AND first_reply_at IS NULL AND attention_since <= $1 AND citizen<>$2 ORDER BY id",
+            " AND attention_since <= $1 AND citizen<>$2 ORDER BY id",
             since_before_ms, ERASED,
         )
         return [c for c in map(_case, rows) if c is not None]

@@ -133,7 +133,7 @@ class OfficerSide:
         if rating > 2:
             await self.thread_notice(case, f"{event_id}/rated", t("officer.rated", ref=case.ref, rating=rating))
             return
-        await self.tables.set_status(case.id, OPEN)
+        await self.tables.rework(case.id)
         dept = self.ctx.roster.departments.get(case.dept_id)
         supervisors = list(dept.supervisors) if dept else []
         names = await self.names(supervisors, case.officers_room)

@@ -182,3 +182,12 @@ async def upgrade_v7(conn: Connection, scheme: Scheme) -> None:
     )
     await conn.execute("UPDATE consult_case SET rated_at = NULL WHERE status = 'closed'"
                        " AND rated_at IS NOT NULL AND closed_at IS NOT NULL AND rated_at < closed_at")
+
+
+@upgrade_table.register(description="Rounds of the reminder ladder")
+async def upgrade_v8(conn: Connection, scheme: Scheme) -> None:
+    """The ladder's steps were taken once a case, and only while nobody had ever answered: a
+    case reopened or moved to another department after an answer waited unreminded. Each
+    reopening and move now starts a round (bots/consultation/attention.py). Cases so far are in
+    their first round, whose step keys are the old ones, so no step is taken twice."""
+    await conn.execute("ALTER TABLE consult_case ADD COLUMN attention_round INTEGER NOT NULL DEFAULT 0")
