@@ -153,7 +153,8 @@ async def test_upgrade_fills_in_old_cases(database_url: str) -> None:
 
 async def test_upgrade_gives_reopened_cases_their_latest_rating(database_url: str) -> None:
     """Consultation v7: a case whose rating a reopening cleared gets its latest logged rating
-    back; a case closed again after its rating awaits a new one (rated_at cleared)."""
+    back; a case closed again after its rating awaits a new one (rated_at cleared). v8: a case
+    open again after a bad rating has its attention clock stopped."""
     from mautrix.util.async_db import UpgradeTable
 
     from bots.consultation.upgrade import upgrade_table
@@ -173,6 +174,9 @@ async def test_upgrade_gives_reopened_cases_their_latest_rating(database_url: st
     for i, (case_id, at_ms, detail) in enumerate([(1, 500, "5"), (1, 300, "2"), (2, 800, "1"), (3, 950, "4")]):
         await db.execute("INSERT INTO consult_log (event_id, case_id, kind, at, detail)"
                          " VALUES ($1, $2, 'rated', $3, $4)", f"$r{i}", case_id, at_ms, detail)
+    await db.execute("INSERT INTO consult_case (id, ref, dept_id, citizen, dm_room, officers_room,"
+                     " opened_by_event, status, opened_at, rating, attention_since, bad_rated_at)"
+                     " VALUES (5, 'R5', 'fgw', '@c:x', '!d5', '!o', '$o5', 'open', 100, 2, 100, 700)")
     await db.stop()
     db = Database.create(database_url, upgrade_table=upgrade_table)
     await db.start()
@@ -182,7 +186,9 @@ async def test_upgrade_gives_reopened_cases_their_latest_rating(database_url: st
             (1, 5, 500),  # reopened after its rating of 5: counted again
             (2, 1, None),  # a bad rating's rework closed again: the next number is the new rating
             (3, 4, 950),  # rated after its close: as it was
-            (4, None, None)]  # closed, never rated
+            (4, None, None),  # closed, never rated
+            (5, 2, None)]
+        assert await db.fetchval("SELECT attention_since FROM consult_case WHERE id = 5") is None
     finally:
         await db.stop()
 

@@ -71,7 +71,7 @@ class CaseMetrics:
             SELECT dept_id, COUNT(*) AS cases,
                 SUM(CASE WHEN status <> 'closed' THEN 1 ELSE 0 END) AS open,
                 SUM(CASE WHEN waiting THEN 1 ELSE 0 END) AS waiting,
-                SUM(CASE WHEN status = 'open' AND first_reply_at IS NULL AND NOT waiting
+                SUM(CASE WHEN status = 'open' AND NOT waiting
                          AND attention_since <= {due} THEN 1 ELSE 0 END) AS unanswered
             FROM consult_case GROUP BY dept_id""")
         snapshot = []

@@ -189,5 +189,9 @@ async def upgrade_v8(conn: Connection, scheme: Scheme) -> None:
     """The ladder's steps were taken once a case, and only while nobody had ever answered: a
     case reopened or moved to another department after an answer waited unreminded. Each
     reopening and move now starts a round (bots/consultation/attention.py). Cases so far are in
-    their first round, whose step keys are the old ones, so no step is taken twice."""
+    their first round, whose step keys are the old ones, so no step is taken twice. A case open
+    again after a bad rating has its clock stopped, as the rework does now (its clock is the
+    one from before the rating, and an answered case would be reminded for it)."""
     await conn.execute("ALTER TABLE consult_case ADD COLUMN attention_round INTEGER NOT NULL DEFAULT 0")
+    await conn.execute("UPDATE consult_case SET attention_since = NULL WHERE status = 'open'"
+                       " AND bad_rated_at IS NOT NULL AND attention_since < bad_rated_at")
