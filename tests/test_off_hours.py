@@ -236,3 +236,38 @@ async def test_working_time_with_nobody_rostered_says_so(
         await gat.wait_for(room, in_thread((await gat.wait_for(room, is_root))[0]["event_id"], "上午有人吗"))
     finally:
         await duty.bridge.stop()
+
+
+async def test_a_case_left_unanswered_at_closing_is_told_so_and_reminded_on_duty_time(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory
+) -> None:
+    """Asked at 17:25 on Friday, unanswered when duty ends at 17:30: the ladder counts duty
+    minutes, so nobody is "reminded" at night and the citizen is not told that anyone was;
+    instead the citizen hears once that duty ended and when it starts again, and the officers
+    on duty on Monday are reminded after 10 minutes of duty (5 on Friday, 5 on Monday)."""
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users,
+                                 at=datetime(2026, 11, 27, 17, 25, tzinfo=SHANGHAI))
+    try:
+        citizen, dm = await dm_with(duty, users)
+        await citizen.send_text(dm, "下班前的问题")
+        officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+        [root] = await officer.wait_for(room, is_root)
+        bot = duty.bot("consultation")
+        for minute in (36, 46, 56):
+            duty.clock.set(datetime(2026, 11, 27, 17, minute, tzinfo=SHANGHAI))
+            await bot.tick()
+        [told] = await citizen.wait_for(dm, has("本时段值班已结束"))
+        assert "11月30日（周一）08:30" in body_of(told)
+        await duty.runtime.idle()
+        thread = [body_of(e) for e in await officer.history(room)]
+        assert not [b for b in thread if "仍未答复" in b or "督办" in b]
+        assert not [e for e in await citizen.history(dm) if "已再次提醒" in body_of(e) or "邮件" in body_of(e)]
+
+        duty.clock.set(datetime(2026, 11, 30, 8, 36, tzinfo=SHANGHAI))
+        await bot.tick()
+        [reminded] = await officer.wait_for(room, in_thread(root["event_id"], "仍未答复"))
+        assert officer.user_id in reminded["content"]["m.mentions"]["user_ids"]
+        await citizen.wait_for(dm, has("已再次提醒值班人员"))
+        assert len([e for e in await citizen.history(dm) if "值班已结束" in body_of(e)]) == 1
+    finally:
+        await duty.bridge.stop()

@@ -63,12 +63,30 @@ class Attention:
                              self._setting("offer_email_after_minutes"),
                              self._setting("followup_working_hours") * 60)
         due = self.bot.now_ms() - int(first_step_min * 60_000)
+        roster = self.ctx.roster
         for case in await self.tables.unanswered_cases(due):
             since = datetime.fromtimestamp((case.attention_since or 0) / 1000, now.tzinfo)
             if case.leave_message:
                 await self._followup(case, since, now)
-            else:
-                await self._ladder(case, (now - since).total_seconds() / 60)
+            elif not roster.is_open(case.dept_id, now):
+                await self._nobody_on_duty(case, now)
+            else:  # the minutes someone was on duty: nobody is reminded of a night
+                await self._ladder(case, working_hours_between(roster, case.dept_id, since, now) * 60)
+
+    async def _nobody_on_duty(self, case: Case, now: datetime) -> None:
+        """Duty ended (or nobody is rostered) with the case unanswered: the ladder waits for the
+        next duty, and the citizen hears so once for each such stretch, instead of nothing (or,
+        before the ladder counted duty minutes, of reminders to nobody at night)."""
+        roster = self.ctx.roster
+        if case.dept_id not in roster.departments:
+            return
+        opening = roster.next_opening(case.dept_id, now.astimezone(roster.timezone))
+        key = f"nobody-on-duty/{opening.isoformat() if opening else 'none'}"  # once an off-period
+        if roster.is_working_time(case.dept_id, now.astimezone(roster.timezone)):
+            await self._tell_citizen(case, key, "consult.unanswered_unstaffed")
+        else:
+            await self._tell_citizen(case, key, "consult.unanswered_duty_ended",
+                                     next=self.bot.off_hours.opening_text(case.dept_id))
 
     async def _step(self, case: Case, step: str) -> bool:
         """True the first time a step is taken in this round of the case."""

@@ -129,6 +129,14 @@ MESSAGES = {
             "值班人员到岗后会尽快在这里答复您。"
         ),
         "consult.reminded": "您的咨询（编号 {ref}）还在等待答复，我们已再次提醒值班人员，请稍候。",
+        "consult.unanswered_duty_ended": (
+            "本时段值班已结束，您的咨询（编号 {ref}）尚未得到答复。值班人员将于 {next} 上岗后优先处理，"
+            "答复会发到这里，无需重复发送。"
+        ),
+        "consult.unanswered_unstaffed": (
+            "现在暂时没有值班人员在线，您的咨询（编号 {ref}）尚未得到答复。值班人员到岗后会优先处理，"
+            "答复会发到这里，无需重复发送。"
+        ),
         "consult.escalated": "您的咨询（编号 {ref}）等待时间较长，已转请部门负责人督办，请稍候。",
         "consult.offer_email": (
             "抱歉让您久等。如您愿意，可以回复“邮件”，我们会把本次咨询（编号 {ref}）发送到{dept}的部门邮箱，"
@@ -178,6 +186,16 @@ MESSAGES = {
             "is recorded as {ref}; an officer will answer here as soon as one is on duty."
         ),
         "consult.reminded": "Your question {ref} is still waiting; we reminded the officers on duty.",
+        "consult.unanswered_duty_ended": (
+            "Duty has ended for now and your question {ref} has not been answered yet. The officers "
+            "will take it up first when duty starts again ({next}); the answer will come here, no "
+            "need to send it again."
+        ),
+        "consult.unanswered_unstaffed": (
+            "No officer is on duty right now and your question {ref} has not been answered yet. It "
+            "will be taken up first when an officer is on duty; the answer will come here, no need "
+            "to send it again."
+        ),
         "consult.escalated": "Your question {ref} has waited long; it was passed to the department's supervisors.",
         "consult.offer_email": (
             "Sorry for the wait. Reply “email” and we will send consultation {ref} to the {dept} "
