@@ -249,15 +249,19 @@ async def test_a_case_left_unanswered_at_closing_is_told_so_and_reminded_on_duty
                                  at=datetime(2026, 11, 27, 17, 25, tzinfo=SHANGHAI))
     try:
         citizen, dm = await dm_with(duty, users)
+        other, other_dm = await dm_with(duty, users)
         await citizen.send_text(dm, "下班前的问题")
         officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
         [root] = await officer.wait_for(room, is_root)
+        await other.send_text(other_dm, "另一位市民下班前的问题")
+        await officer.wait_for(room, is_root, count=2)
         bot = duty.bot("consultation")
         for minute in (36, 46, 56):
             duty.clock.set(datetime(2026, 11, 27, 17, minute, tzinfo=SHANGHAI))
             await bot.tick()
         [told] = await citizen.wait_for(dm, has("本时段值班已结束"))
         assert "11月30日（周一）08:30" in body_of(told)
+        await other.wait_for(other_dm, has("本时段值班已结束"))  # each citizen of the night
         await duty.runtime.idle()
         thread = [body_of(e) for e in await officer.history(room)]
         assert not [b for b in thread if "仍未答复" in b or "督办" in b]

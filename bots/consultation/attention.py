@@ -82,11 +82,15 @@ class Attention:
             return
         opening = roster.next_opening(case.dept_id, now.astimezone(roster.timezone))
         key = f"nobody-on-duty/{opening.isoformat() if opening else 'none'}"  # once an off-period
+        told = round_key(case, f"case/{case.id}/{key}")
+        if told in self._taken:
+            return  # told already: every check of the night would otherwise ask the outbox
         if roster.is_working_time(case.dept_id, now.astimezone(roster.timezone)):
             await self._tell_citizen(case, key, "consult.unanswered_unstaffed")
         else:
             await self._tell_citizen(case, key, "consult.unanswered_duty_ended",
                                      next=self.bot.off_hours.opening_text(case.dept_id))
+        self._taken.add(told)
 
     async def _step(self, case: Case, step: str) -> bool:
         """True the first time a step is taken in this round of the case."""
