@@ -109,9 +109,14 @@ async def test_block_told_kept_and_lifted_at_its_end(duty: DutyRoom, users: User
     await officer.sync(0)
     assert not [e for e in officer.events[room] if "被屏蔽时的消息" in body_of(e) or "骂人" in body_of(e)]
 
+    duty.clock.set(duty.clock.now() + timedelta(minutes=40))  # the unanswered case's ladder
+    await bot.tick()
     duty.clock.set(duty.clock.now() + timedelta(days=1, minutes=1))
     await bot.tick()
     await citizen.wait_for(dm, has("功能已恢复"))
+    # Nobody was reminded of a blocked citizen's case, nor was e-mail offered to them.
+    assert not [e for e in await citizen.history(dm) if "已再次提醒" in body_of(e) or "邮件" in body_of(e)]
+    assert not [e for e in await officer.history(room) if "仍未答复" in body_of(e)]
     await chief.wait_for(room, in_thread(root, "屏蔽已解除"))
     await bot.tick()  # lifting twice tells nobody twice
     await citizen.send_text(dm, "现在可以了吗")

@@ -65,6 +65,8 @@ class Attention:
         due = self.bot.now_ms() - int(first_step_min * 60_000)
         roster = self.ctx.roster
         for case in await self.tables.unanswered_cases(due):
+            if await self.bot.guard.active_block(case.dept_id, case.citizen) is not None:
+                continue  # a blocked citizen is neither "waiting" nor offered e-mail
             since = datetime.fromtimestamp((case.attention_since or 0) / 1000, now.tzinfo)
             if case.leave_message:
                 await self._followup(case, since, now)
