@@ -159,6 +159,7 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "mail.retry_min_seconds",
             "mail.retry_max_seconds",
             "mail.max_attachment_bytes",
+            "mail.bounces_to_reply_domain",
             "mail.listen_host",
             "mail.listen_port",
             "mailbox.leaders",
@@ -288,6 +289,7 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             max_attachment_bytes=int(self["mail.max_attachment_bytes"]),
             listen_host=self["mail.listen_host"],
             listen_port=int(self["mail.listen_port"]),
+            verp=bool(self["mail.bounces_to_reply_domain"]),
         )
 
     # Registration ----------------------------------------------------------------------------

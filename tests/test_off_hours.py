@@ -275,3 +275,55 @@ async def test_a_case_left_unanswered_at_closing_is_told_so_and_reminded_on_duty
         assert len([e for e in await citizen.history(dm) if "值班已结束" in body_of(e)]) == 1
     finally:
         await duty.bridge.stop()
+
+
+async def test_a_case_sent_by_e_mail_that_bounces_reaches_citizen_officers_and_administrators(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory,
+    mail_sink: MailSink,
+) -> None:
+    """The relay accepted the mail; the department's server bounced it later. The bounce
+    comes back to the envelope sender (bounce+<token>@reply_domain, the bridge's listener):
+    the citizen, told the case went by e-mail, hears it did not; so do the officers (in the
+    thread) and the administrators (with the address and the reason)."""
+    listen = free_port()
+    admin = await users("admin")
+    bridge_settings.extra.update({
+        "mail.enabled": True, "mail.smtp_port": mail_sink.port, "mail.reply_domain": "reply.localhost",
+        "mail.token_secret": "a-test-secret-of-32-characters!!", "mail.listen_port": listen,
+        "mail.from_address": "dutyroom@localhost", "admins": [admin.user_id],
+    })
+    duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
+    start = duty.clock.now()
+    try:
+        admin_room = await admin.wait_for_invite()
+        await admin.join(admin_room)
+        citizen, dm = await dm_with(duty, users)
+        await citizen.send_text(dm, "没人回的问题，改用邮件")
+        officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
+        [root] = await officer.wait_for(room, is_root)
+        bot = duty.bot("consultation")
+        duty.clock.set(start + timedelta(minutes=31))
+        await bot.tick()
+        await citizen.wait_for(dm, has("回复“邮件”"))
+        await citizen.send_text(dm, "邮件")
+        await citizen.wait_for(dm, has("已把您的咨询"))
+        [mail] = mail_sink.wait_for(1, timeout=20)
+        assert mail.mail_from.startswith("bounce+") and mail.mail_from.endswith("@reply.localhost")
+        dsn = (
+            "From: MAILER-DAEMON@mail.example.gov.cn\r\nTo: " + mail.mail_from + "\r\n"
+            "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mail.example.gov.cn>\r\n"
+            'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+            "--B\r\nContent-Type: text/plain\r\n\r\nundeliverable\r\n"
+            "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mail.example.gov.cn\r\n\r\n"
+            "Final-Recipient: rfc822; fgw@mail.example.gov.cn\r\nAction: failed\r\nStatus: 5.2.2\r\n"
+            "Diagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n\r\n--B--\r\n").encode()
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=listen, start_tls=False) as smtp:
+            await smtp.sendmail("", [mail.mail_from], dsn)  # MAIL FROM:<>, as bounces are
+        [told] = await citizen.wait_for(dm, has("未能送达"), timeout=30)
+        assert told["sender"] == duty.ghost("fgw") and "无需重新发送" in body_of(told)
+        [thread] = await officer.wait_for(room, in_thread(root["event_id"], "未能送达"))
+        assert "mailbox full" in body_of(thread)
+        [notice] = await admin.wait_for(admin_room, has("邮件未能送达"))
+        assert "fgw@mail.example.gov.cn" in body_of(notice) and "5.2.2" in body_of(notice)
+    finally:
+        await duty.bridge.stop()

@@ -48,6 +48,8 @@ class AdminBot(Bot):
         self.room_id = await self._ensure_room(PROVINCE)
         await self._ensure_jurisdiction_rooms()
         self.ctx.rosters.on_error.append(self.roster_refused)
+        if self.ctx.mail is not None:
+            self.ctx.mail.on_failure.append(self.mail_failed)
         self._task = asyncio.create_task(self._calendar_loop())
 
     async def stop(self) -> None:
@@ -121,6 +123,26 @@ class AdminBot(Bot):
         if self.room_id is not None:
             text = self.ctx.messages(f"admin.problem_{kind}", **details)
             await self.ctx.send(f"admin/problem/{send_key}", self.room_id, notice(text))
+
+    async def mail_failed(self, key: str, error: str) -> None:
+        """A mail given up on (refused, retried too long, or bounced later): the administrators
+        of the office it was for hear of it, whatever it was (a letter, a reminder, a case sent
+        by e-mail, a bulletin); the bot that sent it tells the citizen where there is one."""
+        row = await self.ctx.mail.status(key) if self.ctx.mail is not None else None
+        recipient = row.recipient if row is not None else self.ctx.messages("admin.dead_unknown")
+        text = self.ctx.messages("admin.mail_failed", what=key, recipient=recipient, error=error[:500])
+        await self.post(f"admin/mail-failed/{key}", self._office_of(recipient), notice(text))
+
+    def _office_of(self, address: str) -> str | None:
+        """The department or jurisdiction whose address this is, for routing; None: the province."""
+        roster, address = self.ctx.roster, address.lower()
+        for dept in roster.departments.values():
+            if dept.email and dept.email.lower() == address:
+                return dept.id
+        for jur in roster.jurisdictions.values():
+            if address in (jur.mailbox_email.lower(), jur.supervision_email.lower()) and address:
+                return jur.id
+        return None
 
     def _department_of(self, letter: DeadLetter, members: list[str]) -> str | None:
         """The department a dead letter concerns: the ghost that sent it, else a ghost in its

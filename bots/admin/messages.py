@@ -21,6 +21,11 @@ MESSAGES = {
             "⚠ 死信 {id}：一条事件多次处理失败，已停止重试并保存。\n"
             "事件：{event}\n房间：{room}\n发送者：{sender}\n错误：{error}"
         ),
+        "admin.mail_failed": (
+            "⚠ 邮件未能送达：{what}\n收件人：{recipient}\n原因：{error}\n"
+            "请核实收件地址（部门信箱见名册中的 email，领导信箱见配置 mailbox.leaders）后处理；"
+            "涉及市民的，市民已另行收到通知。"
+        ),
         "admin.dead_send": (
             "⚠ 发送失败 {id}：系统已放弃发送一条消息，对方没有收到。\n"
             "房间：{room}\n收件人：{recipients}\n发送身份：{sender}\n键：{send_key}\n错误：{error}"
@@ -88,6 +93,11 @@ MESSAGES = {
         "admin.dead_inbox": (
             "⚠ Dead letter {id}: an event kept failing and is no longer retried; it was kept.\n"
             "Event: {event}\nRoom: {room}\nSender: {sender}\nError: {error}"
+        ),
+        "admin.mail_failed": (
+            "⚠ Mail not delivered: {what}\nTo: {recipient}\nReason: {error}\n"
+            "Check the address (a department's email in the roster, a leader's in mailbox.leaders); "
+            "where a citizen is concerned, the citizen was told separately."
         ),
         "admin.dead_send": (
             "⚠ Send failed {id}: a message was given up on and did not arrive.\n"

@@ -176,6 +176,22 @@ class Attention:
                                               t("officer.emailed", ref=case.ref, email=dept.email))
         return True
 
+    async def mail_failed(self, key: str, error: str) -> None:
+        """A case sent to the department by e-mail did not arrive (refused, or bounced later):
+        the citizen, who was told it went, hears that it did not and that the case waits for
+        the officers; the officers hear it in the thread (the administrators from their bot)."""
+        if not key.startswith("consult/"):
+            return
+        case = await self.tables.case_by_ref(key.split("/")[1])
+        if case is None or case.citizen == ERASED:
+            return
+        t = self.ctx.messages
+        await self.ctx.send(f"{key}/failed", case.dm_room,
+                            self.bot.notice(t("consult.email_failed", ref=case.ref)),
+                            sender=self.ctx.config.ghost_mxid(case.dept_id))
+        await self.bot.officers.thread_notice(case, f"{key}/failed-officers",
+                                              t("officer.email_failed", ref=case.ref, error=error[:300]))
+
     async def mail_reply(self, mail: InboundMail) -> None:
         case = await self.tables.case_by_ref(mail.reply_ref)
         if case is None or mail.auto_submitted:

@@ -109,6 +109,7 @@ class ConsultationBot(Bot):
         await self._find_officers_rooms()
         if self.ctx.mail is not None:
             self.ctx.mail.on_reply.append(self.attention.mail_reply)
+            self.ctx.mail.on_failure.append(self.attention.mail_failed)
         self.ctx.outbox.on_sent.append(self.officers.delivered)
         self._ticker = asyncio.create_task(self._tick_forever())
 

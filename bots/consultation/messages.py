@@ -144,6 +144,11 @@ MESSAGES = {
         ),
         "consult.emailed": "已把您的咨询（编号 {ref}）发送到{dept}的部门邮箱，部门答复后会在这里转告您。",
         "consult.email_unavailable": "抱歉，邮件通道暂不可用，您的咨询仍在等待值班人员答复（编号 {ref}）。",
+        "consult.email_failed": (
+            "抱歉，发往部门邮箱的邮件未能送达。您的咨询（编号 {ref}）仍在这里等待值班人员答复，"
+            "无需重新发送；管理员已收到通知。"
+        ),
+        "officer.email_failed": "{ref} 发往部门邮箱的邮件未能送达（{error}），请在本话题中答复市民。",
         "consult.email_reply": "{dept}通过邮件答复了您的咨询（编号 {ref}）：\n{text}",
         "officer.backlog": "值班开始：共有 {count} 条留言等待处理，最早一条留于 {since}。以下按时间先后列出。",
         "officer.all_retracted": "市民已撤回咨询 {ref} 的全部留言，没有需要转交的内容。如无后续，可发送 !办结 结束。",
@@ -203,6 +208,11 @@ MESSAGES = {
         ),
         "consult.emailed": "Consultation {ref} was sent to the {dept} mailbox; its answer will come here.",
         "consult.email_unavailable": "Sorry, e-mail is not available right now; {ref} is still waiting for an officer.",
+        "consult.email_failed": (
+            "Sorry, the mail to the department's mailbox did not arrive. Your question {ref} is still "
+            "waiting here for an officer; no need to send it again. The administrators were told."
+        ),
+        "officer.email_failed": "{ref}: the mail to the department's mailbox did not arrive ({error}); answer the citizen in this thread.",
         "consult.email_reply": "{dept} answered {ref} by e-mail:\n{text}",
         "officer.backlog": "Duty starts: {count} leave-message(s) waiting, the oldest since {since}. Listed oldest first.",
         "officer.all_retracted": "The citizen retracted everything they left in consultation {ref}; there is nothing to pass on. If nothing follows, send !close to close it.",

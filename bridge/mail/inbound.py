@@ -70,6 +70,38 @@ def read_envelope(raw: bytes, mail_from: str | None) -> Envelope:
     return Envelope(message_id, addresses, is_auto)
 
 
+def bounce_failure(raw: bytes) -> str | None:
+    """What a mail to one of our bounce addresses says went wrong, or None when it reports no
+    failure. A delivery status notification (RFC 3464) fails when a recipient's Action is
+    "failed" (a delay warning or a delivery report does not); anything else sent there is a
+    failure unless it is an auto-reply (a vacation notice sent to the envelope sender)."""
+    try:
+        message = parse_bytes(raw)
+    except Exception:
+        return "returned mail (unreadable)"
+    if message.get_content_type() == "multipart/report":
+        actions: list[str] = []
+        for part in message.walk():
+            if part.get_content_type() != "message/delivery-status":
+                continue
+            blocks = part.get_payload()
+            for block in blocks if isinstance(blocks, list) else []:
+                action = _header(block, "Action").strip().lower()
+                if not action:
+                    continue
+                actions.append(action)
+                if action == "failed":
+                    said = " ".join(_header(block, h).strip() for h in ("Status", "Diagnostic-Code"))
+                    recipient = _header(block, "Final-Recipient").split(";")[-1].strip()
+                    return clean_text(f"{recipient}: {said}".strip(": "))[:500]
+        if actions:
+            return None
+    if _header(message, "Auto-Submitted").strip().lower().startswith("auto-replied") and \
+            message.get_content_type() != "multipart/report":
+        return None  # RFC 3834 auto-replies go to the envelope sender too
+    return clean_text(f"returned mail: {_header(message, 'Subject')}")[:500]
+
+
 def clean_text(text: str) -> str:
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     return text[:MAX_TEXT_CHARS]

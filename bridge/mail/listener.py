@@ -20,6 +20,8 @@ from .tokens import ReplyTokens
 
 log = logging.getLogger("dutyroom.mail.listener")
 
+BOUNCE = "bounce:"  # the reference of a bounce address: "bounce:<mail_outbox seq>"
+
 MAX_RECIPIENTS = 20
 
 
@@ -36,10 +38,16 @@ class ReplyHandler:
         self.on_stored = on_stored
 
     def reply_ref(self, address: str) -> str | None:
+        """The reference of a reply address (reply+<token>), or of a bounce address
+        (bounce+<token>, the envelope sender of our mail: "bounce:<outbox seq>")."""
         local, _, domain = address.strip("<> ").rpartition("@")
-        if domain.lower() != self.reply_domain or not local.lower().startswith("reply+"):
+        if domain.lower() != self.reply_domain:
             return None
-        return self.tokens.check(local[len("reply+"):])
+        for prefix, bounce in (("reply+", False), ("bounce+", True)):
+            if local.lower().startswith(prefix):
+                ref = self.tokens.check(local[len(prefix):])
+                return ref if ref is not None and ref.startswith(BOUNCE) == bounce else None
+        return None
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -66,13 +74,16 @@ class ReplyHandler:
         refs = [ref for a in envelope.rcpt_tos if (ref := self.reply_ref(a)) is not None]
         if not refs:  # a token expired between RCPT and DATA
             return "550 5.1.1 Unknown or expired reply address"
-        if len(facts.from_addresses) != 1:
+        bounces_only = all(ref.startswith(BOUNCE) for ref in refs)
+        if len(facts.from_addresses) != 1 and not bounces_only:
             log.warning("Refused %s: From has %d addresses", facts.message_id,
                         len(facts.from_addresses))
             return "550 5.7.1 Exactly one From address is required"
-        sender = facts.from_addresses[0]
+        sender = facts.from_addresses[0] if facts.from_addresses else ""
         try:
             for ref in refs:
+                if ref.startswith(BOUNCE):
+                    continue  # from whichever MTA gave up; the token says which mail it was
                 if sender not in await self.outbox.senders(ref):
                     # Quarantined in the log only: an impostor's text never reaches a citizen.
                     log.warning("Refused %s for %s: sender %r is not the office written to",

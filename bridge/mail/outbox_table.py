@@ -78,6 +78,10 @@ class MailOutboxTable:
         row = await self.db.fetchrow(f"SELECT {_COLUMNS} FROM mail_outbox WHERE key=$1", key)
         return None if row is None else _row(row)
 
+    async def by_seq(self, seq: int) -> OutgoingRow | None:
+        row = await self.db.fetchrow(f"SELECT {_COLUMNS} FROM mail_outbox WHERE seq=$1", seq)
+        return None if row is None else _row(row)
+
     async def mark_sent(self, seq: int, now: int) -> None:
         await self.db.execute(
             # raw is kept: the record of exactly what the office received.

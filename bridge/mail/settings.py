@@ -33,6 +33,9 @@ class MailSettings:
     smtp_timeout_seconds: float = 60.0
     # The listener refuses DATA larger than this (552), so a huge mail cannot exhaust memory.
     max_message_bytes: int = 32 * 2**20
+    # Envelope sender bounce+<token>@reply_domain (VERP), so a bounce comes back to the
+    # listener and names the mail; False sends as from_address (a relay that insists on it).
+    verp: bool = True
 
     def __post_init__(self) -> None:
         if self.smtp_security not in ("none", "starttls", "tls"):

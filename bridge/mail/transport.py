@@ -10,9 +10,9 @@ from mautrix.util.async_db import Database
 
 from ..clock import Clock
 from .compose import OutgoingMail, build_message, check_address, new_message_id
-from .inbound import InboundMail, parse_reply
+from .inbound import InboundMail, bounce_failure, parse_reply
 from .inbox_table import InboxRow, MailInboxTable
-from .listener import ReplyHandler, start_listener
+from .listener import BOUNCE, ReplyHandler, start_listener
 from .outbox_table import MailOutboxTable, OutgoingRow
 from .settings import MailSettings
 from .smtp_client import PermanentMailError, TransientMailError, deliver
@@ -135,10 +135,15 @@ class MailTransport:
         s = self.settings
         return min(s.retry_max_seconds, s.retry_min_seconds * 2 ** min(attempts, 30))
 
+    def bounce_address(self, seq: int) -> str:
+        """The envelope sender of outbox mail `seq`: an MTA that gives up on it later sends its
+        bounce there, through the reply listener, so the failure is known (VERP)."""
+        return f"bounce+{self.tokens.make(f'{BOUNCE}{seq}')}@{self.settings.reply_domain}"
+
     async def _attempt(self, row: OutgoingRow) -> None:
+        sender = self.bounce_address(row.seq) if self.settings.verp else self.settings.from_address
         try:
-            await deliver(self.settings, self.settings.from_address, row.recipient,
-                          row.raw.encode("ascii"))
+            await deliver(self.settings, sender, row.recipient, row.raw.encode("ascii"))
         except TransientMailError as e:
             now = self._now_ms()
             retry_at = now + int(self._backoff(row.attempts) * 1000)
@@ -185,9 +190,28 @@ class MailTransport:
                 log.exception("Mail inbox failed; retrying")
             await self._wait(self._inbox_wake, self.poll_seconds * 5)
 
+    async def _bounced(self, row: InboxRow) -> None:
+        """A mail to a bounce address: the outbox mail it names failed after all, unless the
+        mail reports no failure (a delay warning, an auto-reply). A failed mail's hooks run
+        as for a refusal at sending: the citizen and the administrators hear of it."""
+        failure = bounce_failure(row.raw)
+        seq = int(row.reply_ref[len(BOUNCE):])
+        sent = await self.outbox.by_seq(seq)
+        if failure is None or sent is None or sent.state == "failed":
+            log.info("Mail %s to bounce address of outbox %d: no failure to record (%s)",
+                     row.message_id, seq, "no failure reported" if failure is None else "known")
+            return
+        log.error("Mail %s to %s bounced: %s", sent.key, sent.recipient, failure)
+        await self.outbox.mark_failed(seq, f"bounced: {failure}")
+        await self._notify_failures()
+
     async def _deliver_reply(self, row: InboxRow) -> bool:
         """Run every on_reply callback, then mark the reply delivered; False if one raised."""
         try:
+            if row.reply_ref.startswith(BOUNCE):
+                await self._bounced(row)
+                await self.inbox.mark_delivered(row.seq)
+                return True
             mail = parse_reply(
                 row.raw, message_id=row.message_id, reply_ref=row.reply_ref, sender=row.sender,
                 auto_submitted=row.auto_submitted,
