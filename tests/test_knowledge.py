@@ -67,6 +67,9 @@ async def test_officer_searches_sends_and_entries_reload(
         officer, room = duty.officers["fgw1"], duty.officers_rooms["fgw"]
         [root] = await officer.wait_for(room, is_root)
         assert "1. 居民阶梯电价听证会安排" in body_of(root)  # the root's suggestion (a synonym)
+        # Each line of the root is a line in Element too (a bare newline in HTML is a space).
+        html_body = root["content"]["formatted_body"]
+        assert "\n" not in html_body and html_body.count("<br>") >= body_of(root).count("\n")
         assert "身份证" not in body_of(root)  # another department's entry is never offered
         root_id = root["event_id"]
 

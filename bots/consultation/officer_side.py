@@ -81,7 +81,9 @@ class OfficerSide:
             content.update(
                 body=f"{text}\n{mentions}",
                 format="org.matrix.custom.html",
-                formatted_body=f"{html.escape(text)}<br>"
+                # Line breaks as <br>: in HTML a bare newline is a space, and Element ran the
+                # status line and the knowledge base's suggestions together.
+                formatted_body=html.escape(text).replace("\n", "<br>") + "<br>"
                 + t("officer.root_mentions", mentions=pills),
             )
             content["m.mentions"] = {"user_ids": on_duty}
