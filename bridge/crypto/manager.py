@@ -236,9 +236,15 @@ class Encryption:
             device = self._device_of(user)
             if device is None:
                 continue
+            # Only our device's count: Synapse also reports the account's cross-signing keys
+            # (hidden devices), for which mautrix logged a warning each transaction, 99% of an
+            # hour's log (seen in the demo with Element).
+            own = {dev: c for dev, c in devices.items() if dev == device.machine.client.device_id}
+            if not own:
+                continue
             try:
                 await device.machine.handle_as_otk_counts({user: {
-                    dev: DeviceOTKCount.deserialize(c) for dev, c in devices.items()}})
+                    dev: DeviceOTKCount.deserialize(c) for dev, c in own.items()}})
             except Exception:
                 log.exception("One-time key upload of %s failed", user)
 
