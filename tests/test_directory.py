@@ -19,6 +19,7 @@ from bridge.runtime import Runtime
 from tests.conftest import HOMESERVER_ROOM_VERSION
 from tests.kit.bridge import BridgeSettings, InProcessBridge, running_bridge, write_config
 from tests.kit.clients import MatrixUser, UserFactory, eventually
+from tests.kit.duty import ALWAYS_OPEN
 from tests.kit.requests import count_requests
 from tests.kit.stack import Stack
 
@@ -127,6 +128,25 @@ async def test_citizen_finds_space_joins_room_cannot_post_and_can_dm(
     hz_space = await resolve(citizen, f"#{prefix}space_hz:localhost")
     hz_rooms = await hierarchy(citizen, hz_space)
     assert {r.get("name") for r in hz_rooms.values()} >= {"杭州市发展和改革委员会"}
+
+
+async def test_a_24_hour_departments_welcome_offers_no_other_times(
+    bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory, prefix: str
+) -> None:
+    """Its pinned welcome says someone is always on duty, as its topic does (it said "at
+    other times leave a message", seen in Element Web on the example's 24-hour 公安厅)."""
+    (roster_dir / "hours.yaml").write_text(ALWAYS_OPEN, encoding="utf-8")
+    bridge_settings.rosters = [str(roster_dir / "*.yaml")]
+    async with running_bridge(write_config(tmp_path / "config.yaml", bridge_settings)):
+        citizen = await users("citizen")
+        room = await resolve(citizen, f"#{prefix}gat:localhost")
+        await citizen.join(room)
+        await eventually(lambda: _pinned(citizen, room))
+        [welcome_id] = (await room_state(citizen, room, "m.room.pinned_events"))["pinned"]
+        _, welcome = await citizen.request(
+            "GET", f"/_matrix/client/v3/rooms/{q(room)}/event/{q(welcome_id)}")
+        body = welcome["content"]["body"]
+        assert "如何咨询" in body and "有人值班" in body and "留言" not in body
 
 
 async def _pinned(user: MatrixUser, room_id: str) -> bool:

@@ -7,6 +7,7 @@ from mautrix.errors import MatrixRequestError, MNotFound
 from mautrix.types import EventType
 
 from bridge.context import BotContext
+from bridge.roster.status import ALWAYS, duty_status
 
 
 async def first_visitor(ctx: BotContext, room_id: str, dept_id: str) -> None:
@@ -34,8 +35,10 @@ async def first_visitor(ctx: BotContext, room_id: str, dept_id: str) -> None:
     if dept is None:
         return
     t = ctx.messages
-    text = t("directory.welcome", name=dept.name, ghost=ctx.config.ghost_mxid(dept_id),
-             hours=ctx.roster.hours_text(dept_id, t.language))
+    # A 24-hour service has no "other times" to leave a message in (as its topic says).
+    always = duty_status(ctx.roster, dept_id, ctx.clock.now()).kind == ALWAYS
+    text = t("directory.welcome_always" if always else "directory.welcome", name=dept.name,
+             ghost=ctx.config.ghost_mxid(dept_id), hours=ctx.roster.hours_text(dept_id, t.language))
     # A fixed transaction ID: a second visitor racing the first gets the same event back.
     event_id = await ghost.send_message_event(
         room_id, EventType.ROOM_MESSAGE, {"msgtype": "m.notice", "body": text},
