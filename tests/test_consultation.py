@@ -245,8 +245,8 @@ async def test_notes_citizen_redactions_and_oversized_media(
     oops = await send(citizen, dm, {"msgtype": "m.text", "body": long})
     parts = await officer.wait_for(room, in_thread(root, "撤回长信"), count=2)
     # Edited, it is replaced part by part: shorter, the part it no longer needs says so; longer
-    # again (a client that sends a short fallback), both parts carry it; `!历史` keeps the
-    # words first sent.
+    # again (a client that sends a short fallback), both parts carry it; `!历史` shows the
+    # latest words, as the thread does, marked as edited.
     def edited(target: dict[str, Any], text: str):  # type: ignore[no-untyped-def]
         return lambda e: (e.get("content", {}).get("m.relates_to", {}).get("event_id") == target["event_id"]
                           and text in str(e["content"].get("m.new_content", {}).get("body", "")))
@@ -261,7 +261,8 @@ async def test_notes_citizen_redactions_and_oversized_media(
     await officer.wait_for(room, edited(parts[1], "第43段 改长了"))
     await send(officer, room, thread_reply(root, "!历史"))
     [record] = await officer.wait_for(room, in_thread(root, "以下是最近"))
-    assert "撤回长信" in body_of(record) and "改长了" not in body_of(record)
+    assert "第00段 改长了" in body_of(record) and "撤回长信" not in body_of(record)
+    assert "（已编辑）" in body_of(record)
     await citizen.client.room_redact(dm, oops)
     for part in parts:
         await officer.wait_for(room, lambda e, p=part: e.get("type") == "m.room.redaction"

@@ -67,7 +67,7 @@ async def test_edits_parts_and_retractions_through_encrypted_rooms(
     await send(officer, room, thread_reply(thread, "!历史"))
     [record] = await officer.wait_for(room, in_thread(thread, "以下是最近"))
     assert "（已撤回）" in body_of(record) and "加密长信" not in body_of(record)
-    assert "项目在杭州" in body_of(record)  # the words first sent, as unencrypted
+    assert "（已编辑）：项目在宁波" in body_of(record) and "杭州" not in body_of(record)  # as the thread shows it
 
     # All of it went over the wire encrypted, and every client could read all of it.
     for user, room_id in ((citizen, dm), (officer, room)):

@@ -183,6 +183,7 @@ class OfficerCommands:
         for entry in await case_transcript(self.ctx.db, case.id):
             when = datetime.fromtimestamp(entry.at / 1000, roster.timezone).strftime("%m-%d %H:%M")
             text = entry.text[:LINE_CHARS + 1].replace("\n", "\n　　")  # its lines indented
+            mark = t("officer.edited_mark") if entry.edited else ""  # (before words a long line loses)
             if entry.kind == "transfer":
                 moved, _, note = (entry.actor or "").partition(": ")
                 lines.append(t("officer.history_transfer", when=when, to=name(moved.partition("->")[2]),
@@ -190,9 +191,9 @@ class OfficerCommands:
             elif entry.content is None:
                 continue  # (a message whose copy was erased at the citizen's request)
             elif entry.kind == "citizen":
-                lines.append(f"{when} {who}：{text}")
+                lines.append(f"{when} {who}{mark}：{text}")
             else:
-                lines.append(f"{when} {entry.actor or name(case.dept_id)} → {who}：{text}")
+                lines.append(f"{when} {entry.actor or name(case.dept_id)} → {who}{mark}：{text}")
         shown = latest(lines, HISTORY_LINES)
         text = t("officer.history", ref=case.ref, count=len(lines), shown=len(shown),
                  lines="\n".join(shown)) if lines else t("officer.history_empty", ref=case.ref)

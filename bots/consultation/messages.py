@@ -164,6 +164,7 @@ MESSAGES = {
         ),
         "consult.unsupported": "抱歉，{kind}无法转交给值班人员。请用文字描述您的问题，也可以发送图片或文件。",
         "consult.retracted_copy": "（已撤回）",
+        "officer.edited_mark": "（已编辑）",
         "consult.kind_poll": "投票",
         "consult.kind_sticker": "贴纸",
         "consult.parts_dropped": (
@@ -357,6 +358,7 @@ MESSAGES = {
             "in words; you can also send pictures or files."
         ),
         "consult.retracted_copy": "(retracted)",
+        "officer.edited_mark": " (edited)",
         "consult.kind_poll": "polls",
         "consult.kind_sticker": "stickers",
         "consult.parts_dropped": (

@@ -361,7 +361,9 @@ class OfficerSide:
         pseudonym `as_dept` (default: the case's department) knows the citizen by: another
         department's number may be a different citizen there."""
         shown = await self.bot.citizen_label(as_dept or case.dept_id, case.citizen)
-        lines = [f"{shown}：{e.text}" for e in await case_transcript(self.ctx.db, case.id)
+        mark = self.ctx.messages("officer.edited_mark")
+        lines = [f"{shown}{mark if e.edited else ''}：{e.text}"
+                 for e in await case_transcript(self.ctx.db, case.id)
                  if e.kind == "citizen" and e.content is not None]
         # In a message, the latest that fit in one event; in an e-mail (`whole`), all of it.
         return "\n".join(lines if whole else latest(lines, 20)) or "—"

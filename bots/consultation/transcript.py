@@ -24,6 +24,9 @@ LABEL = re.compile(r"^(市民|Citizen) #\d+：", re.MULTILINE)
 TEXT_TYPES = ("m.text", "m.notice", "m.emote")
 # A case's citizen (and DM room) once the citizen had their data erased (bots/privacy).
 ERASED = "erased"
+# What a retracted or erased message's kept copies say (consult.retracted_copy in both
+# languages; bots/privacy/records.py PLACEHOLDER): their edits are not shown instead.
+WITHDRAWN = ("（已撤回）", "(retracted)", "（已删除）")
 
 
 # What a record reposted in one message may hold: the latest lines, each cut to LINE_CHARS, in
@@ -52,6 +55,7 @@ class Entry:
     kind: str               # "citizen", "answer" (an officer's or a knowledge-base answer), "transfer"
     actor: str | None       # the officer's alias for an answer; "fgw->gat: note" for a transfer
     content: dict[str, Any] | None  # the message as passed on; None when no copy is kept
+    edited: bool = False  # content holds the latest edit's words, not those first sent
 
     @property
     def text(self) -> str:
@@ -132,9 +136,22 @@ async def case_transcript(db: Database, case_id: int) -> list[Entry]:
     entries = []
     for r in rows:
         if r["kind"] == "citizen_message":
-            entries.append(Entry(r["at"], "citizen", None, await citizen_content(db, r["event_id"])))
+            entry = Entry(r["at"], "citizen", None, await citizen_content(db, r["event_id"]))
+            entries.append(await _edited(db, entry, f"relay-in/{r['event_id']}"))
         elif r["kind"] == "transferred":
             entries.append(Entry(r["at"], "transfer", r["detail"], None))
         else:
-            entries.append(Entry(r["at"], "answer", r["actor"], await copy_of(db, f"relay-out/{r['event_id']}")))
+            entry = Entry(r["at"], "answer", r["actor"], await copy_of(db, f"relay-out/{r['event_id']}"))
+            entries.append(await _edited(db, entry, f"relay-out/{r['event_id']}"))
     return entries
+
+
+async def _edited(db: Database, entry: Entry, key: str) -> Entry:
+    """The entry with its latest words, as the thread shows them (a message still waiting was
+    edited where it waits; a retracted or erased one stays so)."""
+    if entry.content is None or LABEL.sub("", str(entry.content.get("body", ""))) in WITHDRAWN:
+        return entry
+    edits = await edits_of(db, key)
+    if not edits or not LABEL.sub("", edits[-1]).strip():
+        return entry
+    return Entry(entry.at, entry.kind, entry.actor, {**entry.content, "body": edits[-1]}, edited=True)
