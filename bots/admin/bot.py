@@ -50,6 +50,7 @@ class AdminBot(Bot):
         self.ctx.rosters.on_error.append(self.roster_refused)
         if self.ctx.mail is not None:
             self.ctx.mail.on_failure.append(self.mail_failed)
+            self.ctx.mail.on_dead_reply.append(self.mail_reply_dead)
         self._task = asyncio.create_task(self._calendar_loop())
 
     async def stop(self) -> None:
@@ -132,6 +133,13 @@ class AdminBot(Bot):
         recipient = row.recipient if row is not None else self.ctx.messages("admin.dead_unknown")
         text = self.ctx.messages("admin.mail_failed", what=key, recipient=recipient, error=error[:500])
         await self.post(f"admin/mail-failed/{key}", self._office_of(recipient), notice(text))
+
+    async def mail_reply_dead(self, ref: str, sender: str, message_id: str, error: str) -> None:
+        """An office's reply stored but never passed on (its handling kept failing): the citizen
+        is still waiting for it, so the administrators of that office hear."""
+        text = self.ctx.messages("admin.mail_reply_dead", ref=ref, sender=sender,
+                                 message_id=message_id, error=error[:500])
+        await self.post(f"admin/mail-reply-dead/{message_id}/{ref}", self._office_of(sender), notice(text))
 
     def _office_of(self, address: str) -> str | None:
         """The department or jurisdiction whose address this is, for routing; None: the province."""

@@ -26,6 +26,10 @@ MESSAGES = {
             "请核实收件地址（部门信箱见名册中的 email，领导信箱见配置 mailbox.leaders）后处理；"
             "涉及市民的，市民已另行收到通知。"
         ),
+        "admin.mail_reply_dead": (
+            "⚠ 一封回信多次处理失败，已停止处理：编号 {ref}，发件人 {sender}，邮件 {message_id}。\n"
+            "错误：{error}\n市民尚未收到这份答复；请排查日志后，请该单位重新回复或另行告知市民。"
+        ),
         "admin.dead_send": (
             "⚠ 发送失败 {id}：系统已放弃发送一条消息，对方没有收到。\n"
             "房间：{room}\n收件人：{recipients}\n发送身份：{sender}\n键：{send_key}\n错误：{error}"
@@ -98,6 +102,11 @@ MESSAGES = {
             "⚠ Mail not delivered: {what}\nTo: {recipient}\nReason: {error}\n"
             "Check the address (a department's email in the roster, a leader's in mailbox.leaders); "
             "where a citizen is concerned, the citizen was told separately."
+        ),
+        "admin.mail_reply_dead": (
+            "⚠ A reply by e-mail kept failing and was given up on: reference {ref}, from {sender}, "
+            "mail {message_id}.\nError: {error}\nThe citizen has not received this answer; after "
+            "checking the log, ask the office to reply again or tell the citizen another way."
         ),
         "admin.dead_send": (
             "⚠ Send failed {id}: a message was given up on and did not arrive.\n"

@@ -22,6 +22,8 @@ log = logging.getLogger("dutyroom.mail")
 
 FailureHook = Callable[[str, str], Awaitable[None]]
 ReplyHook = Callable[[InboundMail], Awaitable[None]]
+# A stored reply given up on: (its reference, its sender, its Message-ID, the last error).
+DeadReplyHook = Callable[[str, str, str, str], Awaitable[None]]
 
 # A reply whose callbacks keep raising is parked as 'dead' after this many attempts.
 INBOX_MAX_ATTEMPTS = 10
@@ -37,6 +39,7 @@ class MailTransport:
         self.inbox = MailInboxTable(db)
         self.on_failure: list[FailureHook] = []
         self.on_reply: list[ReplyHook] = []
+        self.on_dead_reply: list[DeadReplyHook] = []
         # The worker re-reads the clock at least this often, so a test clock moved forward (or
         # a retry that came due) is noticed without a wake-up.
         self.poll_seconds = 1.0
@@ -224,7 +227,14 @@ class MailTransport:
         except Exception as e:
             dead = row.attempts + 1 >= INBOX_MAX_ATTEMPTS
             log.exception("Delivering reply %s failed%s", row.message_id, " (dead)" if dead else "")
-            await self.inbox.record_failure(row.seq, f"{type(e).__name__}: {e}", dead)
+            error = f"{type(e).__name__}: {e}"
+            await self.inbox.record_failure(row.seq, error, dead)
+            if dead:  # an office's answer the citizen will not get: someone must look at it
+                for hook in self.on_dead_reply:
+                    try:
+                        await hook(row.reply_ref, row.sender, row.message_id, error)
+                    except Exception:
+                        log.exception("Dead reply hook failed for %s", row.message_id)
             return False
         await self.inbox.mark_delivered(row.seq)
         return True

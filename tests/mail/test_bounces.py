@@ -97,8 +97,38 @@ async def test_bounce_addresses_cannot_be_forged_or_swapped(sink: MailSink, star
     assert running.failures == [] and running.replies == []
 
 
-async def test_without_verp_mail_goes_out_from_the_from_address(sink: MailSink, start_transport) -> None:
-    running = await start_transport(sink.port, verp=False)
-    await running.transport.queue(letter(3))
+async def test_a_reply_whose_handling_keeps_failing_is_given_up_on_and_reported(
+    sink: MailSink, start_transport, monkeypatch
+) -> None:
+    """A stored reply whose bots keep failing is parked as dead after INBOX_MAX_ATTEMPTS, and
+    the dead-reply hooks (the administrators' bot) hear it once: the citizen never got it."""
+    import bridge.mail.transport as transport_module
+
+    monkeypatch.setattr(transport_module, "INBOX_MAX_ATTEMPTS", 3)
+    running = await start_transport(sink.port)
+    transport = running.transport
+    dead: list[tuple[str, str, str, str]] = []
+
+    async def failing(mail: object) -> None:
+        raise RuntimeError("bot broken")
+
+    async def on_dead(*args: str) -> None:
+        dead.append(args)  # type: ignore[arg-type]
+    transport.on_reply.insert(0, failing)
+    transport.on_dead_reply.append(on_dead)
+    mail = letter(4)
+    await transport.queue(mail)
     [sent] = await asyncio.to_thread(sink.wait_for, 1, 10)
-    assert sent.mail_from == "dutyroom@dutyroom.example"
+    reply = EmailMessage()
+    reply["From"] = OFFICE
+    reply["To"] = sent.message["Reply-To"]
+    reply["Subject"] = "回复：建议"
+    reply["Message-ID"] = f"<answer-{uuid.uuid4().hex}@zj.gov.example>"
+    reply.set_content("已收悉。")
+    assert await running.send_reply(reply)
+    await eventually(lambda: len(dead) == 1, timeout=20)
+    ref, sender, message_id, error = dead[0]
+    assert (ref, sender, message_id) == (mail.reply_ref, OFFICE, reply["Message-ID"])
+    assert "bot broken" in error
+    await asyncio.sleep(0.5)
+    assert len(dead) == 1 and await transport.inbox.count("dead") >= 1
