@@ -49,8 +49,9 @@ def test_the_relay_keeps_an_encrypted_attachment_for_reupload() -> None:
 
 
 class FakeMachine:
-    def __init__(self) -> None:
+    def __init__(self, device_id: str = "DEV") -> None:
         self.calls: list[tuple[str, Any]] = []
+        self.client = type("Client", (), {"device_id": device_id})()
 
     @asynccontextmanager
     async def atomically(self) -> AsyncIterator[None]:
@@ -89,7 +90,7 @@ async def test_one_bad_to_device_message_does_not_lose_the_others() -> None:
         enc.inbox = ToDeviceInbox(enc.machine, db, "@bot:localhost", readable=False)  # type: ignore[arg-type]
         enc.bot_device = GhostDevice("@bot:localhost", enc.machine, enc.inbox)  # type: ignore[arg-type]
         # A department's own device: its to-device messages and key counts go to it.
-        ghost_machine = FakeMachine()
+        ghost_machine = FakeMachine("GDEV")
         ghost = GhostDevice("@ghost:localhost", ghost_machine, ToDeviceInbox(  # type: ignore[arg-type]
             ghost_machine, db, "@ghost:localhost", readable=False, account="@ghost:localhost"))  # type: ignore[arg-type]
         enc.ghosts = type("Ghosts", (), {"get": lambda self, m: ghost if m == ghost.mxid else None,
@@ -104,7 +105,8 @@ async def test_one_bad_to_device_message_does_not_lose_the_others() -> None:
                                                "to_user_id": "@ghost:localhost"}],
             "org.matrix.msc3202.device_lists": {"changed": ["@ok:localhost"], "left": []},
             "org.matrix.msc3202.device_one_time_keys_count": {
-                "@bot:localhost": {"DEV": {"signed_curve25519": 3}},
+                # (a cross-signing key, a hidden device to Synapse: not ours to count)
+                "@bot:localhost": {"DEV": {"signed_curve25519": 3}, "XSKEY": {"signed_curve25519": 0}},
                 "@ghost:localhost": {"GDEV": {"signed_curve25519": 5}}},
         }
         await enc.handle_transaction(body)
