@@ -23,11 +23,11 @@ from prometheus_client import REGISTRY
 from bots.assessment.periods import parse_period
 from bots.consultation.db import CLOSED
 from devstack import MailSink
-from devstack.ports import free_port
 from tests.kit.bridge import BridgeSettings, InProcessBridge
 from tests.kit.clients import UserFactory
 from tests.kit.duty import SHANGHAI, start_duty_room
 from tests.test_consultation import body_of, has, is_root, send, thread_reply
+from tests.test_mailbox import enable_mail
 from tests.test_off_hours import mail_sink as mail_sink  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).parent.parent
@@ -83,13 +83,9 @@ def check(figures: dict, expected: dict) -> None:
 async def test_scripted_fortnight(bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path,
                                   users: UserFactory, mail_sink: MailSink) -> None:
     admin = await users("admin")
-    bridge_settings.extra.update({
+    enable_mail(bridge_settings, mail_sink.port, **{
         "admins": [admin.user_id], "assessment.monthly_day": 28,
-        "assessment.mail_to": ["chief@mail.example.gov.cn"],
-        "mail.enabled": True, "mail.smtp_port": mail_sink.port, "mail.reply_domain": "reply.localhost",
-        "mail.token_secret": "a-test-secret-of-32-characters!!", "mail.listen_port": free_port(),
-        "mail.from_address": "dutyroom@localhost",
-    })
+        "assessment.mail_to": ["chief@mail.example.gov.cn"]})
     duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users, at=at(13, 17, 50),
                                  extra_roster=lambda _: CALENDAR)
     try:

@@ -48,13 +48,16 @@ def test_fields() -> None:
 
 
 # Running duty room with mail -------------------------------------------------------------------
-def enable_mail(settings: BridgeSettings, smtp_port: int, **extra: Any) -> None:
+def enable_mail(settings: BridgeSettings, smtp_port: int, **extra: Any) -> int:
+    """Mail on, through the SMTP server at `smtp_port`; the reply listener's port is returned."""
+    listen = free_port()
     settings.extra.update({
         "mail.enabled": True, "mail.smtp_port": smtp_port,
         "mail.from_address": "dutyroom@dutyroom.example", "mail.reply_domain": DOMAIN,
-        "mail.token_secret": "test-secret-0123456789abcdef", "mail.listen_port": free_port(),
+        "mail.token_secret": "test-secret-0123456789abcdef", "mail.listen_port": listen,
         **extra,
     })
+    return listen
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ import aiosmtplib
 import pytest
 
 from devstack import MailSink
-from devstack.ports import free_port
 from tests.kit.bridge import BridgeSettings, InProcessBridge
 from tests.kit.clients import UserFactory, eventually
 from tests.kit.duty import SHANGHAI, DutyRoom, start_duty_room
 from tests.test_consultation import body_of, edit_of, has, in_thread, is_root, send, thread_reply
+from tests.test_mailbox import DOMAIN, enable_mail
 
 FRIDAY_18 = datetime(2026, 11, 27, 18, 0, tzinfo=SHANGHAI)
 MONDAY_0831 = datetime(2026, 11, 30, 8, 31, tzinfo=SHANGHAI)
@@ -157,12 +157,7 @@ async def test_unanswered_ladder_survives_restart_and_falls_back_to_email(
     bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Path, users: UserFactory,
     mail_sink: MailSink,
 ) -> None:
-    listen = free_port()
-    bridge_settings.extra.update({
-        "mail.enabled": True, "mail.smtp_port": mail_sink.port, "mail.reply_domain": "reply.localhost",
-        "mail.token_secret": "a-test-secret-of-32-characters!!", "mail.listen_port": listen,
-        "mail.from_address": "dutyroom@localhost",
-    })
+    listen = enable_mail(bridge_settings, mail_sink.port)
     duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
     start = duty.clock.now()
     try:
@@ -285,13 +280,8 @@ async def test_a_case_sent_by_e_mail_that_bounces_reaches_citizen_officers_and_a
     comes back to the envelope sender (bounce+<token>@reply_domain, the bridge's listener):
     the citizen, told the case went by e-mail, hears it did not; so do the officers (in the
     thread) and the administrators (with the address and the reason)."""
-    listen = free_port()
     admin = await users("admin")
-    bridge_settings.extra.update({
-        "mail.enabled": True, "mail.smtp_port": mail_sink.port, "mail.reply_domain": "reply.localhost",
-        "mail.token_secret": "a-test-secret-of-32-characters!!", "mail.listen_port": listen,
-        "mail.from_address": "dutyroom@localhost", "admins": [admin.user_id],
-    })
+    listen = enable_mail(bridge_settings, mail_sink.port, admins=[admin.user_id])
     duty = await start_duty_room(bridge_settings, roster_dir, tmp_path, users)
     start = duty.clock.now()
     try:
@@ -308,7 +298,7 @@ async def test_a_case_sent_by_e_mail_that_bounces_reaches_citizen_officers_and_a
         await citizen.send_text(dm, "邮件")
         await citizen.wait_for(dm, has("已把您的咨询"))
         [mail] = mail_sink.wait_for(1, timeout=20)
-        assert mail.mail_from.startswith("bounce+") and mail.mail_from.endswith("@reply.localhost")
+        assert mail.mail_from.startswith("bounce+") and mail.mail_from.endswith(f"@{DOMAIN}")
         dsn = (
             "From: MAILER-DAEMON@mail.example.gov.cn\r\nTo: " + mail.mail_from + "\r\n"
             "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mail.example.gov.cn>\r\n"

@@ -132,25 +132,14 @@ class AdminBot(Bot):
         row = await self.ctx.mail.status(key) if self.ctx.mail is not None else None
         recipient = row.recipient if row is not None else self.ctx.messages("admin.dead_unknown")
         text = self.ctx.messages("admin.mail_failed", what=key, recipient=recipient, error=error[:500])
-        await self.post(f"admin/mail-failed/{key}", self._office_of(recipient), notice(text))
+        await self.post(f"admin/mail-failed/{key}", self.ctx.roster.owner_of_address(recipient), notice(text))
 
     async def mail_reply_dead(self, ref: str, sender: str, message_id: str, error: str) -> None:
         """An office's reply stored but never passed on (its handling kept failing): the citizen
         is still waiting for it, so the administrators of that office hear."""
         text = self.ctx.messages("admin.mail_reply_dead", ref=ref, sender=sender,
                                  message_id=message_id, error=error[:500])
-        await self.post(f"admin/mail-reply-dead/{message_id}/{ref}", self._office_of(sender), notice(text))
-
-    def _office_of(self, address: str) -> str | None:
-        """The department or jurisdiction whose address this is, for routing; None: the province."""
-        roster, address = self.ctx.roster, address.lower()
-        for dept in roster.departments.values():
-            if dept.email and dept.email.lower() == address:
-                return dept.id
-        for jur in roster.jurisdictions.values():
-            if address in (jur.mailbox_email.lower(), jur.supervision_email.lower()) and address:
-                return jur.id
-        return None
+        await self.post(f"admin/mail-reply-dead/{message_id}/{ref}", self.ctx.roster.owner_of_address(sender), notice(text))
 
     def _department_of(self, letter: DeadLetter, members: list[str]) -> str | None:
         """The department a dead letter concerns: the ghost that sent it, else a ghost in its

@@ -91,7 +91,7 @@ class Attention:
             await self._tell_citizen(case, key, "consult.unanswered_unstaffed")
         else:
             await self._tell_citizen(case, key, "consult.unanswered_duty_ended",
-                                     next=self.bot.off_hours.opening_text(case.dept_id))
+                                     next=self.bot.off_hours.when(opening))
         self._taken.add(told)
 
     async def _step(self, case: Case, step: str) -> bool:

@@ -26,11 +26,15 @@ class OffHours:
 
     def opening_text(self, dept_id: str) -> str:
         """When the department next opens, as the citizen and the officers read it ("今天 14:00")."""
+        roster = self.ctx.roster
+        return self.when(roster.next_opening(dept_id, self.bot.now().astimezone(roster.timezone)))
+
+    def when(self, opening: datetime | None) -> str:
+        """An opening the caller already looked up, read the same way (None: "the next shift")."""
         roster, t = self.ctx.roster, self.ctx.messages
-        local = self.bot.now().astimezone(roster.timezone)
-        opening = roster.next_opening(dept_id, local)
         if opening is None:
             return t("officer.next_shift")
+        local = self.bot.now().astimezone(roster.timezone)
         return moment_text(opening.astimezone(roster.timezone), local, t.language)
 
     async def auto_reply(self, case: Case, content: dict[str, Any]) -> None:
@@ -50,7 +54,7 @@ class OffHours:
             text = t("consult.off_hours_no_opening", dept=dept.name, hours=hours, ref=case.ref)
         else:
             text = t("consult.off_hours", dept=dept.name, hours=hours, ref=case.ref,
-                     next=self.opening_text(case.dept_id))
+                     next=self.when(opening))
         period = opening.isoformat() if opening else "none"
         key = f"{case.dm_room}/off-hours/{period}"
         if not await self.ctx.outbox.table.target_of(key):  # answered once per off-period

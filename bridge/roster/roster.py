@@ -167,6 +167,21 @@ class Roster:
                 return value
         return None
 
+    def owner_of_address(self, address: str) -> str | None:
+        """The department or jurisdiction whose e-mail address this is (a department's mailbox,
+        a jurisdiction's 信箱 or supervision office), for routing what concerns the mail sent
+        there; None if no one's."""
+        address = address.strip().lower()
+        if not address:
+            return None
+        for dept in self.departments.values():
+            if dept.email and dept.email.lower() == address:
+                return dept.id
+        for jur in self.jurisdictions.values():
+            if address in (jur.mailbox_email.lower(), jur.supervision_email.lower()):
+                return jur.id
+        return None
+
     # -- text and housekeeping ----------------------------------------------------------------
     def hours_text(self, dept_id: str, lang: str = "zh") -> str:
         dept = self.departments.get(dept_id)

@@ -47,6 +47,15 @@ def test_parents_settings_and_inheritance(roster):
     assert r.inherited("zj", "supervision_email") is None
 
 
+
+def test_an_address_names_its_department_or_jurisdiction(roster):
+    """What the administrators' bot routes a mail failure by: the office the mail went to."""
+    r = roster(TREE)
+    assert r.owner_of_address("B@Mail.Example.gov.cn ") == "xhjyj"
+    assert r.owner_of_address("dc@mail.example.gov.cn") == "hz"  # the city's supervision office
+    assert r.owner_of_address("someone@else.example") is None
+    assert r.owner_of_address("") is None  # not the jurisdictions that set no address
+
 def test_bad_parents_and_fields_are_reported(problems):
     found = problems("""
 jurisdictions:
