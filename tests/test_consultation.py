@@ -123,6 +123,18 @@ async def test_round_trip_with_edits_replies_redactions_and_media(
     [image] = await officer.wait_for(room, lambda e: e["content"].get("msgtype") == "m.image")
     assert image["content"]["url"].startswith("mxc://") and image["content"]["url"] != mxc
     assert image["content"]["m.relates_to"]["event_id"] == root
+    # Whose it is, as a caption under the pseudonym (Element shows `body` as a caption when
+    # `filename` differs); a caption the citizen wrote keeps its words after the pseudonym.
+    label = body_of(copy).partition("：")[0]
+    assert image["content"]["body"] == f"{label}：photo.png" and image["content"]["filename"] == "photo.png"
+    await send(citizen, dm, {"msgtype": "m.file", "body": "这是**合同**第二页", "filename": "合同.pdf",
+                             "format": "org.matrix.custom.html",
+                             "formatted_body": "这是<strong>合同</strong>第二页", "url": mxc,
+                             "info": {"mimetype": "application/pdf", "size": 22}})
+    [file] = await officer.wait_for(room, lambda e: e["content"].get("msgtype") == "m.file")
+    assert file["content"]["body"] == f"{label}：这是**合同**第二页"
+    assert file["content"]["formatted_body"] == f"<b>{label}</b>：这是<strong>合同</strong>第二页"
+    assert file["content"]["filename"] == "合同.pdf"
 
 
 async def test_claim_transfer_close_and_rating(duty: DutyRoom, users: UserFactory) -> None:

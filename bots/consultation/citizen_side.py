@@ -15,7 +15,15 @@ from bridge.relay_content import citizen_to_officer
 from . import relay
 from .db import CLOSED, Case
 from .hints import better_elsewhere
-from .media import MediaTooLarge, MediaUnavailable, human_size, is_encrypted, reupload
+from .media import (
+    MEDIA_TYPES,
+    MediaTooLarge,
+    MediaUnavailable,
+    human_size,
+    is_encrypted,
+    media_name,
+    reupload,
+)
 
 if TYPE_CHECKING:
     from .bot import ConsultationBot
@@ -233,12 +241,23 @@ class CitizenSide:
 
     async def _labelled(self, safe: dict[str, Any], case: Case, dept_id: str | None = None) -> dict[str, Any]:
         """The officers' copy of a citizen's words starts with the citizen's pseudonym (the one
-        the officers of `dept_id`, by default the case's department, know)."""
-        if safe.get("msgtype") in ("m.text", "m.notice", "m.emote"):
-            who = await self.bot.citizen_label(dept_id or case.dept_id, case.citizen)
-            safe["body"] = f"{who}：{safe.get('body', '')}"
-            if "formatted_body" in safe:
-                safe["formatted_body"] = f"<b>{html.escape(who)}</b>：{safe['formatted_body']}"
+        the officers of `dept_id`, by default the case's department, know). An image or file
+        carries it as its caption ("市民 #4821：证件.png"; the name moves to `filename`, which
+        is what makes `body` a caption), so a file in the thread says whose it is, too."""
+        msgtype = safe.get("msgtype")
+        if msgtype not in ("m.text", "m.notice", "m.emote") and msgtype not in MEDIA_TYPES:
+            return safe
+        who = await self.bot.citizen_label(dept_id or case.dept_id, case.citizen)
+        if msgtype in MEDIA_TYPES:
+            name = media_name(safe)
+            caption = safe.get("body") if safe.get("filename") not in (None, safe.get("body")) else None
+            safe["filename"] = name
+            if not caption:
+                safe.pop("format", None)
+                safe.pop("formatted_body", None)
+        safe["body"] = f"{who}：{safe.get('body') or ''}"
+        if "formatted_body" in safe:
+            safe["formatted_body"] = f"<b>{html.escape(who)}</b>：{safe['formatted_body']}"
         return safe
 
     async def _edit(self, event: Event, content: dict[str, Any], rel: dict[str, Any],
