@@ -271,10 +271,25 @@ async def test_notes_citizen_redactions_and_oversized_media(
     await send(citizen, dm, {**edit, "body": "* 改长了", "m.new_content": {"msgtype": "m.text", "body": longer}})
     await officer.wait_for(room, edited(parts[0], "第00段 改长了"))
     await officer.wait_for(room, edited(parts[1], "第43段 改长了"))
+    # Formatted messages (Element sends the Markdown typed as `body`) read as they were shown:
+    # no "**", a link's target kept; an officer's edit, too.
+    await send(citizen, dm, {"msgtype": "m.text", "body": "请看**第三条**和[公告](https://www.zj.gov.cn/gg)",
+                             "format": "org.matrix.custom.html", "formatted_body":
+                             '请看<strong>第三条</strong>和<a href="https://www.zj.gov.cn/gg">公告</a>'})
+    await officer.wait_for(room, in_thread(root, "第三条"))
+    answer = await send(officer, room, {**thread_reply(root, "*草稿*"), "format": "org.matrix.custom.html",
+                                        "formatted_body": "<em>草稿</em>"})
+    await send(officer, room, {**edit_of(answer, "_按第三条办理_"), "m.new_content": {
+        "msgtype": "m.text", "body": "_按第三条办理_", "format": "org.matrix.custom.html",
+        "formatted_body": "<em>按第三条办理</em>"}})
+    await citizen.wait_for(dm, lambda e: "按第三条办理" in str(e["content"].get("m.new_content", {}).get("body")))
     await send(officer, room, thread_reply(root, "!历史"))
     [record] = await officer.wait_for(room, in_thread(root, "以下是最近"))
     assert "第00段 改长了" in body_of(record) and "撤回长信" not in body_of(record)
     assert "（已编辑）" in body_of(record)
+    assert "：请看第三条和公告 (https://www.zj.gov.cn/gg)" in body_of(record)
+    assert "（已编辑）：按第三条办理" in body_of(record) and "草稿" not in body_of(record)
+    assert "**" not in body_of(record) and "_按" not in body_of(record)
     await citizen.client.room_redact(dm, oops)
     for part in parts:
         await officer.wait_for(room, lambda e, p=part: e.get("type") == "m.room.redaction"

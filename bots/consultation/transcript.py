@@ -17,6 +17,7 @@ from mautrix.util.async_db import Database
 
 from bridge.db import OutboxTable
 from bridge.long_messages import EMPTIED_PART, PART_MARK
+from bridge.mail.sanitise import html_to_text
 
 # The pseudonym the officers' copy of a citizen's message starts with ("市民 #4821："); a
 # digest has one per line.
@@ -35,6 +36,16 @@ WITHDRAWN = ("（已撤回）", "(retracted)", "（已删除）")
 # reaches the receiving department).
 LINE_CHARS = 300
 BUDGET_CHARS = 12_000
+HTML = "org.matrix.custom.html"
+
+
+def words(content: dict[str, Any]) -> str:
+    """A message's words as its reader saw them: the text of its HTML where it has some (an
+    Element user's `body` is the Markdown they typed, "**重要**"), else its body."""
+    formatted = content.get("formatted_body")
+    if content.get("format") == HTML and isinstance(formatted, str) and formatted.strip():
+        return html_to_text(formatted)
+    return str(content.get("body", ""))
 
 
 def latest(lines: list[str], count: int, budget: int = BUDGET_CHARS) -> list[str]:
@@ -62,7 +73,7 @@ class Entry:
         """The words without the pseudonym; a file's name in brackets."""
         if self.content is None:
             return ""
-        body = LABEL.sub("", str(self.content.get("body", "")))
+        body = LABEL.sub("", words(self.content))
         msgtype = self.content.get("msgtype")
         if msgtype in TEXT_TYPES or msgtype is None:
             return body
@@ -89,12 +100,14 @@ async def copy_of(db: Database, key: str) -> dict[str, Any] | None:
     rows = [await db.fetchval("SELECT content FROM outbox WHERE key=$1", k) for k in keys]
     parts = [first, *(c for c in map(_loads, rows) if c is not None)]
     body = "\n".join(PART_MARK.sub("", str(p.get("body", ""))) for p in parts)
-    return {**parts[0], "body": body}
+    # (Each part's HTML holds that part only: the joined message is its text.)
+    return {k: v for k, v in parts[0].items() if k not in ("format", "formatted_body")} | {"body": body}
 
 
-async def edits_of(db: Database, key: str) -> list[str]:
+async def edits_of(db: Database, key: str, rendered: bool = False) -> list[str]:
     """The new texts of the edits of the message queued under `key`, oldest first (an edit of
-    a message in parts went as one edit per part: joined)."""
+    a message in parts went as one edit per part: joined); `rendered`: as read (`words`), not
+    as typed."""
     texts: dict[str, list[str]] = {}
     for derived in await OutboxTable(db).derived_of(key):
         edit = derived.removeprefix(f"{key}/").partition("edit/")[2].partition("/part")[0]
@@ -102,7 +115,9 @@ async def edits_of(db: Database, key: str) -> list[str]:
             continue  # a part of the message itself
         content = _loads(await db.fetchval("SELECT content FROM outbox WHERE key=$1", derived)) or {}
         new = content.get("m.new_content")
-        body = PART_MARK.sub("", str(new.get("body", ""))) if isinstance(new, dict) else ""
+        if not isinstance(new, dict):
+            new = {}
+        body = PART_MARK.sub("", words(new) if rendered else str(new.get("body", "")))
         if body not in EMPTIED_PART.values():  # (a part the edit no longer needed)
             texts.setdefault(edit, []).append(body)
     return ["\n".join(parts) for parts in texts.values()]
@@ -151,7 +166,8 @@ async def _edited(db: Database, entry: Entry, key: str) -> Entry:
     edited where it waits; a retracted or erased one stays so)."""
     if entry.content is None or LABEL.sub("", str(entry.content.get("body", ""))) in WITHDRAWN:
         return entry
-    edits = await edits_of(db, key)
+    edits = await edits_of(db, key, rendered=True)
     if not edits or not LABEL.sub("", edits[-1]).strip():
         return entry
-    return Entry(entry.at, entry.kind, entry.actor, {**entry.content, "body": edits[-1]}, edited=True)
+    content = {k: v for k, v in entry.content.items() if k not in ("format", "formatted_body")}
+    return Entry(entry.at, entry.kind, entry.actor, content | {"body": edits[-1]}, edited=True)

@@ -81,18 +81,29 @@ class _Text(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skip = 0
+        self._links: list[tuple[str, int]] = []  # open links: (target, where their text starts)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in DROP_CONTENT_TAGS:
             self._skip += 1
+        elif tag == "li":
+            self.parts.append("\n• ")
         elif tag in _BLOCK:
             self.parts.append("\n")
+        elif tag == "a":
+            self._links.append((dict(attrs).get("href") or "", len(self.parts)))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in DROP_CONTENT_TAGS:
             self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK:
+        elif tag in _BLOCK and tag != "li":
             self.parts.append("\n")
+        elif tag == "a" and self._links:
+            # The target stays readable, as a plain-text mail program shows it: "官网 (https://…)".
+            href, start = self._links.pop()
+            shown = "".join(self.parts[start:]).strip()
+            if href and not href.startswith("mailto:") and href not in shown:
+                self.parts.append(f" ({href})")
 
     def handle_data(self, data: str) -> None:
         if not self._skip:
@@ -100,7 +111,8 @@ class _Text(HTMLParser):
 
 
 def html_to_text(html: str) -> str:
-    """Plain text of an HTML body, for mails that carry no text/plain part."""
+    """Plain text of an HTML body, for mails that carry no text/plain part and for messages
+    reposted as text (a case's history): what a reader sees, not the Markdown typed."""
     parser = _Text()
     parser.feed(sanitise_html(html))
     parser.close()

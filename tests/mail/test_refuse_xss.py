@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from bridge.mail.inbound import parse_reply
-from bridge.mail.sanitise import IMAGE_SCHEMES, LINK_SCHEMES, sanitise_html
+from bridge.mail.sanitise import IMAGE_SCHEMES, LINK_SCHEMES, html_to_text, sanitise_html
 from tests.kit.html import allowlist_problems
 
 PAYLOADS = [
@@ -88,3 +88,13 @@ def test_allowed_formatting_survives() -> None:
     for kept in ("<b>粗</b>", 'href="https://zj.gov.example/a"', 'rel="noopener"',
                  'src="mxc://localhost/abc"', 'data-mx-color="#ff0000"', 'class="language-python"'):
         assert kept in out
+
+
+def test_html_read_as_text_keeps_link_targets_and_list_items() -> None:
+    """What a mail without a text part, or a case's history, shows of HTML: its reader's words
+    (no "**"), where links go, one line per list item; never a hostile link's script."""
+    html = ('<p>请看<a href="https://zj.gov.example/a?b=1&amp;c=2">公告</a>，'
+            '<a href="https://zj.gov.example/">https://zj.gov.example/</a></p>'
+            '<ul><li><strong>一</strong></li><li>二</li></ul><a href="javascript:alert(1)">点我</a>')
+    assert html_to_text(html) == ("请看公告 (https://zj.gov.example/a?b=1&c=2)，https://zj.gov.example/"
+                                  "\n\n• 一\n• 二\n点我")
