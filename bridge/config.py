@@ -136,6 +136,7 @@ class Config(BaseFileConfig, BaseValidatableConfig):
             "presence.departments",
             "presence.dm_topics",
             "presence.dm_topic_days",
+            "presence.dm_topic_live",
             "avatars.enabled",
             "avatars.font",
             "avatars.bot_label",

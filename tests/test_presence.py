@@ -73,9 +73,21 @@ async def test_a_departments_presence_follows_the_duty_calendar(
     seen = await presence_of(citizen, ghost)
     assert (seen["presence"], seen.get("status_msg")) == ("online", "值班中 · 至 12:00")
     assert bot.homeserver_keeps_presence is True
-    # The DM's topic says it too, once the citizen has a case (every client shows a topic).
+    # The DM's topic gives the department's hours once the citizen has a case (every client
+    # shows a topic), and stays so through the shifts: each change would be a line in the chat.
     await citizen.send_text(dm, "请问企业投资项目怎么备案？")
     await citizen.wait_for(dm, lambda e: "已收到您的咨询" in e.get("content", {}).get("body", ""))
+    await bot.refresh()
+    hours = "浙江省发展和改革委员会网上值班室 · 工作日 08:30–12:00、14:00–17:30"
+    assert await topic_of(citizen, dm) == hours
+    duty.clock.set(ADJUSTED_SATURDAY.replace(hour=12, minute=30))
+    await bot.refresh()
+    assert await topic_of(citizen, dm) == hours
+    topics = [e["content"].get("topic") for e in await citizen.history(dm) if e.get("type") == "m.room.topic"]
+    assert topics == [hours], topics
+    # Live (presence.dm_topic_live), it says what the presence says, and changes with it.
+    duty.clock.set(ADJUSTED_SATURDAY)
+    bot.ctx.config["presence.dm_topic_live"] = True
     await bot.refresh()
     assert await topic_of(citizen, dm) == "浙江省发展和改革委员会网上值班室 · 值班中 · 至 12:00"
 

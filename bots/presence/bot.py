@@ -99,14 +99,19 @@ class PresenceBot(Bot):
 
     async def _dm_topics(self, dept_id: str, status: str) -> None:
         """A DM has no room list entry of its own to show the department's state, and older
-        clients show no presence: its topic says it (DMs with a case in the last
-        `presence.dm_topic_days` days; a restart sends only what changed)."""
+        clients show no presence: its topic says the department's hours (DMs with a case in
+        the last `presence.dm_topic_days` days; a restart sends only what changed). Live
+        (`presence.dm_topic_live`), it says the presence's line instead; but every change of a
+        topic is a line in the citizen's conversation (in Element: up to four a day)."""
         if not await self.ctx.db.table_exists(CASE_TABLE):
             return
         dept = self.ctx.roster.departments.get(dept_id)
         if dept is None:
             return
-        topic = self.ctx.messages("presence.dm_topic", name=dept.name, status=status)
+        t = self.ctx.messages
+        topic = t("presence.dm_topic", name=dept.name, status=status) \
+            if self.ctx.config["presence.dm_topic_live"] else \
+            t("presence.dm_topic_hours", name=dept.name, hours=self.ctx.roster.hours_text(dept_id, t.language))
         days = float(self.ctx.config["presence.dm_topic_days"])
         since = int(self.ctx.clock.now().timestamp() * 1000 - days * DAY_MS)
         ghost = self.ctx.ghost(dept_id)

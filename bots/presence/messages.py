@@ -6,6 +6,7 @@ MESSAGES = {
         "presence.closed": "下班 · {next} 上班",
         "presence.no_opening": "下班 · 暂无值班安排",
         "presence.dm_topic": "{name}网上值班室 · {status}",
+        "presence.dm_topic_hours": "{name}网上值班室 · {hours}",
     },
     "en": {
         "presence.on_duty": "On duty · until {until}",
@@ -14,5 +15,6 @@ MESSAGES = {
         "presence.closed": "Closed · opens {next}",
         "presence.no_opening": "Closed · no duty scheduled",
         "presence.dm_topic": "Online duty room of {name} · {status}",
+        "presence.dm_topic_hours": "Online duty room of {name} · {hours}",
     },
 }
