@@ -135,6 +135,11 @@ async def test_round_trip_with_edits_replies_redactions_and_media(
     assert file["content"]["body"] == f"{label}：这是**合同**第二页"
     assert file["content"]["formatted_body"] == f"<b>{label}</b>：这是<strong>合同</strong>第二页"
     assert file["content"]["filename"] == "合同.pdf"
+    # Paragraphs (Element's Markdown of two): the pseudonym starts the first, not a line alone.
+    await send(citizen, dm, {"msgtype": "m.text", "body": "第一段\n\n第二段", "format": "org.matrix.custom.html",
+                             "formatted_body": "<p>第一段</p>\n<p>第二段</p>\n"})
+    [paragraphs] = await officer.wait_for(room, in_thread(root, "第二段"))
+    assert paragraphs["content"]["formatted_body"].startswith(f"<p><b>{label}</b>：第一段</p>")
 
 
 async def test_claim_transfer_close_and_rating(duty: DutyRoom, users: UserFactory) -> None:

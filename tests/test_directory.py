@@ -116,6 +116,10 @@ async def test_citizen_finds_space_joins_room_cannot_post_and_can_dm(
         "GET", f"/_matrix/client/v3/rooms/{q(fgw_room)}/event/{q(welcome_id)}")
     assert status == 200 and welcome["sender"] == f"@{prefix}fgw:localhost"
     assert "如何咨询" in welcome["content"]["body"]
+    # Its account is a pill (Element opens the account's card; a bare ID left for matrix.to).
+    assert (f'（<a href="https://matrix.to/#/@{prefix}fgw:localhost">@{prefix}fgw:localhost</a>）'
+            in welcome["content"]["formatted_body"]), welcome["content"]
+    assert "<br>" in welcome["content"]["formatted_body"]
 
     # The department's ghost carries its name and accepts a DM.
     ghost = f"@{prefix}fgw:localhost"

@@ -257,7 +257,10 @@ class CitizenSide:
                 safe.pop("formatted_body", None)
         safe["body"] = f"{who}：{safe.get('body') or ''}"
         if "formatted_body" in safe:
-            safe["formatted_body"] = f"<b>{html.escape(who)}</b>：{safe['formatted_body']}"
+            label, formatted = f"<b>{html.escape(who)}</b>：", str(safe["formatted_body"])
+            # Inside a first paragraph, or the label would stand on a line of its own.
+            safe["formatted_body"] = f"<p>{label}{formatted[3:]}" if formatted.startswith("<p>") \
+                else label + formatted
         return safe
 
     async def _edit(self, event: Event, content: dict[str, Any], rel: dict[str, Any],

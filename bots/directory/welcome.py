@@ -3,6 +3,9 @@ department pins a welcome that says how to ask. Paid only for rooms citizens vis
 
 from __future__ import annotations
 
+from html import escape
+from urllib.parse import quote
+
 from mautrix.errors import MatrixRequestError, MNotFound
 from mautrix.types import EventType
 
@@ -37,10 +40,16 @@ async def first_visitor(ctx: BotContext, room_id: str, dept_id: str) -> None:
     t = ctx.messages
     # A 24-hour service has no "other times" to leave a message in (as its topic says).
     always = duty_status(ctx.roster, dept_id, ctx.clock.now()).kind == ALWAYS
-    text = t("directory.welcome_always" if always else "directory.welcome", name=dept.name,
-             ghost=ctx.config.ghost_mxid(dept_id), hours=ctx.roster.hours_text(dept_id, t.language))
+    key, mxid = "directory.welcome_always" if always else "directory.welcome", ctx.config.ghost_mxid(dept_id)
+    hours = ctx.roster.hours_text(dept_id, t.language)
+    text = t(key, name=dept.name, ghost=mxid, hours=hours)
+    # The account as a pill: Element opens the account's card (with "send a message") in place,
+    # where the plain ID became a matrix.to link that left Element.
+    pill = f'<a href="https://matrix.to/#/{quote(mxid, safe="@:")}">{escape(mxid)}</a>'
+    formatted = t(key, name=escape(dept.name), ghost=pill, hours=escape(hours)).replace("\n", "<br>")
     # A fixed transaction ID: a second visitor racing the first gets the same event back.
     event_id = await ghost.send_message_event(
-        room_id, EventType.ROOM_MESSAGE, {"msgtype": "m.notice", "body": text},
+        room_id, EventType.ROOM_MESSAGE, {"msgtype": "m.notice", "body": text,
+                                          "format": "org.matrix.custom.html", "formatted_body": formatted},
         txn_id=f"welcome-{room_id}")
     await ghost.send_state_event(room_id, EventType.ROOM_PINNED_EVENTS, {"pinned": [event_id]})
