@@ -119,6 +119,13 @@ FIRST_RESPONSE = ("(CASE WHEN c.claimed_at IS NOT NULL AND (c.first_reply_at IS 
                   " OR c.claimed_at < c.first_reply_at) THEN c.claimed_at ELSE c.first_reply_at END)")
 
 
+def schedule_of(roster: Roster, dept: Any) -> str:
+    """The name of a department's working-time table: its hours set, and its jurisdiction where
+    that has a calendar of its own."""
+    calendar = roster.calendar_of(dept.jurisdiction)
+    return dept.hours if calendar is roster.calendar_of("") else f"{dept.hours}@{dept.jurisdiction}"
+
+
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
@@ -148,10 +155,14 @@ async def compute(db: Database, roster: Roster, settings: AssessSettings, start:
         f" WHERE opened_at >= {_ms(start)} AND opened_at < {_ms(end)}")
     latest = max([_ms(asof), _ms(end), *(int(row[k]) for k in ("a", "b", "c") if row and row[k] is not None)])
     last = datetime.fromtimestamp(latest / 1000, zone).date() + timedelta(days=2)
+    # One day table per hours set and working-day calendar: a city's own rest and working
+    # days (its `holidays:`/`workdays:`) are its departments' working time, as for their ladder.
     tables: dict[str, list] = {}
+    schedules = {d.id: schedule_of(roster, d) for d in depts}
     for d in depts:
-        if d.hours not in tables:
-            tables[d.hours] = days(roster.hours[d.hours], roster.is_working_day, zone, first, last)
+        if schedules[d.id] not in tables:
+            calendar = roster.calendar_of(d.jurisdiction)
+            tables[schedules[d.id]] = days(roster.hours[d.hours], calendar.is_working_day, zone, first, last)
     asof_ms = _ms(asof)
     w_asof = {name: working_ms(t, asof_ms) for name, t in tables.items()}
     async with db.acquire() as conn:
@@ -174,7 +185,8 @@ async def _compute(conn: Any, scheme: Scheme, roster: Roster, settings: AssessSe
     await conn.execute("CREATE TEMP TABLE assess_wday (schedule TEXT, day_idx BIGINT, start_ms BIGINT,"
                        f" cum_ms BIGINT{cols}, PRIMARY KEY (schedule, day_idx))")
     await conn.executemany("INSERT INTO assess_dept VALUES ($1, $2, $3, $4, $5)",
-                           [(d.id, d.jurisdiction, d.hours, d.email, w_asof[d.hours]) for d in depts])
+                           [(d.id, d.jurisdiction, schedule_of(roster, d), d.email,
+                             w_asof[schedule_of(roster, d)]) for d in depts])
     marks = ", ".join(f"${i + 1}" for i in range(4 + 2 * width))
     await conn.executemany(f"INSERT INTO assess_wday VALUES ({marks})", [
         (name, w.index, w.start_ms, w.cum_ms,
