@@ -26,6 +26,7 @@ from .routing import (
 )
 
 CHECK_CALENDAR_EVERY = 6 * 3600.0
+CASE_TABLE = "consult_case"  # (bots/consultation/db.py; read, never written, here)
 
 
 def notice(text: str, html_body: str | None = None) -> dict[str, Any]:
@@ -105,6 +106,7 @@ class AdminBot(Bot):
             "admin.roster_applied", departments=len(roster.departments), officers=len(officers)
         )
         await self.ctx.send(f"admin/roster-applied/{roster.fingerprint()}", self.room_id, notice(text))
+        await self._cases_left_behind()
         # A jurisdiction's administrators hear of their own part of the roster.
         for jur in roster.jurisdictions.values():
             if not jur.admins:
@@ -118,6 +120,24 @@ class AdminBot(Bot):
             if room_id is not None:
                 await self.ctx.send(f"admin/roster-applied/{roster.fingerprint()}/{jur.id}",
                                     room_id, notice(text))
+
+    async def _cases_left_behind(self) -> None:
+        """Open consultations of departments taken off the roster: nobody answers them there
+        any more (their citizens hear so when they write again); the province's room hears."""
+        if not await self.ctx.db.table_exists(CASE_TABLE):
+            return
+        roster, t, gone = self.ctx.roster, self.ctx.messages, {}
+        for row in await self.ctx.db.fetch(
+                f"SELECT dept_id, ref FROM {CASE_TABLE} WHERE status <> 'closed' ORDER BY id"):
+            if row["dept_id"] not in roster.departments:
+                gone.setdefault(row["dept_id"], []).append(row["ref"])
+        if not gone:
+            return
+        lines = "\n".join(t("admin.cases_left_line", dept=dept, count=len(refs),
+                            refs="、".join(refs[:10]) + (" …" if len(refs) > 10 else ""))
+                          for dept, refs in sorted(gone.items()))
+        await self.ctx.send(f"admin/cases-left/{roster.fingerprint()}", self.room_id,
+                            notice(t("admin.cases_left_behind", lines=lines)))
 
     async def runtime_problem(self, kind: str, send_key: str, details: dict[str, str]) -> None:
         """The province's administrators run the bridge: only their room hears of it."""

@@ -7,6 +7,12 @@ MESSAGES = {
             "请按以下位置（文件:行:列: 字段: 说明）修改后保存，系统会自动重新加载："
         ),
         "admin.roster_applied": "新的值班名单已生效：{departments} 个部门，{officers} 名值班人员。",
+        "admin.cases_left_behind": (
+            "⚠ 名单中已没有下列部门，它们仍有未办结的咨询，无人办理：\n{lines}\n"
+            "市民在这些对话中再发消息时，会被告知消息未能转交、请改向其他部门咨询。"
+            "如系误删，恢复名单即可继续办理（等待中的留言会在该部门上班时送达）。"
+        ),
+        "admin.cases_left_line": "{dept}：{count} 件（{refs}）",
         "admin.jurisdiction_room_name": "{jurisdiction} · 网上值班室管理员",
         "admin.jurisdiction_room_topic": "{jurisdiction}各部门的运行通知：发送失败、死信、名单变更和报告。",
         "admin.jurisdiction_roster_applied": (
@@ -80,6 +86,14 @@ MESSAGES = {
             "reloads automatically:"
         ),
         "admin.roster_applied": "The new roster is in force: {departments} departments, {officers} officers.",
+        "admin.cases_left_behind": (
+            "⚠ These departments are no longer on the roster but have open consultations that "
+            "nobody will answer:\n{lines}\nA citizen who writes again in one of those chats is "
+            "told the message was not passed on and to ask another department. If they were "
+            "removed by mistake, restore the roster and the cases go on (waiting leave-messages "
+            "are delivered when the department opens)."
+        ),
+        "admin.cases_left_line": "{dept}: {count} ({refs})",
         "admin.jurisdiction_room_name": "{jurisdiction} · duty room administrators",
         "admin.jurisdiction_room_topic": (
             "Notices about the departments of {jurisdiction}: failed sends, dead letters, roster "

@@ -97,6 +97,12 @@ class CitizenSide:
             return
         if case is not None and await self._rating(event, content, case):
             return
+        if self._serving(case, dept_id) not in self.ctx.roster.departments:
+            # Taken off the roster (merged, closed) while this chat stayed: nobody would read
+            # it there (the administrators heard of its open cases when the roster changed).
+            await self.ctx.send(f"{event.event_id}/department-gone", event.room_id,
+                                self.bot.say(self.ctx.messages("consult.department_gone")), sender=ghost)
+            return
         case = await self._case_for(event, case, citizen, dept_id)
         if await self.bot.attention.wants_email(case, str(content.get("body", "")), event.event_id):
             return
@@ -120,13 +126,22 @@ class CitizenSide:
                 return True
         return False
 
-    async def _case_for(self, event: Event, case: Case | None, citizen: str, dept_id: str) -> Case:
+    def _reopens(self, case: Case) -> bool:
+        """A message in this chat now goes on in `case` (open, or closed within the quiet period)."""
         quiet_ms = int(self.ctx.config["consultation.quiet_period_minutes"]) * 60_000
+        return case.status != CLOSED or self.bot.now_ms() - (case.closed_at or 0) <= quiet_ms
+
+    def _serving(self, case: Case | None, dept_id: str) -> str:
+        """The department a message in this chat goes to: its case's (a transfer moved it), or
+        the chat's for a new case."""
+        return case.dept_id if case is not None and self._reopens(case) else dept_id
+
+    async def _case_for(self, event: Event, case: Case | None, citizen: str, dept_id: str) -> Case:
         if case is not None and case.status != CLOSED:
             if case.reopened_by == event.event_id:  # handled again after a crash mid-reopen
                 return await self._announce_reopen(event, case)
             return case
-        if case is not None and self.bot.now_ms() - (case.closed_at or 0) <= quiet_ms:
+        if case is not None and self._reopens(case):
             await self.tables.reopen(case.id, event.event_id)
             return await self._announce_reopen(event, await self.tables.case(case.id) or case)
         room = await self.bot.officers_room(dept_id)

@@ -162,6 +162,10 @@ MESSAGES = {
             "抱歉，您的这条消息暂时未能转交给值班人员。消息已妥善保存，系统已通知管理员处理，"
             "处理后会继续转交，您无需重复发送。"
         ),
+        "consult.department_gone": (
+            "抱歉，本部门已不再通过网上值班室受理咨询，您的这条消息未能转交。"
+            "如需咨询，请在「浙江政务通」空间中选择其他部门开始对话；本对话中的记录仍然保留。"
+        ),
         "consult.unsupported": "抱歉，{kind}无法转交给值班人员。请用文字描述您的问题，也可以发送图片或文件。",
         "consult.retracted_copy": "（已撤回）",
         "officer.edited_mark": "（已编辑）",
@@ -209,6 +213,11 @@ MESSAGES = {
         ),
         "consult.emailed": "Consultation {ref} was sent to the {dept} mailbox; its answer will come here.",
         "consult.email_unavailable": "Sorry, e-mail is not available right now; {ref} is still waiting for an officer.",
+        "consult.department_gone": (
+            "Sorry, this department no longer takes questions in the online duty room, so this "
+            "message was not passed on. To ask, start a chat with another department in the "
+            "浙江政务通 space; what was said here stays in this chat."
+        ),
         "consult.email_failed": (
             "Sorry, the mail to the department's mailbox did not arrive. Your question {ref} is still "
             "waiting here for an officer; no need to send it again. The administrators were told."
