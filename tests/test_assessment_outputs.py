@@ -154,7 +154,8 @@ async def test_upgrade_fills_in_old_cases(database_url: str) -> None:
 async def test_upgrade_gives_reopened_cases_their_latest_rating(database_url: str) -> None:
     """Consultation v7: a case whose rating a reopening cleared gets its latest logged rating
     back; a case closed again after its rating awaits a new one (rated_at cleared). v8: a case
-    open again after a bad rating has its attention clock stopped."""
+    open again after a bad rating has its attention clock stopped. v9: a leave-message's round is
+    its follow-up's."""
     from mautrix.util.async_db import UpgradeTable
 
     from bots.consultation.upgrade import upgrade_table
@@ -177,6 +178,7 @@ async def test_upgrade_gives_reopened_cases_their_latest_rating(database_url: st
     await db.execute("INSERT INTO consult_case (id, ref, dept_id, citizen, dm_room, officers_room,"
                      " opened_by_event, status, opened_at, rating, attention_since, bad_rated_at)"
                      " VALUES (5, 'R5', 'fgw', '@c:x', '!d5', '!o', '$o5', 'open', 100, 2, 100, 700)")
+    await db.execute("UPDATE consult_case SET leave_message = true WHERE id = 4")
     await db.stop()
     db = Database.create(database_url, upgrade_table=upgrade_table)
     await db.start()
@@ -189,6 +191,9 @@ async def test_upgrade_gives_reopened_cases_their_latest_rating(database_url: st
             (4, None, None),  # closed, never rated
             (5, 2, None)]
         assert await db.fetchval("SELECT attention_since FROM consult_case WHERE id = 5") is None
+        # v9: a leave-message stays on the ladder it is on (the follow-up of its round 0).
+        held = await db.fetch("SELECT id, held_round FROM consult_case ORDER BY id")
+        assert [(r["id"], r["held_round"]) for r in held] == [(1, None), (2, None), (3, None), (4, 0), (5, None)]
     finally:
         await db.stop()
 

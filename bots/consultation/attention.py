@@ -68,7 +68,7 @@ class Attention:
             if await self.bot.guard.active_block(case.dept_id, case.citizen) is not None:
                 continue  # a blocked citizen is neither "waiting" nor offered e-mail
             since = datetime.fromtimestamp((case.attention_since or 0) / 1000, now.tzinfo)
-            if case.leave_message:
+            if case.follow_up:  # (a leave-message moved or reopened on duty: a live question)
                 await self._followup(case, since, now)
             elif not roster.is_open(case.dept_id, now):
                 await self._nobody_on_duty(case, now)

@@ -44,6 +44,14 @@ class Case:
     # Each stretch of the citizen waiting with nobody on the case (opened; reopened; moved to
     # another department) is a round of the reminder ladder, whose steps are taken once a round.
     attention_round: int = 0
+    # The round in which the case last waited for an opening (None: never): that round's ladder
+    # is the leave-message follow-up in working hours, not the reminders in minutes.
+    held_round: int | None = None
+
+    @property
+    def follow_up(self) -> bool:
+        """This round began as a leave-message delivered at an opening."""
+        return self.held_round is not None and self.held_round == self.attention_round
 
     @property
     def root_key(self) -> str:
@@ -54,14 +62,14 @@ class Case:
 CASE_COLUMNS = (
     "id, ref, dept_id, citizen, dm_room, officers_room, status, claimed_by, opened_at,"
     " first_reply_at, closed_at, rating, leave_message, waiting, attention_since, reopened_by_event, rated_at,"
-    " attention_round"
+    " attention_round, held_round"
 )
 
 
 def _case(row) -> Case | None:  # type: ignore[no-untyped-def]
     if row is None:
         return None
-    values = [row[i] for i in range(18)]
+    values = [row[i] for i in range(19)]
     values[12], values[13] = bool(values[12]), bool(values[13])
     return Case(*values)
 
@@ -237,7 +245,8 @@ class ConsultationTables:
             case_id,
             "UPDATE consult_case SET dept_id=$2, officers_room=$3, status='open', claimed_by=NULL,"
             " attention_since=CASE WHEN waiting THEN attention_since"
-            " ELSE COALESCE($4, attention_since) END, attention_round=attention_round+1 WHERE id=$1",
+            " ELSE COALESCE($4, attention_since) END, attention_round=attention_round+1,"
+            " held_round=CASE WHEN waiting THEN attention_round+1 ELSE held_round END WHERE id=$1",
             dept_id, officers_room, at_ms,
         )
 
@@ -258,7 +267,8 @@ class ConsultationTables:
         """Out of hours: the case waits for the next opening as a leave-message."""
         await self._update(
             case_id,
-            "UPDATE consult_case SET leave_message=true, waiting=$2, attention_since=$3 WHERE id=$1",
+            "UPDATE consult_case SET leave_message=true, waiting=$2, attention_since=$3,"
+            " held_round=attention_round WHERE id=$1",
             attention_since is None, attention_since,
         )
 

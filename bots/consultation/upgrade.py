@@ -195,3 +195,14 @@ async def upgrade_v8(conn: Connection, scheme: Scheme) -> None:
     await conn.execute("ALTER TABLE consult_case ADD COLUMN attention_round INTEGER NOT NULL DEFAULT 0")
     await conn.execute("UPDATE consult_case SET attention_since = NULL WHERE status = 'open'"
                        " AND bad_rated_at IS NOT NULL AND attention_since < bad_rated_at")
+
+
+@upgrade_table.register(description="The round in which a case last waited for an opening")
+async def upgrade_v9(conn: Connection, scheme: Scheme) -> None:
+    """Which ladder a case is on was read from `leave_message`, which says the case was ever
+    left out of hours (the 留言 count) and is never cleared: a leave-message transferred or
+    reopened on duty got the 2-working-hour follow-up instead of the reminders of a live
+    question. `held_round` is the round in which it last waited (attention.py). Cases so far
+    keep the ladder they are on."""
+    await conn.execute("ALTER TABLE consult_case ADD COLUMN held_round INTEGER")
+    await conn.execute("UPDATE consult_case SET held_round = attention_round WHERE leave_message")
