@@ -208,6 +208,7 @@ async def test_an_erasure_does_not_send_the_department_a_blank_mail(
     await eventually(lambda: _settled(mail, row.key), timeout=30)
     await asyncio.sleep(1)
     assert [(m.rcpt_tos, m.raw) for m in sink.messages] == [], "a mail went out after the erasure"
+    assert (await mail.status(row.key)).state == "withdrawn"
 
 
 async def _deferred(mail, prefix: str):  # type: ignore[no-untyped-def]

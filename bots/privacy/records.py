@@ -241,7 +241,10 @@ class CitizenRecords:
         """Mail that carried the citizen's words: the office's copy and the office's answer."""
         if not await self._exists("mail_outbox"):
             return
-        done.rows += await self._count("UPDATE mail_outbox SET raw='' WHERE reply_ref=$1", ref)
+        # A mail still waiting to go (the relay down) is withdrawn, not sent blank later.
+        done.rows += await self._count(
+            "UPDATE mail_outbox SET raw='', state=CASE WHEN state='pending' THEN 'withdrawn'"
+            " ELSE state END WHERE reply_ref=$1", ref)
         done.rows += await self._count("DELETE FROM mail_inbox WHERE reply_ref=$1", ref)
 
     async def _erase_letters(self, bot: str, citizen: str, now_ms: int, keep_days: int,

@@ -102,6 +102,10 @@ class MailOutboxTable:
             seq, error,
         )
 
+    async def withdraw(self, seq: int) -> None:
+        """Never to be sent: its words were erased at the citizen's request."""
+        await self.db.execute("UPDATE mail_outbox SET state='withdrawn' WHERE seq=$1 AND state='pending'", seq)
+
     async def unnotified_failures(self) -> list[OutgoingRow]:
         rows = await self.db.fetch(
             f"SELECT {_COLUMNS} FROM mail_outbox WHERE state='failed' AND notified=0 ORDER BY seq"

@@ -102,7 +102,8 @@ class MailTransport:
         return stored_id
 
     async def status(self, key: str) -> OutgoingRow | None:
-        """The stored state of a queued mail: state is pending, sent or failed."""
+        """The stored state of a queued mail: state is pending, sent, failed or withdrawn
+        (erased at the citizen's request before it went)."""
         return await self.outbox.get(key)
 
     def wake(self) -> None:
@@ -144,6 +145,10 @@ class MailTransport:
         return f"bounce+{self.tokens.make(f'{BOUNCE}{seq}')}@{self.settings.reply_domain}"
 
     async def _attempt(self, row: OutgoingRow) -> None:
+        if not row.raw.strip():  # erased while waiting (bots/privacy withdraws it as well)
+            log.info("Mail %s was erased before it could go; withdrawn", row.key)
+            await self.outbox.withdraw(row.seq)
+            return
         sender = self.bounce_address(row.seq) if self.settings.verp else self.settings.from_address
         try:
             await deliver(self.settings, sender, row.recipient, row.raw.encode("ascii"))

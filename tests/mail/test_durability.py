@@ -114,3 +114,30 @@ async def test_failure_hooks_rerun_after_crash_before_notice(db: Database, start
     await running.transport.outbox.mark_failed(row.seq, "550 simulated")  # crash before hooks
     again = await start_transport(free_port())
     await eventually(lambda: again.failures == [("letter/XJ-3", "550 simulated")])
+
+
+async def test_a_mail_erased_while_waiting_is_withdrawn_never_sent_blank(
+    db: Database, start_transport
+) -> None:
+    """The relay is down; the citizen's words in a waiting mail are erased (bots/privacy blanks
+    and withdraws it; a blank one left pending is withdrawn here): when the relay is back,
+    nothing goes out, and the rest does."""
+    sink = MailSink(port=free_port())
+    running = await start_transport(sink.port)
+    await running.transport.queue(letter(4))
+    await running.transport.queue(letter(5))
+    await db.execute("UPDATE mail_outbox SET raw='' WHERE key=$1", "letter/XJ-4")
+    sink.start()
+    try:
+        await asyncio.to_thread(sink.wait_for, 1)
+        for _ in range(100):  # its next try (the relay refused the first ones) settles it
+            row = await running.transport.status("letter/XJ-4")
+            if row is None or row.state != "pending":
+                break
+            await asyncio.sleep(0.05)
+        assert row is not None and row.state == "withdrawn"
+        await asyncio.sleep(0.3)
+        assert [m.message["Subject"] for m in sink.messages] == ["第5封"]
+        assert running.failures == []
+    finally:
+        sink.stop()
