@@ -161,15 +161,19 @@ class AdminBot(Bot):
                                  message_id=message_id, error=error[:500])
         await self.post(f"admin/mail-reply-dead/{message_id}/{ref}", self.ctx.roster.owner_of_address(sender), notice(text))
 
-    def _department_of(self, letter: DeadLetter, members: list[str]) -> str | None:
-        """The department a dead letter concerns: the ghost that sent it, else a ghost in its
-        room (a citizen's DM, a department room); None leaves it to the province's room."""
+    async def _department_of(self, letter: DeadLetter, members: list[str]) -> str | None:
+        """The department a dead letter concerns: the ghost that sent it; in a citizen's DM,
+        the department its latest case is with (a transfer brought a second department's
+        account into the DM); else a ghost in its room (a department room). None leaves it to
+        the province's room."""
         config, roster = self.ctx.config, self.ctx.roster
-        for mxid in [letter.sender or "", *sorted(members)]:
-            dept_id = config.ghost_dept_id(mxid)
-            if dept_id is not None and dept_id in roster.departments:
-                return dept_id
-        return None
+        candidates = [config.ghost_dept_id(letter.sender or "")]
+        if letter.room_id is not None and await self.ctx.db.table_exists(CASE_TABLE):
+            candidates.append(await self.ctx.db.fetchval(
+                f"SELECT dept_id FROM {CASE_TABLE} WHERE dm_room=$1 ORDER BY id DESC LIMIT 1",
+                letter.room_id))
+        candidates += [config.ghost_dept_id(mxid) for mxid in sorted(members)]
+        return next((d for d in candidates if d is not None and d in roster.departments), None)
 
     async def dead_letter(self, letter: DeadLetter) -> None:
         """Tell the administrators at once: what, where, who, why, and how to replay it."""
@@ -196,7 +200,7 @@ class AdminBot(Bot):
         body_html = "<br>".join(html.escape(line) for line in text.split("\n"))
         again = "/again" if letter.retried else ""
         await self.post(f"admin/dead-letter/{letter.id}{again}",
-                        self._department_of(letter, members), notice(text, body_html))
+                        await self._department_of(letter, members), notice(text, body_html))
 
     async def _members(self, room_id: str | None) -> list[str]:
         if room_id is None:
