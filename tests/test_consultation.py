@@ -278,10 +278,14 @@ async def test_notes_citizen_redactions_and_oversized_media(
     await officer.wait_for(room, edited(parts[1], "第43段 改长了"))
     # Formatted messages (Element sends the Markdown typed as `body`) read as they were shown:
     # no "**", a link's target kept; an officer's edit, too.
-    await send(citizen, dm, {"msgtype": "m.text", "body": "请看**第三条**和[公告](https://www.zj.gov.cn/gg)",
+    await send(citizen, dm, {"msgtype": "m.text", "body": "请看**第三条**\n\n和[公告](https://www.zj.gov.cn/gg)",
                              "format": "org.matrix.custom.html", "formatted_body":
-                             '请看<strong>第三条</strong>和<a href="https://www.zj.gov.cn/gg">公告</a>'})
+                             '<p>请看<strong>第三条</strong></p>\n<p>和<a href="https://www.zj.gov.cn/gg">公告</a></p>\n'})
     await officer.wait_for(room, in_thread(root, "第三条"))
+    mxc = await citizen.upload(b"\x89PNG fake image bytes", "image/png", "现场.png")
+    await send(citizen, dm, {"msgtype": "m.image", "body": "现场.png", "url": mxc,
+                             "info": {"mimetype": "image/png", "size": 22}})
+    await officer.wait_for(room, lambda e: e["content"].get("msgtype") == "m.image")
     answer = await send(officer, room, {**thread_reply(root, "*草稿*"), "format": "org.matrix.custom.html",
                                         "formatted_body": "<em>草稿</em>"})
     await send(officer, room, {**edit_of(answer, "_按第三条办理_"), "m.new_content": {
@@ -292,7 +296,8 @@ async def test_notes_citizen_redactions_and_oversized_media(
     [record] = await officer.wait_for(room, in_thread(root, "以下是最近"))
     assert "第00段 改长了" in body_of(record) and "撤回长信" not in body_of(record)
     assert "（已编辑）" in body_of(record)
-    assert "：请看第三条和公告 (https://www.zj.gov.cn/gg)" in body_of(record)
+    assert "：请看第三条\n　　和公告 (https://www.zj.gov.cn/gg)\n" in body_of(record)  # no blank line
+    assert "：[图片] 现场.png\n" in body_of(record)
     assert "（已编辑）：按第三条办理" in body_of(record) and "草稿" not in body_of(record)
     assert "**" not in body_of(record) and "_按" not in body_of(record)
     await citizen.client.room_redact(dm, oops)

@@ -117,8 +117,9 @@ async def test_citizen_finds_space_joins_room_cannot_post_and_can_dm(
     assert status == 200 and welcome["sender"] == f"@{prefix}fgw:localhost"
     assert "如何咨询" in welcome["content"]["body"]
     # Its account is a pill (Element opens the account's card; a bare ID left for matrix.to).
-    assert (f'（<a href="https://matrix.to/#/@{prefix}fgw:localhost">@{prefix}fgw:localhost</a>）'
+    assert (f'点击部门账号<a href="https://matrix.to/#/@{prefix}fgw:localhost">浙江省发展和改革委员会</a>开始私聊'
             in welcome["content"]["formatted_body"]), welcome["content"]
+    assert f"「浙江省发展和改革委员会」（@{prefix}fgw:localhost）" in welcome["content"]["body"]
     assert "<br>" in welcome["content"]["formatted_body"]
 
     # The department's ghost carries its name and accepts a DM.

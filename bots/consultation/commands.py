@@ -11,7 +11,7 @@ from mautrix.types import Event
 from .db import CLAIMED, CLOSED, Case
 from .guard import parse_duration
 from .hints import suggest
-from .transcript import ERASED, LINE_CHARS, case_transcript, latest
+from .transcript import ERASED, LINE_CHARS, case_transcript, latest, shown
 
 if TYPE_CHECKING:
     from .officer_side import OfficerSide
@@ -182,7 +182,7 @@ class OfficerCommands:
         lines = []
         for entry in await case_transcript(self.ctx.db, case.id):
             when = datetime.fromtimestamp(entry.at / 1000, roster.timezone).strftime("%m-%d %H:%M")
-            text = entry.text[:LINE_CHARS + 1].replace("\n", "\n　　")  # its lines indented
+            text = shown(entry, t)[:LINE_CHARS + 1].replace("\n", "\n　　")  # its lines indented
             mark = t("officer.edited_mark") if entry.edited else ""  # (before words a long line loses)
             if entry.kind == "transfer":
                 moved, _, note = (entry.actor or "").partition(": ")
@@ -194,9 +194,9 @@ class OfficerCommands:
                 lines.append(f"{when} {who}{mark}：{text}")
             else:
                 lines.append(f"{when} {entry.actor or name(case.dept_id)} → {who}{mark}：{text}")
-        shown = latest(lines, HISTORY_LINES)
-        text = t("officer.history", ref=case.ref, count=len(lines), shown=len(shown),
-                 lines="\n".join(shown)) if lines else t("officer.history_empty", ref=case.ref)
+        recent = latest(lines, HISTORY_LINES)
+        text = t("officer.history", ref=case.ref, count=len(lines), shown=len(recent),
+                 lines="\n".join(recent)) if lines else t("officer.history_empty", ref=case.ref)
         # Keyed under the case: it repeats the citizen's words, which an erasure withdraws.
         await self.side.thread_notice(case, f"case/{case.id}/history/{event.event_id}", text)
 

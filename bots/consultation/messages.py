@@ -169,6 +169,10 @@ MESSAGES = {
         "consult.unsupported": "抱歉，{kind}无法转交给值班人员。请用文字描述您的问题，也可以发送图片或文件。",
         "consult.retracted_copy": "（已撤回）",
         "officer.edited_mark": "（已编辑）",
+        "officer.media_image": "[图片]",
+        "officer.media_file": "[文件]",
+        "officer.media_video": "[视频]",
+        "officer.media_audio": "[语音]",
         "consult.kind_poll": "投票",
         "consult.kind_sticker": "贴纸",
         "consult.parts_dropped": (
@@ -368,6 +372,10 @@ MESSAGES = {
         ),
         "consult.retracted_copy": "(retracted)",
         "officer.edited_mark": " (edited)",
+        "officer.media_image": "[image]",
+        "officer.media_file": "[file]",
+        "officer.media_video": "[video]",
+        "officer.media_audio": "[audio]",
         "consult.kind_poll": "polls",
         "consult.kind_sticker": "stickers",
         "consult.parts_dropped": (

@@ -17,7 +17,7 @@ from . import relay
 from .commands import OfficerCommands
 from .db import OPEN, Case
 from .media import MediaTooLarge, MediaUnavailable, is_encrypted, reupload
-from .transcript import ERASED, case_transcript, latest
+from .transcript import ERASED, case_transcript, latest, shown
 
 if TYPE_CHECKING:
     from .bot import ConsultationBot
@@ -360,9 +360,9 @@ class OfficerSide:
         transferred to a city and back keeps what was said before either transfer), under the
         pseudonym `as_dept` (default: the case's department) knows the citizen by: another
         department's number may be a different citizen there."""
-        shown = await self.bot.citizen_label(as_dept or case.dept_id, case.citizen)
+        who = await self.bot.citizen_label(as_dept or case.dept_id, case.citizen)
         mark = self.ctx.messages("officer.edited_mark")
-        lines = [f"{shown}{mark if e.edited else ''}：{e.text}"
+        lines = [f"{who}{mark if e.edited else ''}：{shown(e, self.ctx.messages)}"
                  for e in await case_transcript(self.ctx.db, case.id)
                  if e.kind == "citizen" and e.content is not None]
         # In a message, the latest that fit in one event; in an e-mail (`whole`), all of it.

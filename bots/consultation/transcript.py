@@ -23,6 +23,7 @@ from bridge.mail.sanitise import html_to_text
 # digest has one per line.
 LABEL = re.compile(r"^(市民|Citizen) #\d+：", re.MULTILINE)
 TEXT_TYPES = ("m.text", "m.notice", "m.emote")
+BLANK_LINES = re.compile(r"\n[ \t　]*\n+")  # (a paragraph break is one line break in a record)
 # A case's citizen (and DM room) once the citizen had their data erased (bots/privacy).
 ERASED = "erased"
 # What a retracted or erased message's kept copies say (consult.retracted_copy in both
@@ -70,14 +71,22 @@ class Entry:
 
     @property
     def text(self) -> str:
-        """The words without the pseudonym; a file's name in brackets."""
+        """The words without the pseudonym (a file's: its caption or name), without blank lines."""
         if self.content is None:
             return ""
-        body = LABEL.sub("", words(self.content))
-        msgtype = self.content.get("msgtype")
-        if msgtype in TEXT_TYPES or msgtype is None:
-            return body
-        return f"[{str(msgtype).removeprefix('m.')}] {body}"
+        return BLANK_LINES.sub("\n", LABEL.sub("", words(self.content))).strip("\n")
+
+    @property
+    def media(self) -> str | None:
+        """The kind of file it is ("image", "file", "video", "audio"); None for words."""
+        msgtype = self.content.get("msgtype") if self.content is not None else None
+        return None if msgtype in TEXT_TYPES or msgtype is None else str(msgtype).removeprefix("m.")
+
+
+def shown(entry: Entry, t: Any) -> str:
+    """An entry's words as a record shows them: a file's kind first, in the officers' language
+    ("[图片] 证件.png")."""
+    return f"{t(f'officer.media_{entry.media}')} {entry.text}" if entry.media else entry.text
 
 
 def _loads(raw: str | None) -> dict[str, Any] | None:

@@ -37,15 +37,16 @@ MESSAGES = {
         ),
         "directory.closed_dm_refused": "该部门已停止网上值班室服务，无法建立对话。",
         "directory.unknown_dm_refused": "该账号不对应任何部门，无法建立对话。",
+        "directory.account": "「{name}」（{ghost}）",
         "directory.welcome": (
             "欢迎来到{name}网上值班室。本房间只用于展示信息，不能发言。\n"
-            "如何咨询：点击部门账号「{name}」（{ghost}）开始私聊，直接输入您的问题。"
+            "如何咨询：点击部门账号{account}开始私聊，直接输入您的问题。"
             "值班时间（{hours}）内由值班人员以部门名义实时答复；其他时间可以留言，"
             "上班后值班人员会主动答复您。每次咨询都有编号，方便查询。"
         ),
         "directory.welcome_always": (
             "欢迎来到{name}网上值班室。本房间只用于展示信息，不能发言。\n"
-            "如何咨询：点击部门账号「{name}」（{ghost}）开始私聊，直接输入您的问题。"
+            "如何咨询：点击部门账号{account}开始私聊，直接输入您的问题。"
             "本部门{hours}有人值班，由值班人员以部门名义实时答复。每次咨询都有编号，方便查询。"
         ),
     },
@@ -90,16 +91,17 @@ MESSAGES = {
         ),
         "directory.closed_dm_refused": "This department no longer offers online consultation.",
         "directory.unknown_dm_refused": "This account does not belong to any department.",
+        "directory.account": "“{name}” ({ghost})",
         "directory.welcome": (
             "Welcome to the online duty room of {name}. This room is read-only.\n"
-            "To ask: start a direct chat with the department's account “{name}” ({ghost}) and "
+            "To ask: start a direct chat with the department's account {account} and "
             "type your question. During its hours ({hours}) the officer on duty answers in the "
             "department's name; at other times leave a message and an officer answers when work "
             "starts. Each consultation gets a reference number."
         ),
         "directory.welcome_always": (
             "Welcome to the online duty room of {name}. This room is read-only.\n"
-            "To ask: start a direct chat with the department's account “{name}” ({ghost}) and "
+            "To ask: start a direct chat with the department's account {account} and "
             "type your question. An officer is on duty {hours} and answers in the department's "
             "name. Each consultation gets a reference number."
         ),

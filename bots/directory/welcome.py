@@ -42,11 +42,12 @@ async def first_visitor(ctx: BotContext, room_id: str, dept_id: str) -> None:
     always = duty_status(ctx.roster, dept_id, ctx.clock.now()).kind == ALWAYS
     key, mxid = "directory.welcome_always" if always else "directory.welcome", ctx.config.ghost_mxid(dept_id)
     hours = ctx.roster.hours_text(dept_id, t.language)
-    text = t(key, name=dept.name, ghost=mxid, hours=hours)
-    # The account as a pill: Element opens the account's card (with "send a message") in place,
-    # where the plain ID became a matrix.to link that left Element.
-    pill = f'<a href="https://matrix.to/#/{quote(mxid, safe="@:")}">{escape(mxid)}</a>'
-    formatted = t(key, name=escape(dept.name), ghost=pill, hours=escape(hours)).replace("\n", "<br>")
+    text = t(key, name=dept.name, hours=hours, account=t("directory.account", name=dept.name, ghost=mxid))
+    # The account as a pill (Element draws it with the account's name and avatar, and opens
+    # its card, with "send a message", in place), where the plain ID became a matrix.to link
+    # that left Element.
+    pill = f'<a href="https://matrix.to/#/{quote(mxid, safe="@:")}">{escape(dept.name)}</a>'
+    formatted = t(key, name=escape(dept.name), hours=escape(hours), account=pill).replace("\n", "<br>")
     # A fixed transaction ID: a second visitor racing the first gets the same event back.
     event_id = await ghost.send_message_event(
         room_id, EventType.ROOM_MESSAGE, {"msgtype": "m.notice", "body": text,
