@@ -3,7 +3,7 @@ states what a user should see.
 
 One fixture for all: the province and 杭州 (its own administrators' room, a local rest week, an
 officer of 杭州市发改委), mail on (a sink that can be stopped), a bot that fails on "boom" for
-dead letters."""
+dead letters. The first hunt found 1–5, the second 6–9."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bots.admin.routing import admin_rooms_for
@@ -24,7 +25,7 @@ from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.kit.duty import SHANGHAI, DutyRoom, start_duty_room
 from tests.kit.raising import RaisingBot
 from tests.test_consultation import body_of, has, in_thread, is_root, open_case, send, thread_reply
-from tests.test_mailbox import enable_mail
+from tests.test_mailbox import Chat, enable_mail, office_replies, wait_mail, write_letter
 
 HZ_REST_WEEK = "2026-12-14..2026-12-18"  # 杭州's own rest days (e.g. after a typhoon)
 
@@ -240,3 +241,104 @@ async def test_a_dead_letter_of_a_case_transferred_to_a_city_reaches_the_citys_a
     zj, hz = seams.people["admin_zj"], seams.people["admin_hz"]
     await zj.wait_for(seams.zj_admin_room, has(event_id), timeout=60)
     await hz.wait_for(seams.hz_admin_room, has(event_id), timeout=15)
+
+
+# 6. The public web page × a city's own calendar -------------------------------------------------
+async def test_a_city_departments_week_on_the_web_marks_the_citys_rest_days(seams: Seams) -> None:
+    """杭州 rests 14–18 December. 杭州市发改委's page (and /api/v1/departments/hzfgw) shows that
+    week with no hours on Monday to Friday, as it should, but marks those days as ordinary
+    working days (no 休息 mark, `working_day: true`): the page reads as if the department simply
+    had no hours, or were broken. The same page of a provincial department is right."""
+    duty = seams.duty
+    duty.clock.set(datetime(2026, 12, 16, 10, 0, tzinfo=SHANGHAI))
+    url = duty.bot("web").url.rstrip("/")
+    async with aiohttp.ClientSession() as http, \
+            http.get(f"{url}/api/v1/departments/hzfgw") as resp:
+        assert resp.status == 200
+        week = (await resp.json())["week"]
+    monday = next(d for d in week if d["date"] == "2026-12-14")
+    assert monday["open"] == []  # the roster knows 杭州 rests
+    assert (monday["working_day"], monday["mark"]) == (False, "holiday"), monday
+
+
+# 7. Letters × a citizen's erasure × deadlines and the office's reply ----------------------------
+async def test_an_erased_letter_is_not_chased_or_answered_into_a_room_that_is_gone(
+        seams: Seams, users: UserFactory) -> None:
+    """A citizen writes to 省发展改革委's mailbox, then erases their data (a letter is not kept by
+    `privacy.erasure_keeps`): the letter row stays for the figures with room_id 'erased'. The
+    office's answer arriving afterwards, and the deadline check ten working days on, both send
+    to the room 'erased' (the consultation side checks for that; the letters bots do not): a
+    send that can only fail, a dead letter in the administrators' room, and a reminder mail to
+    the office about a letter with an empty subject whose writer is gone."""
+    duty, sink = seams.duty, seams.sink
+    citizen = await users("citizen")
+    chat = await Chat.open(duty, citizen, "mailbox", "请选择收信人")
+    number = await write_letter(chat, "省发展改革委", "企业投资备案咨询", "备案系统打不开。")
+    [letter] = await wait_mail(sink, 1)
+    await citizen.send_text(chat.room, "!删除我的数据")
+    await citizen.wait_for(chat.room, has("如确认删除"))
+    await citizen.send_text(chat.room, "!删除我的数据 确认")
+    await citizen.wait_for(chat.room, has("已按您的要求删除"), timeout=30)
+    db = duty.runtime.db
+    assert await db.fetchval("SELECT room_id FROM mailbox_letter WHERE number=$1", number) == "erased"
+
+    duty.clock.set(duty.clock.now() + timedelta(days=15))  # past the 10 working days
+    await duty.bot("mailbox").check_deadlines()
+    await office_replies(duty, letter, "fgw@mail.example.gov.cn", "您好：备案系统已恢复。")
+    await asyncio.sleep(3)
+    sent_to_nowhere = [r["key"] for r in await db.fetch(
+        "SELECT key FROM outbox WHERE room_id='erased' ORDER BY seq")]
+    assert sent_to_nowhere == [], sent_to_nowhere
+    assert len(sink.messages) == 1  # the letter; no 【催办】 about a letter whose writer is gone
+    # The office did answer: the figures say so.
+    assert await db.fetchval("SELECT replied_at FROM mailbox_letter WHERE number=$1", number) is not None
+
+
+# 8. Roster hot reload (an officer removed) × a claimed case -------------------------------------
+async def test_a_case_claimed_by_an_officer_taken_off_the_roster_is_not_dropped(
+        seams: Seams, users: UserFactory, roster_dir: Path) -> None:
+    """值班员 02 claims a case at 省发改委 (!认领) and leaves the department before answering:
+    the administrators take them off the roster, which the bridge applies live (they leave the
+    officers' room). The case stays 'claimed' by someone who is gone: the ladder only looks at
+    'open' cases, so nobody on duty is reminded, no supervisor called, the citizen never offered
+    e-mail, and nobody in the room is told the case has no one on it. 'Nothing is dropped.'"""
+    duty = seams.duty
+    fgw2, fgw_room = duty.officers["fgw2"], duty.officers_rooms["fgw"]
+    citizen = await users("citizen")
+    dm, root, ref = await open_case(duty, citizen, "fgw", "企业投资项目备案需要哪些材料")
+    await send(fgw2, fgw_room, thread_reply(root, "!认领"))
+    await fgw2.wait_for(fgw_room, in_thread(root, "已认领"))
+    officers = roster_dir / "officers.yaml"
+    lines = officers.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = lines.index(f'  - mxid: "{fgw2.user_id}"\n')
+    officers.write_text("".join(lines[:at] + lines[at + 3:]), encoding="utf-8")
+    assert await duty.runtime.rosters.check_now()
+    bot = duty.bot("consultation")
+    assert not bot.ctx.roster.is_officer_of(fgw2.user_id, "fgw")
+    duty.clock.set(duty.clock.now() + timedelta(minutes=31))  # on duty all along (Friday 10:31)
+    [released] = await duty.officers["fgw1"].wait_for(fgw_room, in_thread(root, "已不在本部门值班名单中"))
+    assert duty.officers["fgw1"].user_id in released["content"]["m.mentions"]["user_ids"]
+    await bot.tick()
+    await citizen.wait_for(dm, has("已再次提醒值班人员"), timeout=15)
+
+
+# 9. Notices (政府版) × a city's own calendar ---------------------------------------------------
+async def test_a_notice_deadline_for_a_citys_departments_counts_the_citys_working_days(
+        seams: Seams) -> None:
+    """On Friday 11 December at 10:00 the province's office sends 杭州市发改委 a notice due in
+    "1 个工作日". 杭州 rests 14–18 December, which its ladder, auto-reply, letters' deadlines and
+    考核 all respect; the notice's deadline is counted on the province's calendar: Monday 14
+    December 10:00, in the middle of 杭州's rest week, so 杭州's department is chased and reported
+    overdue (its supervisors mentioned, 杭州's administrators told) while it is closed. One
+    working day for 杭州 ends on Monday 21 December at 10:00."""
+    duty, hz1 = seams.duty, seams.people["hz1"]
+    duty.clock.set(datetime(2026, 12, 11, 10, 0, tzinfo=SHANGHAI))
+    bot = duty.bot("notices")
+    request = await bot.tables.add_request({
+        "kind": "work", "title": "关于报送价格监测数据的通知", "sender": seams.people["admin_zj"].user_id,
+        "recipients": "hzfgw", "deadline": "1个工作日", "meeting": {}, "email": False,
+        "body": "请报送本月价格监测数据。", "attachments": []})
+    await bot.tick()
+    assert (await bot.tables.request(request))[0] == "sent"
+    [copy] = await hz1.wait_for(duty.officers_rooms["hzfgw"], has("关于报送价格监测数据的通知"))
+    assert "2026-12-21 10:00" in copy["content"]["body"], copy["content"]["body"]

@@ -132,6 +132,7 @@ class ConsultationBot(Bot):
 
     async def roster_changed(self) -> None:
         await self._find_officers_rooms()
+        await self.officers.unclaim_departed()
         await self.tick()
 
     async def tick(self) -> None:

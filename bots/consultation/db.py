@@ -250,6 +250,21 @@ class ConsultationTables:
             dept_id, officers_room, at_ms,
         )
 
+    async def claimed_cases(self) -> list[Case]:
+        rows = await self.db.fetch(f"SELECT {CASE_COLUMNS} FROM consult_case WHERE status='claimed' ORDER BY id")
+        return [c for c in map(_case, rows) if c is not None]
+
+    async def unclaim(self, case_id: int, at_ms: int) -> None:
+        """Its claimer left the department: open for the others again. Unanswered, it waits for
+        an answer from now, a new round of the reminder ladder; answered, it waits for nothing."""
+        await self._update(
+            case_id,
+            "UPDATE consult_case SET status='open', claimed_by=NULL, attention_round=attention_round+1,"
+            " attention_since=CASE WHEN first_reply_at IS NULL THEN $2 ELSE NULL END"
+            " WHERE id=$1 AND status='claimed'",
+            at_ms,
+        )
+
     async def rework(self, case_id: int) -> None:
         """A bad rating opens the case again for the supervisors, who were called at once: no
         round of the reminder ladder (its clock stops until the case moves or reopens)."""

@@ -10,6 +10,8 @@ from typing import Any
 from mautrix.util.async_db import Database
 
 # Statuses as stored; the citizen sees them through messages ("letters.status.<code>").
+# A letter's citizen and room once its writer had their data erased (bots/privacy/records.py).
+ERASED = "erased"
 ACCEPTED, TRANSFERRED, REPLIED, FINISHED, FAILED = (
     "accepted", "transferred", "replied", "finished", "failed")
 
@@ -134,10 +136,11 @@ class LetterTables:
             " WHERE number=$1", number, status, replied_at)
 
     async def overdue(self, today: str) -> list[Letter]:
-        """Unanswered letters past their deadline that were not chased yet."""
+        """Unanswered letters past their deadline that were not chased yet (not those whose
+        writer had their data erased: nobody is left to answer, and nothing of the letter)."""
         rows = await self.db.fetch(
             f"SELECT {_LETTER} FROM {self.p}_letter WHERE status=$1 AND reminded_at IS NULL"
-            " AND deadline < $2 ORDER BY number", ACCEPTED, today)
+            " AND deadline < $2 AND citizen <> $3 ORDER BY number", ACCEPTED, today, ERASED)
         return [_letter(r) for r in rows]  # type: ignore[misc]
 
     async def mark_reminded(self, number: str, at: int) -> None:

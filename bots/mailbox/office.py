@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.crypto.media import encrypt_file
 from bridge.mail import InboundMail, OutgoingMail
 
-from .db import FAILED, FINISHED, Letter
+from .db import ERASED, FAILED, FINISHED, Letter
 from .fields import office_status
 
 if TYPE_CHECKING:
@@ -35,6 +35,17 @@ class OfficeSide:
                               letter.number)
             return
         status = office_status(mail.subject, mail.text)
+        if letter.citizen == ERASED:  # its writer had their data erased: nobody to pass it to
+            self.ctx.log.info("Reply %s to %s not delivered: its writer's data was erased",
+                              mail.message_id, letter.number)
+        else:
+            await self._pass_on(letter, mail, status)
+        if letter.status != FINISHED or status == FINISHED:  # a later note cannot reopen it
+            await bot.tables.set_status(letter.number, status, replied_at=self._now_ms())
+
+    async def _pass_on(self, letter: Letter, mail: InboundMail, status: str) -> None:
+        """The office's answer, with its files, into the letter's room."""
+        bot = self.bot
         key = f"{bot.name}/reply/{mail.message_id}"
         header = bot.t("letters.reply_header", number=letter.number,
                        status=bot.t(f"letters.status.{status}"))
@@ -62,8 +73,6 @@ class OfficeSide:
         if mail.dropped:
             await bot.say(f"{key}/dropped", letter.room_id,
                           bot.t("letters.reply_dropped", names="、".join(mail.dropped)))
-        if letter.status != FINISHED or status == FINISHED:  # a later note cannot reopen it
-            await bot.tables.set_status(letter.number, status, replied_at=self._now_ms())
 
     async def on_failure(self, key: str, error: str) -> None:
         bot = self.bot
@@ -73,6 +82,9 @@ class OfficeSide:
         prefix = f"{bot.name}/letter/"
         letter = await bot.tables.letter(key[len(prefix):]) if key.startswith(prefix) else None
         if letter is None:
+            return
+        if letter.citizen == ERASED:  # (the mail was withdrawn or had gone: nobody to tell)
+            await bot.tables.set_status(letter.number, FAILED)
             return
         await bot.say(f"{bot.name}/failed/{letter.number}", letter.room_id,
                       bot.t("letters.failed_citizen", number=letter.number,

@@ -38,7 +38,7 @@ from .receipts import Receipts
 from .scope import covers, jurisdictions_of, sender_scope
 from .spaces import StaffSpaces
 from .upgrade import upgrade_table
-from .worktime import add_working, office_day
+from .worktime import add_working, office_day, working_days_of
 
 # Rooms remembered as officers' rooms or not, DMs or not (cleared when full).
 ROOM_MEMORY = 100_000
@@ -154,8 +154,8 @@ class NoticesBot(Bot):
         deadline = int(data["deadline"])
         before = float(self.cfg("remind_before_hours", 2))
         tz = self.ctx.roster.timezone
-        remind = add_working(self.ctx.roster, datetime.fromtimestamp(deadline / 1000, tz),
-                             -before, self.office) if before > 0 else None
+        remind = add_working(self.ctx.roster, datetime.fromtimestamp(deadline / 1000, tz), -before,
+                             self.office, working_days_of(self.ctx.roster, recipients)) if before > 0 else None
         remind_at = int(remind.timestamp() * 1000) if remind else deadline
         if remind_at <= self.now_ms():
             remind_at = deadline  # too close to remind before it: only the overdue report

@@ -113,7 +113,7 @@ def notice_from_request(bot: NoticesBot, payload: dict[str, Any]) -> dict[str, A
     except RecipientError as e:
         raise ValueError(bot.composer.recipient_error(e)) from e
     try:
-        deadline = parse_deadline(ctx.roster, str(payload["deadline"]), bot.now(), bot.office)
+        deadline = parse_deadline(ctx.roster, str(payload["deadline"]), bot.now(), bot.office, recipients)
     except ValueError as e:
         raise ValueError(ctx.messages("notices.bad_deadline")) from e
     return {**payload, "recipients": recipients, "deadline": int(deadline.timestamp() * 1000)}

@@ -121,7 +121,8 @@ class Composer:
             data["recipients_spec"] = body
         elif step == "deadline":
             try:
-                at = parse_deadline(self.ctx.roster, body, self.bot.now(), self.bot.office)
+                at = parse_deadline(self.ctx.roster, body, self.bot.now(), self.bot.office,
+                                    data.get("recipients") or ())
             except ValueError:
                 return self.t("notices.bad_deadline")
             data["deadline"] = int(at.timestamp() * 1000)

@@ -115,9 +115,10 @@ def directory_view(roster: Roster, config: Config, now: datetime,
     return out
 
 
-def day_mark(roster: Roster, day: date) -> tuple[str | None, str | None]:
-    """("holiday" | "adjusted" | None, the holiday's name in Chinese if known)."""
-    working = roster.is_working_day(day)
+def day_mark(roster: Roster, dept_id: str, day: date) -> tuple[str | None, str | None]:
+    """("holiday" | "adjusted" | None, the holiday's name in Chinese if known), on the
+    department's calendar (a city's own rest and working days included)."""
+    working = roster.is_working_day_in(dept_id, day)
     name = None
     try:
         _, found = chinese_calendar.get_holiday_detail(day)
@@ -140,14 +141,14 @@ def week_view(roster: Roster, dept_id: str, now: datetime) -> list[dict[str, Any
     days = []
     for i in range(7):
         day = monday + timedelta(days=i)
-        mark, holiday = day_mark(roster, day)
+        mark, holiday = day_mark(roster, dept_id, day)
         periods = [f"{clock(a)}–{clock(b)}" for a, b in roster.open_periods(dept_id, day)]
         days.append({
             "date": day.isoformat(),
             "label": {"zh": f"{day.month}月{day.day}日 周{WEEKDAYS['zh'][i]}",
                       "en": f"{WEEKDAYS['en'][i]} {day.day} {day:%b}"},
             "today": day == today,
-            "working_day": roster.is_working_day(day),
+            "working_day": roster.is_working_day_in(dept_id, day),
             "mark": mark,
             "holiday_name": holiday,
             "open": periods,
