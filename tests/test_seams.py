@@ -20,7 +20,7 @@ from bots.admin.routing import admin_rooms_for
 from bots.assessment.figures import compute
 from bots.assessment.periods import parse_period
 from devstack import MailSink
-from tests.kit.bridge import BridgeSettings
+from tests.kit.bridge import BridgeSettings, InProcessBridge
 from tests.kit.clients import MatrixUser, UserFactory, eventually
 from tests.kit.duty import SHANGHAI, DutyRoom, start_duty_room
 from tests.kit.raising import RaisingBot
@@ -320,6 +320,34 @@ async def test_a_case_claimed_by_an_officer_taken_off_the_roster_is_not_dropped(
     assert duty.officers["fgw1"].user_id in released["content"]["m.mentions"]["user_ids"]
     await bot.tick()
     await citizen.wait_for(dm, has("已再次提醒值班人员"), timeout=15)
+
+
+async def test_roster_edits_made_while_the_bridge_was_down_release_claims_and_report_cases(
+        seams: Seams, users: UserFactory, roster_dir: Path) -> None:
+    """The same two edits (an officer and a department taken off) made while the bridge was
+    stopped: at its start, the claim is released and the administrators hear of the cases left."""
+    duty = seams.duty
+    fgw2, fgw_room = duty.officers["fgw2"], duty.officers_rooms["fgw"]
+    citizen, other = await users("citizen"), await users("citizen")
+    _, root, _ = await open_case(duty, citizen, "fgw", "企业投资项目备案需要哪些材料")
+    _, _, gat_ref = await open_case(duty, other, "gat", "户籍迁移的问题")
+    await send(fgw2, fgw_room, thread_reply(root, "!认领"))
+    await fgw2.wait_for(fgw_room, in_thread(root, "已认领"))
+    await duty.bridge.stop()
+    officers, departments = roster_dir / "officers.yaml", roster_dir / "departments.yaml"
+    lines = officers.read_text(encoding="utf-8").splitlines(keepends=True)
+    for gone in (fgw2, duty.officers["gat1"]):
+        at = lines.index(f'  - mxid: "{gone.user_id}"\n')
+        lines = lines[:at] + lines[at + 3:]
+    officers.write_text("".join(lines), encoding="utf-8")
+    text = departments.read_text(encoding="utf-8")
+    departments.write_text(text[:text.index("  - id: gat")] + text[text.index("  - id: czt"):],
+                           encoding="utf-8")
+    duty.bridge = InProcessBridge(duty.bridge.config_path, duty.clock)
+    duty.runtime = await duty.bridge.start()
+    await duty.officers["fgw1"].wait_for(fgw_room, in_thread(root, "已不在本部门值班名单中"))
+    [left] = await seams.people["admin_zj"].wait_for(seams.zj_admin_room, has("名单中已没有下列部门"))
+    assert gat_ref in body_of(left)
 
 
 # 9. Notices (政府版) × a city's own calendar ---------------------------------------------------

@@ -53,6 +53,8 @@ class AdminBot(Bot):
             self.ctx.mail.on_failure.append(self.mail_failed)
             self.ctx.mail.on_dead_reply.append(self.mail_reply_dead)
         self._task = asyncio.create_task(self._calendar_loop())
+        if self.room_id is not None:  # (a roster edited while the bridge was down)
+            await self._cases_left_behind()
 
     async def stop(self) -> None:
         if self._task:

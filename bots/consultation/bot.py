@@ -107,6 +107,7 @@ class ConsultationBot(Bot):
 
     async def start(self) -> None:
         await self._find_officers_rooms()
+        await self.officers.unclaim_departed()  # (a roster edited while the bridge was down)
         if self.ctx.mail is not None:
             self.ctx.mail.on_reply.append(self.attention.mail_reply)
             self.ctx.mail.on_failure.append(self.attention.mail_failed)

@@ -260,7 +260,7 @@ class ConsultationTables:
         await self._update(
             case_id,
             "UPDATE consult_case SET status='open', claimed_by=NULL, attention_round=attention_round+1,"
-            " attention_since=CASE WHEN first_reply_at IS NULL THEN $2 ELSE NULL END"
+            " attention_since=CASE WHEN first_reply_at IS NULL THEN CAST($2 AS BIGINT) ELSE NULL END"
             " WHERE id=$1 AND status='claimed'",
             at_ms,
         )
