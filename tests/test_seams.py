@@ -19,6 +19,7 @@ import pytest
 from bots.admin.routing import admin_rooms_for
 from bots.assessment.figures import compute
 from bots.assessment.periods import parse_period
+from bots.notices.db import parse_ref
 from devstack import MailSink
 from tests.kit.bridge import BridgeSettings, InProcessBridge
 from tests.kit.clients import MatrixUser, UserFactory, eventually
@@ -370,3 +371,37 @@ async def test_a_notice_deadline_for_a_citys_departments_counts_the_citys_workin
     assert (await bot.tables.request(request))[0] == "sent"
     [copy] = await hz1.wait_for(duty.officers_rooms["hzfgw"], has("关于报送价格监测数据的通知"))
     assert "2026-12-21 10:00" in copy["content"]["body"], copy["content"]["body"]
+
+
+async def test_a_notice_does_not_wait_for_a_department_taken_off_the_roster(
+        seams: Seams, roster_dir: Path) -> None:
+    """A notice went to 省发改委 and 省公安厅; 省公安厅 is then taken off the roster. Nobody is
+    left to acknowledge it there: it is neither reminded nor reported overdue (to its abandoned
+    room, its supervisors, the sender or the administrators); the tally lists it apart."""
+    duty = seams.duty
+    bot = duty.bot("notices")
+    request = await bot.tables.add_request({
+        "kind": "work", "title": "关于报送统计数据的通知", "sender": seams.people["admin_zj"].user_id,
+        "recipients": "fgw, gat", "deadline": "2小时", "meeting": {}, "email": False,
+        "body": "请报送本月统计数据。", "attachments": []})
+    await bot.tick()
+    state, ref = await bot.tables.request(request)
+    assert state == "sent" and ref
+    departments, officers = roster_dir / "departments.yaml", roster_dir / "officers.yaml"
+    text = departments.read_text(encoding="utf-8")
+    departments.write_text(text[:text.index("  - id: gat")] + text[text.index("  - id: czt"):],
+                           encoding="utf-8")
+    lines = officers.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = lines.index(f'  - mxid: "{duty.officers["gat1"].user_id}"\n')
+    officers.write_text("".join(lines[:at] + lines[at + 3:]), encoding="utf-8")
+    assert await duty.runtime.rosters.check_now()
+    duty.clock.set(duty.clock.now() + timedelta(hours=5))  # past the deadline (Friday 15:00)
+    await bot.tick()
+    notice = await bot.tables.get(parse_ref(ref))
+    keys = [r["key"] for r in await duty.runtime.db.fetch(
+        "SELECT key FROM outbox WHERE key LIKE $1 ORDER BY seq", f"notice/{notice.id}/%")]
+    assert f"notice/{notice.id}/overdue/fgw" in keys
+    assert [k for k in keys if k.endswith("/gat")] == [f"notice/{notice.id}/copy/gat"], keys
+    tally = bot.delivery.tally_text(notice, await bot.tables.receipts(notice.id))
+    assert "已从名单中删除、无需回执：gat" in tally and "未回执：" in tally
+    assert "gat" not in tally.split("未回执：")[1].split("\n")[0]

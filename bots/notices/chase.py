@@ -38,8 +38,10 @@ class Chaser:
                     await self._remind(notice, now)
 
     async def _missing(self, notice: Notice) -> list[str]:
-        receipts = await self.tables.receipts(notice.id)
-        return [d for d in notice.copies if d not in receipts]
+        """Departments that owe a receipt: not those the roster has dropped since (nobody is
+        left to give it; the tally lists them apart)."""
+        receipts, roster = await self.tables.receipts(notice.id), self.ctx.roster
+        return [d for d in notice.copies if d not in receipts and d in roster.departments]
 
     def _mention(self, text: str, people: list[str]) -> dict[str, Any]:
         return {"msgtype": "m.text", "body": text, "m.mentions": {"user_ids": sorted(set(people))}}

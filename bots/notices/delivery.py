@@ -108,7 +108,8 @@ class Delivery:
     def tally_text(self, notice: Notice, receipts: dict[str, Receipt]) -> str:
         t = self.ctx.messages
         done = [d for d in notice.copies if d in receipts]
-        missing = [d for d in notice.copies if d not in receipts]
+        missing = [d for d in notice.copies if d not in receipts and d in self.ctx.roster.departments]
+        gone = [d for d in notice.copies if d not in receipts and d not in self.ctx.roster.departments]
         lines = [t("notices.tally_head", ref=notice.ref, title=notice.title),
                  t("notices.tally_count", done=len(done), total=len(notice.copies),
                    deadline=self.when(notice.deadline))]
@@ -116,6 +117,8 @@ class Delivery:
             lines.insert(1, t("notices.tally_recalled", reason=notice.recall_reason or "—"))
         lines.append(t("notices.tally_missing",
                        names="、".join(self.dept_name(d) for d in missing) or "—"))
+        if gone:
+            lines.append(t("notices.tally_gone", names="、".join(gone)))
         if notice.kind == MEETING:
             rows = [f"{self.dept_name(d)}：{'、'.join(receipts[d].attendees) or '—'}" for d in done]
             lines.append(t("notices.tally_attendees", lines="\n".join(rows) or "—"))
