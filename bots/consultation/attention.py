@@ -4,6 +4,7 @@ neither repeats nor skips a step."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -201,14 +202,23 @@ class Attention:
             await self.bot.officers.thread_notice(case, f"mail/{mail.message_id}/erased",
                                                   t("officer.case_erased", ref=case.ref))
             return
-        dept = self.ctx.roster.departments.get(case.dept_id)
-        name = dept.name if dept else case.dept_id
-        # An officer wrote this mail: the same privacy filter as a reply in the thread.
-        safe = await self.bot.officers.for_citizen({"msgtype": "m.text", "body": mail.text},
-                                                   case, case.officers_room)
-        text = t("consult.email_reply", dept=name, ref=case.ref, text=safe["body"])
+        # The department whose mailbox wrote it: the case may have been transferred since the
+        # mail went out, and the answer is still that department's.
+        writer = self.ctx.roster.owner_of_address(mail.sender)
+        dept_id = writer if writer in self.ctx.roster.departments else case.dept_id
+        dept = self.ctx.roster.departments.get(dept_id)
+        room = case.officers_room if dept_id == case.dept_id else \
+            await self.bot.officers_room(dept_id, create=False) or case.officers_room
+        there = replace(case, dept_id=dept_id, officers_room=room)  # its thread in that room
+        # An officer wrote this mail: the same privacy filter as a reply in their room's thread.
+        safe = await self.bot.officers.for_citizen({"msgtype": "m.text", "body": mail.text}, case, room)
+        text = t("consult.email_reply", dept=dept.name if dept else dept_id, ref=case.ref, text=safe["body"])
         await self.ctx.send(f"mail/{mail.message_id}", case.dm_room, {"msgtype": "m.text", "body": text},
-                            sender=self.ctx.config.ghost_mxid(case.dept_id))
-        await self.tables.first_reply(case.id, self.bot.now_ms(), f"mail:{mail.sender}")
-        await self.bot.officers.thread_notice(case, f"mail/{mail.message_id}/officers",
+                            sender=self.ctx.config.ghost_mxid(dept_id))
+        await self.bot.officers.thread_notice(there, f"mail/{mail.message_id}/officers",
                                               t("officer.email_reply", ref=case.ref))
+        if dept_id != case.dept_id:  # the department that has the case now still answers it
+            await self.bot.officers.thread_notice(case, f"mail/{mail.message_id}/now-officers", t(
+                "officer.email_reply_before", ref=case.ref, dept=dept.name if dept else dept_id))
+            return
+        await self.tables.first_reply(case.id, self.bot.now_ms(), f"mail:{mail.sender}")

@@ -234,13 +234,18 @@ class Guard:
             now, actor, block.id)
         await self.audit.record(actor, BLOCK_LIFTED, f"block/{block.id}", at_ms=now,
                                 detail=block.dept_id, key=f"{key}/lifted")
+        # Where the citizen meets this department: their own DM with it, and the DM of any case
+        # of theirs a transfer brought to it (where the block was announced).
         dm = await self.ctx.db.fetchval(
             "SELECT room_id FROM consult_dm WHERE citizen=$1 AND dept_id=$2", block.citizen, block.dept_id)
+        moved = [r["dm_room"] for r in await self.ctx.db.fetch(
+            "SELECT DISTINCT dm_room FROM consult_case WHERE citizen=$1 AND dept_id=$2 AND dm_room<>$3",
+            block.citizen, block.dept_id, dm or "")]
         dept = self.ctx.roster.departments.get(block.dept_id)
-        if dm:
-            await self.ctx.send(f"{key}/unblocked", dm, self.bot.say(self.ctx.messages(
-                "consult.unblocked", dept=dept.name if dept else block.dept_id)),
-                sender=self.ctx.config.ghost_mxid(block.dept_id))
+        text = self.ctx.messages("consult.unblocked", dept=dept.name if dept else block.dept_id)
+        for room in ([dm] if dm else []) + sorted(moved):
+            await self.ctx.send(f"{key}/unblocked" if room == dm else f"{key}/unblocked/{room}", room,
+                                self.bot.say(text), sender=self.ctx.config.ghost_mxid(block.dept_id))
         if case is not None:
             await self.bot.officers.thread_notice(case, f"{key}/unblock-done",
                                                   self.ctx.messages("officer.unblocked"))

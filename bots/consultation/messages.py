@@ -80,6 +80,7 @@ MESSAGES = {
         "officer.reopened": "{ref} 办结后市民再次来信，咨询已重新打开。",
         "officer.claimed": "{alias} 已认领 {ref}。",
         "officer.not_officer": "您不在「{dept}」的值班名单中，这条消息没有转给市民。",
+        "officer.moved_on": "{ref} 已转交「{dept}」办理，本话题中的消息和命令不再处理，这条消息没有转给市民。",
         "officer.undecryptable": "网上值班室未能解密这条加密消息，它没有转给市民。请重新发送一次。",
         "officer.note_saved": "内部备注已记录（不会发给市民）。",
         "officer.history": (
@@ -159,6 +160,7 @@ MESSAGES = {
         "officer.followup_escalate": "留言 {ref} 上班后 {hours} 个工作小时仍未跟进，请负责人督办：{mentions}",
         "officer.emailed": "{ref} 市民选择改用邮件，已发送至部门邮箱 {email}；邮件答复会转给市民。",
         "officer.email_reply": "{ref} 部门邮箱已答复，答复已转给市民。",
+        "officer.email_reply_before": "{ref} 转办前发往「{dept}」邮箱的咨询，该部门已通过邮件答复，答复已转给市民；本咨询仍由本部门办理。",
         "consult.dead_letter": (
             "抱歉，您的这条消息暂时未能转交给值班人员。消息已妥善保存，系统已通知管理员处理，"
             "处理后会继续转交，您无需重复发送。"
@@ -237,6 +239,7 @@ MESSAGES = {
         "officer.followup_escalate": "Leave-message {ref} not followed up after {hours} working hours; supervisors: {mentions}",
         "officer.emailed": "{ref}: the citizen chose e-mail; sent to the department mailbox {email}.",
         "officer.email_reply": "{ref}: the department mailbox answered; passed to the citizen.",
+        "officer.email_reply_before": "{ref}: {dept}, whose mailbox the case was sent to before the transfer, answered by e-mail; the answer was passed to the citizen. The case is still this department's.",
         "consult.greeting": (
             "Hello, this is the online duty room of {name}. {description}\nHours: {hours}.\n{now}\n"
             "Type your question here; the officer on duty answers in the department's name. "
@@ -323,6 +326,7 @@ MESSAGES = {
         "officer.reopened": "{ref}: the citizen wrote again after the close; the consultation is open again.",
         "officer.claimed": "{alias} claimed {ref}.",
         "officer.not_officer": "You are not on the duty roster of {dept}; this message was not passed to the citizen.",
+        "officer.moved_on": "{ref} was transferred to {dept}: messages and commands in this thread are not handled any more; this one was not passed to the citizen.",
         "officer.undecryptable": "The duty room could not decrypt this encrypted message, so it was not passed to the citizen. Please send it again.",
         "officer.note_saved": "Internal note recorded (never sent to the citizen).",
         "officer.history": (

@@ -188,11 +188,14 @@ class OfficerSide:
         rel = relay.relation(content)
         if rel.get("rel_type") == "m.replace":
             if self._may_answer(event.sender, dept_id):
-                await self.handle_edit(event, content)
+                await self.handle_edit(event, content, dept_id)
             return
         case = await self._case_of_thread(rel)
         if case is None:
             return  # officers talking outside a case thread: nothing to relay
+        if case.officers_room != event.room_id:  # an old thread of a transferred case
+            await self._moved_on(event, rel, case)
+            return
         if not self._may_answer(event.sender, case.dept_id):
             name = self.ctx.roster.departments.get(case.dept_id)
             await self.thread_notice(case, f"{event.event_id}/refused", self.ctx.messages(
@@ -202,12 +205,20 @@ class OfficerSide:
         if body.startswith("!"):
             await self.commands.run(event, case, body[1:])
             return
-        if case.officers_room != event.room_id:
-            return  # an old thread of a transferred case
         if case.citizen == ERASED:
             await self.erased(event, case)
             return
         await self._relay(event, content, case)
+
+    async def _moved_on(self, event: Event, rel: dict[str, Any], case: Case) -> None:
+        """A message (or command) in the thread a transfer left: it goes nowhere; its writer
+        hears so in that thread, not in the thread of the department the case is with now."""
+        dept = self.ctx.roster.departments.get(case.dept_id)
+        content = self.bot.notice(self.ctx.messages(
+            "officer.moved_on", ref=case.ref, dept=dept.name if dept else case.dept_id))
+        content["m.relates_to"] = {"rel_type": "m.thread", "event_id": rel["event_id"],
+                                   "is_falling_back": False, "m.in_reply_to": {"event_id": event.event_id}}
+        await self.ctx.send(f"{event.event_id}/moved-on", event.room_id, content)
 
     async def erased(self, event: Event, case: Case) -> None:
         """The citizen had their data erased: there is nobody to answer (their DM is left and
@@ -334,7 +345,9 @@ class OfficerSide:
             await self.ctx.outbox.redact(relay.key_out(target), blank=self.bot.notice(
                 self.ctx.messages("consult.retracted_copy")))
 
-    async def handle_edit(self, event: Event, content: dict[str, Any]) -> None:
+    async def handle_edit(self, event: Event, content: dict[str, Any], dept_id: str) -> None:
+        """An officer's edit of an answer, signed as its writer signs in the department of the
+        room it was written in (a transfer since does not change whose answer it was)."""
         rel = relay.relation(content)
         original = rel.get("event_id")
         new = content.get("m.new_content")
@@ -358,7 +371,7 @@ class OfficerSide:
                                          self.ctx.messages("officer.command_edit"))
             return
         safe = await self.for_citizen(
-            new, case, event.room_id, self._signature(event.sender, case.dept_id) if case else None)
+            new, case, event.room_id, self._signature(event.sender, dept_id))
         safe.pop("m.relates_to", None)
         await self.ctx.send(relay.key_edit(key, event.event_id), room, relay.edit_of(relay.ref(key), safe),
                             sender=sender)
