@@ -21,6 +21,7 @@ from tests.kit.clients import MatrixUser, UserFactory
 from tests.kit.duty import DutyRoom, start_duty_room
 from tests.test_consultation import body_of, edit_of, has, in_thread, open_case, send, thread_reply
 from tests.test_mailbox import enable_mail
+from tests.test_privacy import export_of
 
 FGW, GAT = "浙江省发展和改革委员会", "浙江省公安厅"
 
@@ -184,3 +185,20 @@ async def test_a_citizen_blocked_by_the_department_a_case_moved_to_is_told_when_
     await send(chief, fgw_room, thread_reply(fgw_root, "!解除屏蔽"))
     await chief.wait_for(fgw_room, in_thread(fgw_root, "屏蔽已解除"))
     await citizen.wait_for(dm, has("功能已恢复"), timeout=15)
+
+
+# 5. Citizens' data × a transfer: the export ---------------------------------------------------------
+async def test_the_export_names_the_department_that_gave_each_answer(
+        seams3: Seams3, users: UserFactory) -> None:
+    """After a transfer 公安厅 answers in the same chat, under its own account: the citizen's
+    export listed that answer as 省发改委's (the chat's first department)."""
+    duty = seams3.duty
+    gat1, gat_room = duty.officers["gat1"], duty.officers_rooms["gat"]
+    citizen = await users("citizen")
+    dm, _, gat_root = await transferred(duty, citizen, "户口迁入需要什么材料")
+    await send(gat1, gat_room, thread_reply(gat_root, "请携带户口簿和房产证明到派出所办理。"))
+    await citizen.wait_for(dm, has("房产证明"))
+    data = await export_of(citizen, dm, duty.ghost("fgw"))
+    said = {c["department"]: [m["text"] for m in c["messages_from_department"]] for c in data["conversations"]}
+    assert any("房产证明" in text for text in said[GAT]), said
+    assert not any("房产证明" in text for text in said[FGW]), said

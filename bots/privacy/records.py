@@ -123,16 +123,19 @@ class CitizenRecords:
                 "closed_at": _iso(case["closed_at"], self.tz), "your_rating": case["rating"],
                 "your_messages": messages,
             })
+        ghosts = {self.ghost_of(dept_id): dept_id for dept_id in names}
         for dm in await self.db.fetch("SELECT room_id, dept_id FROM consult_dm WHERE citizen=$1", citizen):
             sent = await self.db.fetch(
-                "SELECT content, created_at FROM outbox WHERE room_id=$1 AND sender<>$2"
+                "SELECT content, created_at, sender FROM outbox WHERE room_id=$1 AND sender<>$2"
                 " AND event_type='m.room.message' ORDER BY seq", dm["room_id"], "")
-            data["conversations"].append({
-                "department": names.get(dm["dept_id"], dm["dept_id"]),
-                "messages_from_department": [
-                    {"at": _iso(r["created_at"], self.tz), "text": _text(r["content"])}
-                    for r in sent if _text(r["content"])],
-            })
+            # By the department that spoke: a transfer brings another department into the DM.
+            spoken: dict[str, list[dict[str, Any]]] = {dm["dept_id"]: []}
+            for r in sent:
+                if _text(r["content"]):
+                    spoken.setdefault(ghosts.get(r["sender"], dm["dept_id"]), []).append(
+                        {"at": _iso(r["created_at"], self.tz), "text": _text(r["content"])})
+            data["conversations"] += [{"department": names.get(dept_id, dept_id), "messages_from_department": said}
+                                      for dept_id, said in spoken.items()]
         if await self._exists("consult_block"):
             data["blocks"] = [
                 {"department": names.get(r["dept_id"], r["dept_id"]), "since": _iso(r["since_ms"], self.tz),
