@@ -46,6 +46,9 @@ class PresenceBot(Bot):
         self._checked_at = 0.0  # monotonic time of the last presence check
         self.topics = TopicTable(ctx.db)
         self._no_topic: set[str] = set()  # DMs where the department may not set the topic
+        # One refresh at a time: two (the loop's and a roster change's) would both find a DM's
+        # topic out of date and both set it, a second topic-change line in the citizen's chat.
+        self._refreshing = asyncio.Lock()
 
     async def start(self) -> None:
         if self.ctx.config["presence.enabled"]:
@@ -79,9 +82,13 @@ class PresenceBot(Bot):
         return sorted(r["dept_id"] for r in rows if r["dept_id"] in roster.departments)
 
     async def refresh(self) -> int:
-        """Send every watched department's presence now, and put the same line in the topic of
-        its recent DMs where it changed; returns how many presences were sent (0 while the
+        """Send every watched department's presence now, and set the topic of its recent DMs
+        where it is out of date (_dm_topics); returns how many presences were sent (0 while the
         homeserver keeps none: asked again hourly)."""
+        async with self._refreshing:
+            return await self._refresh()
+
+    async def _refresh(self) -> int:
         roster, t, now = self.ctx.roster, self.ctx.messages, self.ctx.clock.now()
         depts = await self.watched()
         states = {d: presence_of(d, roster, t, now) for d in depts}
