@@ -244,6 +244,9 @@ class CitizenSide:
             pass
         elif case.waiting:
             await self.bot.off_hours.keep(event.event_id, case, safe)
+            now = await self.tables.case(case.id)
+            if now is not None and not now.waiting:  # the opening's delivery read the kept ones first
+                await self.ctx.send(relay.key_in(event.event_id), case.officers_room, safe)
         else:
             await self.ctx.send(relay.key_in(event.event_id), case.officers_room, safe)
         await self.tables.log(event.event_id, case.id, "citizen_message", self.bot.now_ms())

@@ -76,6 +76,11 @@ class OfficerCommands:
     async def _close(self, event: Event, case: Case) -> None:
         t, alias = self.ctx.messages, self.side.alias(event.sender, case.dept_id)
         if case.status == CLOSED:
+            if await self.tables.logged_as(event.event_id) == "closed":
+                # This close, handled again after a crash that came once the case was closed:
+                # what it tells the citizen and the thread is still to do (keyed: once each).
+                await self._closed(event, case, alias)
+                return
             await self.side.thread_notice(case, f"{event.event_id}/already", t("officer.case_closed", ref=case.ref))
             return
         if case.waiting:  # reopened out of hours: what the citizen wrote comes at the opening
@@ -87,8 +92,13 @@ class OfficerCommands:
             await self.side.thread_notice(case, f"{event.event_id}/held",
                                           t("officer.close_held", ref=case.ref, count=held))
             return
-        await self.tables.set_status(case.id, CLOSED, closed_at=self.bot.now_ms())
+        # Logged first: a crash after the status finds the log, and the sends below follow.
         await self.tables.log(event.event_id, case.id, "closed", self.bot.now_ms(), actor=alias)
+        await self.tables.set_status(case.id, CLOSED, closed_at=self.bot.now_ms())
+        await self._closed(event, case, alias)
+
+    async def _closed(self, event: Event, case: Case, alias: str) -> None:
+        t = self.ctx.messages
         await self.ctx.send(f"{event.event_id}/ask-rating", case.dm_room,
                             self.bot.say(t("consult.closed_citizen", ref=case.ref)),
                             sender=self.ctx.config.ghost_mxid(case.dept_id))
@@ -116,13 +126,15 @@ class OfficerCommands:
         await self._bring_ghost(case, target)
         history = await self.side.history_text(case, as_dept=target)
         now_ms = self.bot.now_ms()
-        await self.tables.move(case.id, target, new_room, now_ms)
         # Two records at the same moment, each naming both departments, so that each side's
-        # count (assessment) finds its own: out of the source, into the target.
+        # count (assessment) finds its own: out of the source, into the target. Logged before
+        # the move: a crash after the move finds them, and the transfer is finished
+        # (officer_side.handle; the move is not made twice).
         await self.tables.log(event.event_id, case.id, "transferred", now_ms,
                               actor=alias, detail=f"{case.dept_id}->{target}: {note}")
         await self.tables.log(f"{event.event_id}/in", case.id, "transferred_in", now_ms,
                               actor=target, detail=f"{case.dept_id}->{target}")
+        await self.tables.move(case.id, target, new_room, now_ms)
         moved = await self.tables.case(case.id)
         assert moved is not None
         who = await self.bot.citizen_label(target, case.citizen)

@@ -246,7 +246,8 @@ class ConsultationTables:
             "UPDATE consult_case SET dept_id=$2, officers_room=$3, status='open', claimed_by=NULL,"
             " attention_since=CASE WHEN waiting THEN attention_since"
             " ELSE COALESCE($4, attention_since) END, attention_round=attention_round+1,"
-            " held_round=CASE WHEN waiting THEN attention_round+1 ELSE held_round END WHERE id=$1",
+            " held_round=CASE WHEN waiting THEN attention_round+1 ELSE held_round END"
+            " WHERE id=$1 AND dept_id<>$2",  # (a transfer handled again moves it once)
             dept_id, officers_room, at_ms,
         )
 
@@ -339,6 +340,17 @@ class ConsultationTables:
 
     async def logged(self, event_id: str) -> bool:
         return bool(await self.db.fetchval("SELECT 1 FROM consult_log WHERE event_id=$1", event_id))
+
+    async def logged_as(self, event_id: str) -> str | None:
+        """What an event was logged as (None: not logged)."""
+        kind = await self.db.fetchval("SELECT kind FROM consult_log WHERE event_id=$1", event_id)
+        return str(kind) if kind is not None else None
+
+    async def transfer_of(self, event_id: str) -> str | None:
+        """The department a `!转办` event moved its case from (None: it moved none)."""
+        detail = await self.db.fetchval(
+            "SELECT detail FROM consult_log WHERE event_id=$1 AND kind='transferred'", event_id)
+        return str(detail).partition("->")[0] if detail else None
 
     # Pseudonyms -------------------------------------------------------------------------------
     async def pseudonym(self, dept_id: str, citizen: str) -> int:

@@ -103,3 +103,7 @@ class OffHours:
                 await self.bot.officers.thread_notice(case, f"backlog/{case.id}/all-retracted",
                                                       t("officer.all_retracted", ref=case.ref))
             await self.tables.released(case.id, now_ms)
+            # A message kept while this ran (the citizen's handler saw the case still waiting):
+            # passed on now (keyed: the ones above are not sent twice).
+            for event_id, stored in await self.tables.pending(case.id):
+                await self.ctx.send(f"relay-in/{event_id}", case.officers_room, json.loads(stored))

@@ -4,6 +4,7 @@ commands claim, transfer, note and close."""
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -194,6 +195,11 @@ class OfficerSide:
         if case is None:
             return  # officers talking outside a case thread: nothing to relay
         if case.officers_room != event.room_id:  # an old thread of a transferred case
+            source = await self.tables.transfer_of(event.event_id)
+            if source is not None:  # the `!转办` that moved it, handled again after a crash
+                await self.commands.run(event, replace(case, dept_id=source, officers_room=event.room_id),
+                                        str(content.get("body", "")).strip()[1:])
+                return
             await self._moved_on(event, rel, case)
             return
         if not self._may_answer(event.sender, case.dept_id):

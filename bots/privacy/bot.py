@@ -32,8 +32,9 @@ from bridge.context import BotContext
 from bridge.crypto.media import encrypt_file
 
 from .commands import data_command
+from .erasures import ErasureTable
 from .messages import MESSAGES
-from .records import LETTER_BOTS, CitizenRecords, Kept
+from .records import LETTER_BOTS, CitizenRecords, Erasure, Kept
 from .retention import HOUSEKEEPING, own_users, plan_for, run_retention
 from .upgrade import upgrade_table
 
@@ -55,12 +56,14 @@ class PrivacyBot(Bot):
         self.audit = AuditLog(ctx.db)
         self.records = CitizenRecords(ctx.db, ctx.roster.timezone, ctx.config.ghost_mxid,
                                       ctx.config.service_mxid)
+        self.erasures = ErasureTable(ctx.db)
         self._task: asyncio.Task[None] | None = None
 
     def now_ms(self) -> int:
         return int(self.ctx.clock.now().timestamp() * 1000)
 
     async def start(self) -> None:
+        await self.finish_erasures()
         self._task = asyncio.create_task(self._daily())
 
     async def stop(self) -> None:
@@ -191,22 +194,48 @@ class PrivacyBot(Bot):
         return self.t("privacy.erase_keeps", lines=lines)
 
     async def erase(self, event: MessageEvent, citizen: str, speaker: str) -> None:
-        """Audit first (so a crash in between still leaves the entry), erase, withdraw the
-        copies in officers' rooms, then say so in each DM and leave it."""
+        """Audit first (so a crash in between still leaves the entry), write the erasure down
+        (its command's inbox event goes with the citizen's rows: a crash after this point is
+        finished at the next start, finish_erasures), erase, withdraw the copies in officers'
+        rooms, then say so in each DM and leave it."""
         now = self.now_ms()
         await self.audit.record(citizen_digest(citizen), CITIZEN_DATA_ERASED, citizen_digest(citizen),
                                 at_ms=now, key=event.event_id)
-        done = await self.records.erase(citizen, now, self._keep_days())
-        for key in done.relayed_keys:
-            await self.ctx.outbox.redact(key)
-        text = self.t("privacy.erased", cases=done.cases, letters=done.letters, rows=done.rows,
-                      kept=self._kept_text(done.kept))
+        await self.erasures.begin(event.event_id, citizen, event.room_id, speaker,
+                                  await self.records.case_ids(citizen))
+        done = await self._erase_rows(event.event_id, citizen, event.room_id, speaker)
+        await self._withdraw(event.event_id, citizen, done.relayed_keys, *await self._plan(event.event_id))
+
+    async def _erase_rows(self, event_id: str, citizen: str, room_id: str, speaker: str) -> Erasure:
+        done = await self.records.erase(citizen, self.now_ms(), self._keep_days())
         rooms = dict(done.rooms)
-        rooms.setdefault(event.room_id, speaker)
+        rooms.setdefault(room_id, speaker)
+        await self.erasures.erased(event_id, rooms, self.t(
+            "privacy.erased", cases=done.cases, letters=done.letters, rows=done.rows,
+            kept=self._kept_text(done.kept)))
+        return done
+
+    async def _plan(self, event_id: str) -> tuple[dict[str, str], str, str]:
+        [erasing] = [e for e in await self.erasures.unfinished() if e.event_id == event_id]
+        return erasing.rooms or {}, erasing.said or "", erasing.room_id
+
+    async def _withdraw(self, event_id: str, citizen: str, keys: list[str], rooms: dict[str, str],
+                        said: str, asked_in: str) -> None:
+        for key in keys:
+            await self.ctx.outbox.redact(key)
         for room_id, account in rooms.items():
-            said = text if room_id == event.room_id else self.t("privacy.erased_elsewhere")
-            await self._leave(room_id, account, said)
+            await self._leave(room_id, account, said if room_id == asked_in else self.t("privacy.erased_elsewhere"))
         await self.records.forget_rooms(citizen, list(rooms))
+        await self.erasures.done(event_id, self.now_ms())
+
+    async def finish_erasures(self) -> None:
+        """Erasures a crash cut short: the rows erased again if they had not all gone (what is
+        gone stays gone), then the copies withdrawn and the DMs left (every send keyed: once)."""
+        for erasing in await self.erasures.unfinished():
+            if erasing.rooms is None:
+                await self._erase_rows(erasing.event_id, erasing.citizen, erasing.room_id, erasing.speaker)
+            keys = [k for case_id in erasing.case_ids for k in await self.records.copy_keys(case_id)]
+            await self._withdraw(erasing.event_id, erasing.citizen, keys, *await self._plan(erasing.event_id))
 
     async def _leave(self, room_id: str, account: str, text: str) -> None:
         """Every account of ours leaves the DM (a transfer brings in a second department)."""

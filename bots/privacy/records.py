@@ -195,6 +195,22 @@ class CitizenRecords:
             return int(result.rsplit(" ", 1)[-1]) if result[-1:].isdigit() else 0
         return max(0, int(getattr(result, "rowcount", 0) or 0))
 
+    async def case_ids(self, citizen: str) -> list[int]:
+        if not await self._exists("consult_case"):
+            return []
+        return [int(r["id"]) for r in await self.db.fetch("SELECT id FROM consult_case WHERE citizen=$1", citizen)]
+
+    async def copy_keys(self, case_id: int) -> list[str]:
+        """The outbox keys of what an erasure withdraws from the officers' rooms for a case (as
+        _erase_consultations finds them; still found after it, for an erasure a crash cut short)."""
+        keys = []
+        for row in await self.db.fetch(
+                "SELECT event_id FROM consult_log WHERE case_id=$1 AND kind='citizen_message'", case_id):
+            for copy in (f"relay-in/{row['event_id']}", f"digest/{row['event_id']}"):
+                keys += [copy, *await OutboxTable(self.db).derived_of(copy)]
+        return keys + [key for key in await OutboxTable(self.db).keys_under(f"case/{case_id}/")
+                       if key.split("/")[2] in ("root", "history", "back") and "/edit/" not in key]
+
     async def _erase_consultations(self, citizen: str, done: Erasure) -> None:
         dms = await self.db.fetch("SELECT room_id, dept_id FROM consult_dm WHERE citizen=$1", citizen)
         cases = await self.db.fetch("SELECT id, ref, dm_room FROM consult_case WHERE citizen=$1", citizen)
