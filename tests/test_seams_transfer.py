@@ -96,6 +96,13 @@ async def test_an_officer_of_both_departments_is_told_the_old_thread_no_longer_r
     [told] = await both.wait_for(fgw_room, in_thread(root, "没有转给市民"), timeout=10)
     assert "已转交「浙江省公安厅」办理" in body_of(told)
     assert not [e for e in await citizen.history(dm) if "新住址派出所" in body_of(e)]
+    # Nor does a 👍 on the root the case left claim it in the department it is with now.
+    await send(both, fgw_room, {"m.relates_to": {"rel_type": "m.annotation", "event_id": root, "key": "👍"}},
+               "m.reaction")
+    await send(both, fgw_room, thread_reply(root, "再试一次"))  # (handled after the 👍)
+    await both.wait_for(fgw_room, in_thread(root, "没有转给市民"), count=2)
+    case = await duty.bot("consultation").tables.latest_case(dm)
+    assert case is not None and case.status == "open" and case.claimed_by is None
 
 
 # 2. Transfer × an officer's edit × signed replies ------------------------------------------------

@@ -390,7 +390,9 @@ class OfficerSide:
         if not key or not key.startswith("case/"):
             return
         case = await self.tables.case(int(key.split("/")[1]))
-        if case is not None and self._may_answer(event.sender, case.dept_id):
+        if case is None or key != case.root_key:  # (the root a transfer left: not this case's now)
+            return
+        if self._may_answer(event.sender, case.dept_id):
             await self.commands.claim(event, case)
 
     async def history_text(self, case: Case, as_dept: str | None = None, whole: bool = False) -> str:
