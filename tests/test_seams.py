@@ -80,6 +80,23 @@ async def seams(bridge_settings: BridgeSettings, roster_dir: Path, tmp_path: Pat
         sink.stop()
 
 
+def take_off(roster_dir: Path, officers: list[MatrixUser], department: str | None = None) -> None:
+    """Edit the roster files as the administrators would: these officers, and this department
+    with its block, gone."""
+    path = roster_dir / "officers.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for officer in officers:
+        at = lines.index(f'  - mxid: "{officer.user_id}"\n')
+        lines = lines[:at] + lines[at + 3:]
+    path.write_text("".join(lines), encoding="utf-8")
+    if department is not None:
+        path = roster_dir / "departments.yaml"
+        text = path.read_text(encoding="utf-8")
+        start = text.index(f"  - id: {department}\n")
+        end = text.find("\n  - id: ", start) + 1 or len(text)
+        path.write_text(text[:start] + text[end:], encoding="utf-8")
+
+
 async def dm_and_ask(duty: DutyRoom, citizen: MatrixUser, dept: str, text: str,
                      officer: MatrixUser, room: str) -> tuple[str, str]:
     dm = await citizen.create_dm(duty.ghost(dept))
@@ -126,13 +143,7 @@ async def test_a_citizen_of_a_department_removed_from_the_roster_is_told_not_ign
     duty = seams.duty
     citizen = await users("citizen")
     dm, _, ref = await open_case(duty, citizen, "gat", "户籍迁移的问题")
-    departments, officers = roster_dir / "departments.yaml", roster_dir / "officers.yaml"
-    text = departments.read_text(encoding="utf-8")
-    departments.write_text(text[:text.index("  - id: gat")] + text[text.index("  - id: czt"):],
-                           encoding="utf-8")
-    lines = officers.read_text(encoding="utf-8").splitlines(keepends=True)
-    at = lines.index(f'  - mxid: "{duty.officers["gat1"].user_id}"\n')
-    officers.write_text("".join(lines[:at] + lines[at + 3:]), encoding="utf-8")
+    take_off(roster_dir, [duty.officers["gat1"]], "gat")
     assert await duty.runtime.rosters.check_now()
     assert "gat" not in duty.bot("consultation").ctx.roster.departments
     # The administrators hear which cases nobody will answer now.
@@ -309,10 +320,7 @@ async def test_a_case_claimed_by_an_officer_taken_off_the_roster_is_not_dropped(
     dm, root, ref = await open_case(duty, citizen, "fgw", "企业投资项目备案需要哪些材料")
     await send(fgw2, fgw_room, thread_reply(root, "!认领"))
     await fgw2.wait_for(fgw_room, in_thread(root, "已认领"))
-    officers = roster_dir / "officers.yaml"
-    lines = officers.read_text(encoding="utf-8").splitlines(keepends=True)
-    at = lines.index(f'  - mxid: "{fgw2.user_id}"\n')
-    officers.write_text("".join(lines[:at] + lines[at + 3:]), encoding="utf-8")
+    take_off(roster_dir, [fgw2])
     assert await duty.runtime.rosters.check_now()
     bot = duty.bot("consultation")
     assert not bot.ctx.roster.is_officer_of(fgw2.user_id, "fgw")
@@ -335,15 +343,7 @@ async def test_roster_edits_made_while_the_bridge_was_down_release_claims_and_re
     await send(fgw2, fgw_room, thread_reply(root, "!认领"))
     await fgw2.wait_for(fgw_room, in_thread(root, "已认领"))
     await duty.bridge.stop()
-    officers, departments = roster_dir / "officers.yaml", roster_dir / "departments.yaml"
-    lines = officers.read_text(encoding="utf-8").splitlines(keepends=True)
-    for gone in (fgw2, duty.officers["gat1"]):
-        at = lines.index(f'  - mxid: "{gone.user_id}"\n')
-        lines = lines[:at] + lines[at + 3:]
-    officers.write_text("".join(lines), encoding="utf-8")
-    text = departments.read_text(encoding="utf-8")
-    departments.write_text(text[:text.index("  - id: gat")] + text[text.index("  - id: czt"):],
-                           encoding="utf-8")
+    take_off(roster_dir, [fgw2, duty.officers["gat1"]], "gat")
     duty.bridge = InProcessBridge(duty.bridge.config_path, duty.clock)
     duty.runtime = await duty.bridge.start()
     await duty.officers["fgw1"].wait_for(fgw_room, in_thread(root, "已不在本部门值班名单中"))
@@ -387,13 +387,7 @@ async def test_a_notice_does_not_wait_for_a_department_taken_off_the_roster(
     await bot.tick()
     state, ref = await bot.tables.request(request)
     assert state == "sent" and ref
-    departments, officers = roster_dir / "departments.yaml", roster_dir / "officers.yaml"
-    text = departments.read_text(encoding="utf-8")
-    departments.write_text(text[:text.index("  - id: gat")] + text[text.index("  - id: czt"):],
-                           encoding="utf-8")
-    lines = officers.read_text(encoding="utf-8").splitlines(keepends=True)
-    at = lines.index(f'  - mxid: "{duty.officers["gat1"].user_id}"\n')
-    officers.write_text("".join(lines[:at] + lines[at + 3:]), encoding="utf-8")
+    take_off(roster_dir, [duty.officers["gat1"]], "gat")
     assert await duty.runtime.rosters.check_now()
     duty.clock.set(duty.clock.now() + timedelta(hours=5))  # past the deadline (Friday 15:00)
     await bot.tick()
