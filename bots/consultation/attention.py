@@ -164,9 +164,17 @@ class Attention:
             await self.ctx.send(f"{event_id}/no-mail", case.dm_room,
                                 self.bot.say(t("consult.email_unavailable", ref=case.ref)), sender=ghost)
             return True
+        key = round_key(case, f"consult/{case.ref}")
+        sent = await self.ctx.mail.latest(key)
+        if sent is not None and sent.state == "failed":
+            key = f"{key}/again/{event_id}"  # it failed (the citizen was told): a new mail
+        elif sent is not None:  # on its way, or there: the answer comes here
+            await self.ctx.send(f"{event_id}/emailed-already", case.dm_room, self.bot.say(
+                t("consult.email_already", ref=case.ref, dept=dept.name)), sender=ghost)
+            return True
         transcript = await self.bot.officers.history_text(case, whole=True)
         await self.ctx.mail.queue(OutgoingMail(
-            key=round_key(case, f"consult/{case.ref}"), to=dept.email, to_name=dept.name,
+            key=key, to=dept.email, to_name=dept.name,
             subject=f"网上值班室咨询 {case.ref}", reply_ref=case.ref,
             text=f"网上值班室咨询 {case.ref}（市民选择改用邮件）\n\n{transcript}\n\n请直接回复本邮件，答复将转给市民。",
         ))

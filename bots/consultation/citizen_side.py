@@ -205,13 +205,15 @@ class CitizenSide:
         too), so a case reopened or reworked after a bad rating is rated again when closed again.
         Any other message, or a second number, is a message (it reopens the case)."""
         body = str(content.get("body", "")).strip()
-        if case.status != CLOSED or body not in RATINGS:
+        if body not in RATINGS:
             return False
-        if case.rated_at is not None and not await self.tables.logged(event.event_id):
+        # Handled again after a crash (logged first, below): finished, whatever it changed.
+        retried = await self.tables.logged_as(event.event_id) == "rated"
+        if not retried and (case.status != CLOSED or case.rated_at is not None):
             return False
         rating, t = RATINGS[body], self.ctx.messages
-        await self.tables.rate(case.id, rating, self.bot.now_ms())
         await self.tables.log(event.event_id, case.id, "rated", self.bot.now_ms(), detail=str(rating))
+        await self.tables.rate(case.id, rating, self.bot.now_ms())
         ghost = self.ctx.config.ghost_mxid(case.dept_id)
         key = "consult.rated_bad_citizen" if rating <= BAD_RATING else "consult.rated_citizen"
         await self.ctx.send(f"{event.event_id}/thanks", event.room_id,

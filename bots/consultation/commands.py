@@ -67,11 +67,12 @@ class OfficerCommands:
             return
         alias = self.side.alias(event.sender, case.dept_id)
         await self.tables.set_status(case.id, CLAIMED, claimed_by=event.sender)
-        if await self.tables.log(event.event_id, case.id, "claimed", self.bot.now_ms(), actor=alias):
-            await self.side.thread_notice(case, f"{event.event_id}/claimed",
-                                     self.ctx.messages("officer.claimed", alias=alias, ref=case.ref))
-            await self.side.show_status(case, self.ctx.messages("officer.status_claimed", alias=alias),
-                                   f"{event.event_id}/root-status")
+        await self.tables.log(event.event_id, case.id, "claimed", self.bot.now_ms(), actor=alias)
+        # Keyed by the claim: handled again after a crash, what is left is sent, nothing twice.
+        await self.side.thread_notice(case, f"{event.event_id}/claimed",
+                                      self.ctx.messages("officer.claimed", alias=alias, ref=case.ref))
+        await self.side.show_status(case, self.ctx.messages("officer.status_claimed", alias=alias),
+                                    f"{event.event_id}/root-status")
 
     async def _close(self, event: Event, case: Case) -> None:
         t, alias = self.ctx.messages, self.side.alias(event.sender, case.dept_id)

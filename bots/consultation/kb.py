@@ -79,7 +79,9 @@ class ConsultKnowledge:
             ids, _ = await kb.tables.offered(f"root/{case.id}")
         # Numbers stay those of the list `!答 <编号>` reads, even if an entry was removed since.
         numbered = [(n, kb.entry(i)) for n, i in enumerate(ids, 1)]
-        lines = "\n".join(f"{n}. {e.title}" for n, e in numbered if e is not None)
+        # (Only the department's own: a case moved away and back shows them; elsewhere, none.)
+        lines = "\n".join(f"{n}. {e.title}" for n, e in numbered
+                          if e is not None and kb.belongs(e, case.dept_id))
         if not lines:
             return ""
         return f"\n{t('kb.officer_suggest')}\n{lines}"

@@ -146,6 +146,7 @@ MESSAGES = {
         ),
         "consult.emailed": "已把您的咨询（编号 {ref}）发送到{dept}的部门邮箱，部门答复后会在这里转告您。",
         "consult.email_unavailable": "抱歉，邮件通道暂不可用，您的咨询仍在等待值班人员答复（编号 {ref}）。",
+        "consult.email_already": "您的咨询 {ref} 已发往「{dept}」的部门邮箱，答复会转到这里，请耐心等待。",
         "consult.email_failed": (
             "抱歉，发往部门邮箱的邮件未能送达。您的咨询（编号 {ref}）仍在这里等待值班人员答复，"
             "无需重新发送；管理员已收到通知。"
@@ -220,6 +221,7 @@ MESSAGES = {
         ),
         "consult.emailed": "Consultation {ref} was sent to the {dept} mailbox; its answer will come here.",
         "consult.email_unavailable": "Sorry, e-mail is not available right now; {ref} is still waiting for an officer.",
+        "consult.email_already": "{ref} has already gone to the mailbox of {dept}; the answer will come here.",
         "consult.department_gone": (
             "Sorry, this department no longer takes questions in the online duty room, so this "
             "message was not passed on. To ask, start a chat with another department in the "

@@ -4,6 +4,7 @@ commands claim, transfer, note and close."""
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -51,12 +52,26 @@ class OfficerSide:
 
     async def show_status(self, case: Case, status: str, key: str) -> None:
         """Edit the thread root so the case list shows where each case stands."""
-        text = await self.root_text(case, status)
+        text = await self._moved_in_root(case, status) or await self.root_text(case, status)
         new = {"msgtype": "m.notice", "body": text, "m.mentions": {}}
         # Keyed under the root, like a citizen's edits under their message: withdrawing the
         # root (an erasure; it may show the citizen's Matrix ID) withdraws these too.
         await self.ctx.send(relay.key_edit(case.root_key, key), case.officers_room,
                             relay.edit_of(relay.ref(case.root_key), new))
+
+    async def _moved_in_root(self, case: Case, status: str) -> str | None:
+        """A root a transfer posted (转入咨询: from where, the note, the history) keeps its words,
+        with the status after its first line; None for the case's first root."""
+        prefix = f"case/{case.id}/root/"
+        roots = [k for k in await self.ctx.outbox.table.keys_under(prefix) if "/" not in k[len(prefix):]]
+        if not roots or roots[0] == case.root_key:
+            return None
+        stored = await self.ctx.db.fetchval("SELECT content FROM outbox WHERE key=$1", case.root_key)
+        body = str(json.loads(stored).get("body", "")) if stored else ""
+        if not body:
+            return None
+        first, newline, rest = body.partition("\n")
+        return f"{first} · {status}{newline}{rest}"
 
     async def names(self, mxids: list[str], room_id: str) -> list[str]:
         """How staff are named to each other in mentions: the duty alias, else the display name

@@ -78,6 +78,14 @@ class MailOutboxTable:
         row = await self.db.fetchrow(f"SELECT {_COLUMNS} FROM mail_outbox WHERE key=$1", key)
         return None if row is None else _row(row)
 
+    async def latest(self, key: str) -> OutgoingRow | None:
+        """The newest of the mail queued under `key` and those sent again under `key/again/…`."""
+        row = await self.db.fetchrow(
+            f"SELECT {_COLUMNS} FROM mail_outbox WHERE key=$1 OR key LIKE $2 ESCAPE '\\'"
+            " ORDER BY seq DESC LIMIT 1",
+            key, key.replace("%", r"\%").replace("_", r"\_") + "/again/%")
+        return None if row is None else _row(row)
+
     async def by_seq(self, seq: int) -> OutgoingRow | None:
         row = await self.db.fetchrow(f"SELECT {_COLUMNS} FROM mail_outbox WHERE seq=$1", seq)
         return None if row is None else _row(row)

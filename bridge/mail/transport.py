@@ -106,6 +106,10 @@ class MailTransport:
         (erased at the citizen's request before it went)."""
         return await self.outbox.get(key)
 
+    async def latest(self, key: str) -> OutgoingRow | None:
+        """Of a mail and its resends (queued as `key/again/…` after it failed), the newest."""
+        return await self.outbox.latest(key)
+
     def wake(self) -> None:
         self._send_wake.set()
         self._inbox_wake.set()
