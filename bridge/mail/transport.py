@@ -38,6 +38,9 @@ class MailTransport:
         self.outbox = MailOutboxTable(db)
         self.inbox = MailInboxTable(db)
         self.on_failure: list[FailureHook] = []
+        # The send loop and a bounce both notify failures: one at a time, or both would read
+        # the same unnotified row and run its hooks twice (the citizen told twice).
+        self._notifying = asyncio.Lock()
         self.on_reply: list[ReplyHook] = []
         self.on_dead_reply: list[DeadReplyHook] = []
         # The worker re-reads the clock at least this often, so a test clock moved forward (or
@@ -178,6 +181,10 @@ class MailTransport:
     async def _notify_failures(self) -> None:
         # Marked failed first, hooks after, notified last: a crash in between re-runs the hooks
         # at the next start rather than losing the notice.
+        async with self._notifying:
+            await self._notify_unnotified()
+
+    async def _notify_unnotified(self) -> None:
         for row in await self.outbox.unnotified_failures():
             for hook in self.on_failure:
                 try:
