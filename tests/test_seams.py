@@ -320,6 +320,11 @@ async def test_a_case_claimed_by_an_officer_taken_off_the_roster_is_not_dropped(
     dm, root, ref = await open_case(duty, citizen, "fgw", "企业投资项目备案需要哪些材料")
     await send(fgw2, fgw_room, thread_reply(root, "!认领"))
     await fgw2.wait_for(fgw_room, in_thread(root, "已认领"))
+    # A supervisor's claim (a supervisor may answer too) stays theirs.
+    chief = duty.officers["chief"]
+    other_dm, other_root, _ = await open_case(duty, await users("citizen"), "fgw", "节能审查怎么申请")
+    await send(chief, fgw_room, thread_reply(other_root, "!认领"))
+    await fgw2.wait_for(fgw_room, in_thread(other_root, "已认领"))
     take_off(roster_dir, [fgw2])
     assert await duty.runtime.rosters.check_now()
     bot = duty.bot("consultation")
@@ -329,6 +334,8 @@ async def test_a_case_claimed_by_an_officer_taken_off_the_roster_is_not_dropped(
     assert duty.officers["fgw1"].user_id in released["content"]["m.mentions"]["user_ids"]
     await bot.tick()
     await citizen.wait_for(dm, has("已再次提醒值班人员"), timeout=15)
+    kept = await bot.tables.latest_case(other_dm)
+    assert kept is not None and kept.status == "claimed" and kept.claimed_by == chief.user_id
 
 
 async def test_roster_edits_made_while_the_bridge_was_down_release_claims_and_report_cases(

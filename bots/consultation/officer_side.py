@@ -147,15 +147,15 @@ class OfficerSide:
         await self.ctx.send(key, case.officers_room, content)
 
     async def unclaim_departed(self) -> None:
-        """Cases claimed by someone no longer an officer of their department (the roster took
-        them off it): nobody would answer them, and the reminder ladder passes claimed cases by.
+        """Cases claimed by someone no longer an officer or supervisor of their department (the
+        roster took them off it): nobody would answer them, and the reminder ladder passes claimed cases by.
         They are open again, and the officers on duty hear so in the thread."""
         roster, t, now_ms = self.ctx.roster, self.ctx.messages, self.bot.now_ms()
         for case in await self.tables.claimed_cases():
             claimer = case.claimed_by or ""
             if not claimer.startswith("@") or case.dept_id not in roster.departments \
-                    or roster.is_officer_of(claimer, case.dept_id):
-                continue  # (answered by mail, or a department gone: the administrators heard)
+                    or self._may_answer(claimer, case.dept_id):
+                continue  # (still its officer or supervisor; answered by mail; a department gone)
             await self.tables.unclaim(case.id, now_ms)
             case = await self.tables.case(case.id) or case
             on_duty = [o.mxid for o in roster.on_duty(case.dept_id, self.bot.now())]
